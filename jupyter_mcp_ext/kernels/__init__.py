@@ -1,0 +1,1 @@
+"""The kernel service: lifecycle through the server's MultiKernelManager, execution, outputs."""

@@ -1,0 +1,1 @@
+"""The notebook service: ContentsManager-backed reads/writes, per-path locks, cell addressing."""

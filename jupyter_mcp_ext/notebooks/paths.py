@@ -1,0 +1,81 @@
+"""API paths: normalization and confinement to the server root, as Jupyter's REST API uses them."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Any
+
+from ..exceptions import PathError
+
+
+def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "path", allow_root: bool = False) -> str:
+    """Return ``path`` as an API path relative to the server root (``"dir/nb.ipynb"``).
+
+    Parameters
+    ----------
+    path : str
+        A path as a client gives it: relative to the server root (Jupyter's REST API form),
+        with or without a leading ``/``; or an absolute file-system path that lies inside the
+        contents manager's ``root_dir`` (accepted for convenience and converted).
+    contents_manager
+        The server's ContentsManager; its ``root_dir`` (if any) and ``allow_hidden`` apply.
+    argument : str
+        The tool argument's name, used in error messages.
+    allow_root : bool
+        Whether the root itself (``""``) is an acceptable answer (directories).
+
+    Raises
+    ------
+    PathError
+        If the path is empty, leaves the root (``..``, an absolute path elsewhere, a symlink
+        pointing outside), or names a hidden file while the server hides them.
+    """
+    if not isinstance(path, str):
+        raise PathError(f"{argument} must be a string path relative to the server root.")
+    raw = path.strip()
+    if "\0" in raw:
+        raise PathError(f"{argument} {path!r} contains a NUL character.")
+    raw = raw.replace("\\", "/")
+    root_dir = getattr(contents_manager, "root_dir", None)
+    if os.path.isabs(raw) and root_dir and os.path.exists(raw):
+        real_root = os.path.realpath(root_dir)
+        real = os.path.realpath(raw)
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise PathError(
+                f"{argument} {path!r} is outside the server root. Paths are relative to the root "
+                f"({root_dir!r}), e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
+            )
+        raw = os.path.relpath(real, real_root).replace(os.sep, "/")
+        if raw == ".":
+            raw = ""
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise PathError(
+            f"{argument} {path!r} leaves the server root ('..' is not allowed). Paths are relative to the "
+            "server root, e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
+        )
+    if len(parts) and parts[0].endswith(":") and len(parts[0]) == 2:
+        raise PathError(f"{argument} {path!r} is a drive path; give a path relative to the server root.")
+    api_path = posixpath.join(*parts) if parts else ""
+    if not api_path and not allow_root:
+        raise PathError(
+            f"{argument} is empty: give a notebook path relative to the server root, e.g. 'analysis.ipynb'."
+        )
+    if not getattr(contents_manager, "allow_hidden", False):
+        hidden = next((p for p in parts if p.startswith(".")), None)
+        if hidden is not None:
+            raise PathError(
+                f"{argument} {path!r} is hidden ({hidden!r} starts with '.') and this server does not serve "
+                "hidden files (ContentsManager.allow_hidden is False)."
+            )
+    if root_dir and api_path:
+        # Jupyter's FileContentsManager checks the lexical path only; a symlink inside the root
+        # that points outside it would escape, so resolve it here.
+        real_root = os.path.realpath(root_dir)
+        real = os.path.realpath(os.path.join(root_dir, *parts))
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise PathError(
+                f"{argument} {path!r} resolves (through a symbolic link) to a place outside the server root."
+            )
+    return api_path

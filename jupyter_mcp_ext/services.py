@@ -1,0 +1,39 @@
+"""The container of services that the MCP tools and REST handlers share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .extension import MCPExtensionApp
+    from .notebooks.service import NotebookService
+
+
+@dataclass
+class Services:
+    """What ``MCPExtensionApp.initialize_settings`` builds: one instance per server.
+
+    ``kernels`` and ``jobs`` are the kernel and job services (typed ``Any`` so that each
+    package stays importable on its own); ``app`` is the extension, for its config traits.
+    """
+
+    app: MCPExtensionApp
+    notebooks: NotebookService
+    kernels: Any = None
+    jobs: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        """Start the services' background work (those that have a ``start`` coroutine)."""
+        for service in (self.kernels, self.jobs):
+            start = getattr(service, "start", None)
+            if start is not None:
+                await start()
+
+    async def stop(self) -> None:
+        """Stop the services' background work, jobs first (they may hold kernels)."""
+        for service in (self.jobs, self.kernels):
+            stop = getattr(service, "stop", None)
+            if stop is not None:
+                await stop()

@@ -1,0 +1,342 @@
+"""MCP tools of the notebook group (spec module A): read, write, create, cell CRUD, read_cells, inspect."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from ..exceptions import InvalidArgument
+from ..notebooks.service import check_index, validation_report
+from ..services import Services
+from . import tool_errors
+
+NotebookPath = Annotated[
+    str,
+    Field(
+        description="Notebook path relative to the Jupyter server's root directory, e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
+    ),
+]
+CellIndex = Annotated[int, Field(description="0-based index of the cell.")]
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+EDIT = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
+
+
+def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
+    """A cell as the read tools return it: id, cell_type, source, metadata (+ outputs, execution_count)."""
+    out: dict[str, Any] = {}
+    if index is not None:
+        out["index"] = index
+    if cell.get("id"):
+        out["id"] = cell["id"]
+    out["cell_type"] = cell.get("cell_type")
+    out["source"] = cell.get("source", "")
+    out["metadata"] = cell.get("metadata", {})
+    if cell.get("cell_type") == "code":
+        out["outputs"] = cell.get("outputs", [])
+        out["execution_count"] = cell.get("execution_count")
+    elif cell.get("attachments"):
+        out["attachments"] = cell["attachments"]
+    return out
+
+
+def preview_cell(cell: dict[str, Any], index: int, include_preview: bool, preview_length: int) -> dict[str, Any]:
+    source = cell.get("source", "")
+    out: dict[str, Any] = {"index": index}
+    if cell.get("id"):
+        out["id"] = cell["id"]
+    out["cell_type"] = cell.get("cell_type")
+    if include_preview:
+        out["preview"] = source[:preview_length]
+    out["full_length"] = len(source)
+    out["has_outputs"] = bool(cell.get("outputs"))
+    out["execution_count"] = cell.get("execution_count")
+    return out
+
+
+def metadata_block(nb: dict[str, Any]) -> dict[str, Any]:
+    metadata = dict(nb.get("metadata") or {})
+    block: dict[str, Any] = {
+        "kernelspec": metadata.pop("kernelspec", None),
+        "language_info": metadata.pop("language_info", None),
+    }
+    for key in ("authors", "title"):
+        if key in metadata:
+            block[key] = metadata.pop(key)
+    block["custom_metadata"] = metadata
+    return block
+
+
+def output_analysis(nb: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    counts = {"stream": 0, "display_data": 0, "execute_result": 0, "error": 0}
+    cells = []
+    cells_with_outputs = cells_with_errors = code_cells = 0
+    for i, cell in enumerate(nb.get("cells") or []):
+        if cell.get("cell_type") != "code":
+            continue
+        code_cells += 1
+        outputs = cell.get("outputs") or []
+        types = [o.get("output_type", "") for o in outputs]
+        for t in types:
+            counts[t] = counts.get(t, 0) + 1
+        error = next((o for o in outputs if o.get("output_type") == "error"), None)
+        cells_with_outputs += bool(outputs)
+        cells_with_errors += error is not None
+        cells.append(
+            {
+                "index": i,
+                "execution_count": cell.get("execution_count"),
+                "output_count": len(outputs),
+                "output_types": types,
+                "has_error": error is not None,
+                "error_name": error.get("ename") if error else None,
+                "output_size_bytes": len(json.dumps(outputs).encode()) if outputs else 0,
+            }
+        )
+    return {
+        "total_cells": len(nb.get("cells") or []),
+        "code_cells": code_cells,
+        "cells_with_outputs": cells_with_outputs,
+        "cells_with_errors": cells_with_errors,
+        "output_types": counts,
+        "cells": cells,
+    }
+
+
+def register(mcp: MCPServer, services: Services) -> None:
+    """Register the notebook tools on ``mcp``."""
+    notebooks = services.notebooks
+
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def read_notebook(path: NotebookPath) -> dict[str, Any]:
+        """Read a whole notebook: every cell with its source, metadata and outputs, plus the notebook metadata.
+
+        For a large notebook prefer read_cells: mode="list" gives a short preview of every cell, and
+        mode="single" or mode="range" read only the cells you need. Returns notebook (nbformat 4 JSON),
+        path and cell_count.
+        """
+        api_path, nb = await notebooks.get(path)
+        return {"notebook": nb, "path": api_path, "cell_count": len(nb.cells), "success": True}
+
+    @mcp.tool(annotations=DESTRUCTIVE)
+    @tool_errors
+    async def write_notebook(
+        path: NotebookPath,
+        content: Annotated[
+            dict[str, Any] | str,
+            Field(
+                description="The whole notebook as nbformat 4 JSON: {'cells': [...], 'metadata': {...}, 'nbformat': 4, "
+                "'nbformat_minor': 5}. Cells need cell_type, source and metadata."
+            ),
+        ],
+    ) -> dict[str, Any]:
+        """Write a whole notebook, replacing the file at path (or creating it).
+
+        The content is validated against the nbformat schema first; an invalid notebook is refused with
+        the validation errors and nothing is written. To change one cell use update_cell, add_cell or
+        remove_cell instead: they keep everything else as it is.
+        """
+        api_path, nb = await notebooks.write(path, content)
+        return {
+            "path": api_path,
+            "cell_count": len(nb.cells),
+            "success": True,
+            "message": f"Wrote {len(nb.cells)} cells to {api_path}.",
+        }
+
+    @mcp.tool(annotations=EDIT)
+    @tool_errors
+    async def create_notebook(
+        path: NotebookPath,
+        kernel: Annotated[
+            str, Field(description="Name of an installed kernelspec, e.g. 'python3'. list_kernels shows them.")
+        ] = "python3",
+    ) -> dict[str, Any]:
+        """Create a new, empty notebook for a kernel. Fails if the file already exists.
+
+        The notebook's metadata gets the kernel's kernelspec and language, so JupyterLab and
+        execute_notebook know which kernel runs it. Add cells with add_cell.
+        """
+        api_path, nb, kernelspec = await notebooks.create(path, kernel)
+        return {"notebook": nb, "path": api_path, "kernel": kernelspec["name"], "success": True}
+
+    @mcp.tool(annotations=EDIT)
+    @tool_errors
+    async def add_cell(
+        path: NotebookPath,
+        cell_type: Annotated[Literal["code", "markdown", "raw"], Field(description="The kind of cell.")],
+        source: Annotated[str, Field(description="The cell's text: code, Markdown or raw text.")],
+        metadata: Annotated[
+            dict[str, Any] | None,
+            Field(description="Optional cell metadata, e.g. {'tags': ['parameters']} for a Papermill parameters cell."),
+        ] = None,
+        index: Annotated[
+            int | None,
+            Field(
+                description="Optional 0-based position to insert at; the cell now at that index moves down. "
+                "Omit to append at the end."
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Add a cell to a notebook: appended at the end, or inserted at index.
+
+        Returns the new cell's cell_index, its id (nbformat 4.5 notebooks) and the new cell_count.
+        """
+        api_path, at, count, cell = await notebooks.add_cell(path, cell_type, source, metadata, index)
+        result: dict[str, Any] = {"path": api_path, "cell_index": at, "cell_count": count, "success": True}
+        if cell.get("id"):
+            result["cell_id"] = cell["id"]
+        return result
+
+    @mcp.tool(annotations=DESTRUCTIVE)
+    @tool_errors
+    async def remove_cell(path: NotebookPath, index: CellIndex) -> dict[str, Any]:
+        """Remove the cell at index from a notebook. The cells after it move up by one."""
+        api_path, count, _removed = await notebooks.remove_cell(path, index)
+        return {"path": api_path, "removed_index": index, "cell_count": count, "success": True}
+
+    @mcp.tool(annotations=EDIT)
+    @tool_errors
+    async def update_cell(
+        path: NotebookPath,
+        index: CellIndex,
+        source: Annotated[str, Field(description="The cell's new text; it replaces the whole source.")],
+    ) -> dict[str, Any]:
+        """Replace the source of the cell at index. The cell keeps its id, type, metadata and outputs."""
+        api_path, _cell = await notebooks.update_cell(path, index, source)
+        return {"path": api_path, "cell_index": index, "updated": True, "success": True}
+
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def read_cells(
+        path: NotebookPath,
+        mode: Annotated[
+            Literal["single", "range", "list", "all"],
+            Field(
+                description="'list' (default): a preview of every cell; 'single': one cell (needs index); "
+                "'range': cells start_index..end_index (needs start_index); 'all': every cell in full."
+            ),
+        ] = "list",
+        index: Annotated[int | None, Field(description="Cell index for mode='single' (0-based).")] = None,
+        start_index: Annotated[
+            int | None, Field(description="First cell for mode='range' (0-based, included).")
+        ] = None,
+        end_index: Annotated[
+            int | None,
+            Field(description="Last cell for mode='range' (0-based, included); omit to read to the end."),
+        ] = None,
+        include_preview: Annotated[bool, Field(description="mode='list': include each cell's preview text.")] = True,
+        preview_length: Annotated[
+            int, Field(description="mode='list': characters of preview per cell.", ge=0, le=100_000)
+        ] = 100,
+    ) -> dict[str, Any]:
+        """Read cells of a notebook.
+
+        Start with mode="list" to see every cell's index, type, a short preview and whether it has
+        outputs; then read what you need in full with mode="single" (one cell) or mode="range"
+        (a span of cells). mode="all" returns every cell in full, like read_notebook without the
+        notebook metadata. Full cells carry id, cell_type, source, metadata, and for code cells
+        outputs and execution_count.
+        """
+        if mode == "single" and index is None:
+            raise_missing("index", "mode='single'", "the 0-based index of the cell to read")
+        if mode == "range" and start_index is None:
+            raise_missing("start_index", "mode='range'", "the first cell to read (0-based); end_index is optional")
+        api_path, nb = await notebooks.get(path)
+        cells = nb.cells
+        if mode == "single":
+            i = check_index(index, len(cells))
+            return {"path": api_path, "mode": "single", "cell": full_cell(cells[i]), "index": i, "success": True}
+        if mode == "range":
+            start = check_index(start_index, len(cells), argument="start_index")
+            end = len(cells) - 1 if end_index is None else check_index(end_index, len(cells), argument="end_index")
+            if end < start:
+                raise InvalidArgument(
+                    f"end_index {end} is before start_index {start}: end_index must be >= start_index."
+                )
+            return {
+                "path": api_path,
+                "mode": "range",
+                "cells": [full_cell(cells[i], i) for i in range(start, end + 1)],
+                "start_index": start,
+                "end_index": end,
+                "cell_count": len(cells),
+                "success": True,
+            }
+        if mode == "all":
+            return {
+                "path": api_path,
+                "mode": "all",
+                "cells": [full_cell(c, i) for i, c in enumerate(cells)],
+                "cell_count": len(cells),
+                "success": True,
+            }
+        return {
+            "path": api_path,
+            "mode": "list",
+            "cells": [preview_cell(c, i, include_preview, preview_length) for i, c in enumerate(cells)],
+            "cell_count": len(cells),
+            "success": True,
+        }
+
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def inspect_notebook(
+        path: NotebookPath,
+        mode: Annotated[
+            Literal["metadata", "outputs", "validate", "full"],
+            Field(
+                description="'metadata' (default): kernelspec, language and other notebook metadata; "
+                "'outputs': what the code cells' outputs are, errors included; 'validate': nbformat schema "
+                "validation with cell indices; 'full': all three."
+            ),
+        ] = "metadata",
+    ) -> dict[str, Any]:
+        """Inspect a notebook without reading its cells: its metadata, a summary of its outputs, or a validation report.
+
+        mode="outputs" tells which cells have outputs and which failed (error name per cell).
+        mode="validate" runs nbformat's schema validation and lists errors and warnings with the cell
+        index they concern.
+        """
+        api_path, nb = await notebooks.get(path)
+        result: dict[str, Any] = {"path": api_path, "mode": mode}
+        if mode in ("metadata", "full"):
+            result["metadata"] = metadata_block(nb)
+            result["nbformat"] = nb.get("nbformat")
+            result["nbformat_minor"] = nb.get("nbformat_minor")
+            result["cell_count"] = len(nb.cells)
+        if mode in ("outputs", "full"):
+            result["output_analysis"] = output_analysis(nb)
+        if mode in ("validate", "full"):
+            result["validation"] = validation_report(nb)
+        result["success"] = True
+        return result
+
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def list_notebook_files(
+        directory: Annotated[
+            str, Field(description="Directory relative to the server root; '.' (default) is the root itself.")
+        ] = ".",
+        recursive: Annotated[bool, Field(description="Also list notebooks in subdirectories.")] = False,
+    ) -> dict[str, Any]:
+        """List the notebooks (.ipynb files) in a directory of the Jupyter server, with size in bytes and last modification time.
+
+        Hidden files are skipped as JupyterLab's file browser skips them.
+        """
+        files = await notebooks.list_files(directory, recursive)
+        return {"directory": directory, "recursive": recursive, "files": files, "count": len(files), "success": True}
+
+
+def raise_missing(argument: str, mode: str, what: str) -> None:
+    raise InvalidArgument(f"{mode} needs {argument}: {what}.")
+
+
+__all__ = ["register"]

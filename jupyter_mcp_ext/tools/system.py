@@ -1,0 +1,111 @@
+"""MCP tools about the system and the Jupyter server itself: system_info, start/stop_jupyter_server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+from typing import Annotated, Any
+
+import jupyter_server
+from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_runtime_dir
+from mcp.server import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from .. import __version__
+from ..exceptions import PermissionDenied
+from ..services import Services
+from . import tool_errors
+
+
+def _memory_total() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def server_info(services: Services) -> dict[str, Any]:
+    """What the running Jupyter server is: URL, version, root_dir, base_url, extensions, MCP path."""
+    serverapp = services.app.serverapp
+    extensions = sorted(
+        name for name, ext in serverapp.extension_manager.extensions.items() if getattr(ext, "enabled", False)
+    )
+    return {
+        "url": serverapp.connection_url,
+        "version": jupyter_server.__version__,
+        "root_dir": getattr(serverapp, "root_dir", None),
+        "base_url": serverapp.base_url,
+        "mcp_path": services.app.mcp_path,
+        "extensions": extensions,
+        "jupyter_mcp_ext_version": __version__,
+        "pid": os.getpid(),
+    }
+
+
+def register(mcp: MCPServer, services: Services) -> None:
+    """Register the system tools on ``mcp``."""
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))
+    @tool_errors
+    async def system_info() -> dict[str, Any]:
+        """Describe the machine and the Jupyter server these tools run in: Python version and executable,
+        Jupyter versions and directories, operating system, CPU count, memory, and the active conda or
+        virtual environment. Use it to know what the code you run will find."""
+        return {
+            "python": {"version": platform.python_version(), "executable": sys.executable, "platform": sys.platform},
+            "jupyter": {
+                "version": jupyter_server.__version__,
+                "data_dir": jupyter_data_dir(),
+                "runtime_dir": jupyter_runtime_dir(),
+                "config_dir": jupyter_config_dir(),
+            },
+            "system": {
+                "os": platform.platform(),
+                "architecture": platform.machine(),
+                "cpu_count": os.cpu_count(),
+                "memory_total": _memory_total(),
+            },
+            "environment": {
+                "conda_env": os.environ.get("CONDA_DEFAULT_ENV"),
+                "virtual_env": os.environ.get("VIRTUAL_ENV") or (sys.prefix if sys.prefix != sys.base_prefix else None),
+            },
+            "server": server_info(services),
+            "success": True,
+        }
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False))
+    @tool_errors
+    async def start_jupyter_server(
+        env_path: Annotated[
+            str | None,
+            Field(description="Ignored: the tools already run inside a Jupyter server, in its own environment."),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Report the Jupyter server these tools run in. Nothing is started: the tools live inside an already
+        running Jupyter server, which is the one you are connected to. Returns its URL, version, root_dir
+        and enabled extensions."""
+        info = server_info(services)
+        note = "The Jupyter server is already running: these tools are served by it. Nothing was started."
+        if env_path:
+            note += f" env_path {env_path!r} selects nothing: the server runs in {sys.prefix!r}."
+        return {"status": "running", "already_running": True, "server": info, "message": note, "success": True}
+
+    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False))
+    @tool_errors
+    async def stop_jupyter_server() -> dict[str, Any]:
+        """Shut down the Jupyter server these tools run in, with its kernels. After this call no tool answers
+        until someone starts the server again. Refused unless the server's operator allowed it
+        (MCPExtensionApp.allow_server_shutdown)."""
+        app = services.app
+        if not app.allow_server_shutdown:
+            raise PermissionDenied(
+                "stop_jupyter_server is disabled on this server: the server hosts these tools and stays up. "
+                "Its operator can allow it with --MCPExtensionApp.allow_server_shutdown=True."
+            )
+        loop = asyncio.get_running_loop()
+        # Reply first, then stop: the server hosting this response is the one going away.
+        loop.call_later(0.5, app.serverapp.stop)
+        return {"status": "stopping", "message": "The Jupyter server is shutting down.", "success": True}

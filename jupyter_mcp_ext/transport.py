@@ -1,0 +1,153 @@
+"""The tornado handler that carries MCP Streamable HTTP into the SDK's session manager.
+
+No library bridges an ASGI app into tornado, so this module is our own: it builds the ASGI
+``scope`` from the tornado request, feeds the already-read body through ``receive``, and maps
+the SDK's ``send`` messages onto ``set_status`` / ``add_header`` / ``write`` + ``flush``.
+Authentication, the Host / Origin checks and authorization are Jupyter Server's own
+(``APIHandler.prepare``, ``@web.authenticated``, ``@authorized``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+if TYPE_CHECKING:
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+#: The Authorizer resource every MCP request is checked against (``@authorized``).
+AUTH_RESOURCE = "mcp"
+
+#: The ASGI scope key under which the tornado handler serving a request is passed to tools,
+#: so that a tool can ask the server's Authorizer about the same user.
+SCOPE_HANDLER_KEY = "jupyter_mcp_ext.handler"
+
+
+class MCPHandler(APIHandler):
+    """Serves MCP Streamable HTTP (POST, GET stream, DELETE) at ``<base_url>mcp``.
+
+    Follows the MCP 2025-11-25 Streamable HTTP transport and the stateless 2026-07-28
+    protocol, both implemented by ``mcp.server.streamable_http_manager``; this class only
+    translates between tornado and ASGI.
+    """
+
+    auth_resource = AUTH_RESOURCE
+
+    async def session_manager(self) -> StreamableHTTPSessionManager:
+        """The SDK's session manager, started on first use if the server's start hook has not run
+        (an embedding that never calls ``_post_start``, such as pytest-jupyter)."""
+        manager = self.settings.get("jupyter_mcp_ext_session_manager")
+        if manager is None:
+            app = self.settings.get("jupyter_mcp_ext_app")
+            if app is not None:
+                await app.ensure_mcp_running()
+                manager = self.settings.get("jupyter_mcp_ext_session_manager")
+        if manager is None:
+            raise web.HTTPError(503, "The MCP endpoint is not running (the server is starting or stopping).")
+        return manager
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self._serve()
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self._serve()
+
+    @web.authenticated
+    @authorized
+    async def delete(self) -> None:
+        await self._serve()
+
+    def _scope(self) -> dict[str, Any]:
+        request = self.request
+        host, _, port = (request.host or "").rpartition(":")
+        path = request.path
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.get_all()]
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": request.version.split("/")[-1] if request.version else "1.1",
+            "method": request.method,
+            "scheme": request.protocol,
+            "path": path,
+            "raw_path": path.encode("latin-1", "replace"),
+            "root_path": "",
+            "query_string": (request.query or "").encode("latin-1"),
+            "headers": headers,
+            "client": (request.remote_ip, 0),
+            "server": (host or request.host, int(port) if port.isdigit() else None),
+            "state": {},
+            SCOPE_HANDLER_KEY: self,
+        }
+
+    async def _serve(self) -> None:
+        body = self.request.body or b""
+        body_sent = False
+        disconnected = asyncio.Event()
+        started: dict[str, Any] = {}
+        content_type = "application/json"
+
+        async def receive() -> dict[str, Any]:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal content_type
+            if message["type"] == "http.response.start":
+                self.set_status(message["status"])
+                self._headers.pop("Content-Type", None)
+                for name, value in message.get("headers", []):
+                    key, val = name.decode("latin-1"), value.decode("latin-1")
+                    if key.lower() == "content-type":
+                        content_type = val
+                        self.set_header("Content-Type", val)
+                    else:
+                        self.add_header(key, val)
+                started["sse"] = content_type.startswith("text/event-stream")
+                if started["sse"]:
+                    # A GET stream may stay silent for minutes: send the headers now so the
+                    # client sees the stream open instead of timing out.
+                    self.set_header("Cache-Control", "no-cache")
+                    self.set_header("X-Accel-Buffering", "no")
+                    await self._flush_or_disconnect(disconnected)
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk:
+                    self.write(chunk)
+                if started.get("sse") or message.get("more_body"):
+                    await self._flush_or_disconnect(disconnected)
+
+        manager = await self.session_manager()
+        self._mcp_disconnected = disconnected
+        try:
+            await manager.handle_request(self._scope(), receive, send)
+        finally:
+            disconnected.set()
+        if not self._finished:
+            self.finish(set_content_type=content_type)
+
+    async def _flush_or_disconnect(self, disconnected: asyncio.Event) -> None:
+        try:
+            await self.flush()
+        except StreamClosedError:
+            disconnected.set()
+
+    def on_connection_close(self) -> None:
+        # The client went away (closed a GET stream, cancelled a POST): tell the SDK through
+        # ``receive`` so it can release the stream.
+        event = getattr(self, "_mcp_disconnected", None)
+        if event is not None:
+            event.set()
+        super().on_connection_close()

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real Jupyter server with the extension, and real MCP clients over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import nbformat
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+TOKEN = "mcp-test-token"
+
+#: The two protocol generations the SDK speaks: the initialize handshake and stateless 2026-07-28.
+MODES = ["legacy", "2026-07-28"]
+
+
+@pytest.fixture
+def jp_server_config() -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_mcp_ext": True},
+            "allow_root": True,
+        },
+        "IdentityProvider": {"token": TOKEN},
+    }
+
+
+@pytest.fixture
+def server_url(jp_serverapp: Any, http_server: Any, http_server_port: Any, jp_base_url: str) -> str:
+    """The base URL of the running test server (pytest-jupyter's ``http_server`` listens on a free port)."""
+    return f"http://127.0.0.1:{http_server_port[1]}{jp_base_url}"
+
+
+@pytest.fixture
+def mcp_url(server_url: str) -> str:
+    return f"{server_url}mcp"
+
+
+@pytest.fixture
+def auth_headers() -> dict[str, str]:
+    return {"Authorization": f"token {TOKEN}"}
+
+
+@pytest.fixture
+def mcp_client(mcp_url: str, auth_headers: dict[str, str]) -> Callable[..., Any]:
+    """Factory: ``async with mcp_client(mode="legacy") as client`` connects the real SDK client over HTTP."""
+
+    @asynccontextmanager
+    async def connect(
+        mode: str = "legacy", headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[Client]:
+        http = httpx2.AsyncClient(headers=auth_headers if headers is None else headers, timeout=120)
+        async with http:
+            transport = streamable_http_client(mcp_url, http_client=http)
+            async with Client(transport, mode=mode, **kwargs) as client:
+                yield client
+
+    return connect
+
+
+def result_json(result: Any) -> dict[str, Any]:
+    """The tool result's JSON object (structured content, else the first text block)."""
+    assert not result.is_error, result.content[0].text if result.content else result
+    if result.structured_content is not None:
+        return result.structured_content
+    return json.loads(result.content[0].text)
+
+
+def error_text(result: Any) -> str:
+    """The text of a tool error result; fails if the call did not fail."""
+    assert result.is_error, f"expected a tool error, got {result}"
+    return result.content[0].text
+
+
+@pytest.fixture
+def make_notebook(jp_root_dir: Any) -> Callable[..., str]:
+    """Write a notebook of ``cells`` (source strings, or (cell_type, source) pairs) under the root."""
+
+    def make(
+        path: str = "nb.ipynb", cells: list[Any] | None = None, kernel: str | None = "python3", minor: int = 5
+    ) -> str:
+        nb = nbformat.v4.new_notebook()
+        nb.nbformat_minor = minor
+        for item in cells or []:
+            cell_type, source = item if isinstance(item, tuple) else ("code", item)
+            factory = {
+                "code": nbformat.v4.new_code_cell,
+                "markdown": nbformat.v4.new_markdown_cell,
+                "raw": nbformat.v4.new_raw_cell,
+            }[cell_type]
+            cell = factory(source)
+            if minor < 5:
+                cell.pop("id", None)
+            nb.cells.append(cell)
+        if kernel:
+            nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3", "language": "python"}
+        target = jp_root_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(target))
+        return path
+
+    return make
