@@ -35,3 +35,33 @@ def tool_errors(fn: F) -> F:
             raise ToolError(str(e)) from e
 
     return wrapper  # type: ignore[return-value]
+
+
+async def authorize(ctx: Any, action: str, resource: str) -> None:
+    """Ask the server's Authorizer whether the user behind this MCP request may ``action`` ``resource``.
+
+    ``action`` is ``"read"``, ``"write"`` or ``"execute"``; ``resource`` one of Jupyter Server's
+    resource names (``"contents"``, ``"kernels"``, ``"kernelspecs"``, ``"sessions"``), so that an
+    Authorizer written for JupyterLab restricts the MCP tools the same way. Follows
+    ``jupyter_server.auth.authorizer.Authorizer.is_authorized``.
+
+    Raises ToolError when the Authorizer says no. A call without an HTTP request behind it
+    (an in-process client) is not checked: it never passed through the server.
+    """
+    from jupyter_core.utils import ensure_async
+
+    from ..transport import SCOPE_HANDLER_KEY
+
+    try:
+        request = ctx.request_context.request
+    except (AttributeError, ValueError):
+        return
+    handler = getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
+    if handler is None:
+        return
+    user = handler.current_user
+    if not await ensure_async(handler.authorizer.is_authorized(handler, user, action, resource)):
+        raise ToolError(
+            f"Not allowed: this server's Authorizer does not let user {getattr(user, 'username', user)!r} "
+            f"{action} {resource}."
+        )

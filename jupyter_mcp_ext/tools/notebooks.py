@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
 from ..notebooks.service import check_index, validation_report
 from ..services import Services
-from . import tool_errors
+from . import authorize, tool_errors
 
 NotebookPath = Annotated[
     str,
@@ -115,19 +116,21 @@ def register(mcp: MCPServer, services: Services) -> None:
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
-    async def read_notebook(path: NotebookPath) -> dict[str, Any]:
+    async def read_notebook(ctx: Context, path: NotebookPath) -> dict[str, Any]:
         """Read a whole notebook: every cell with its source, metadata and outputs, plus the notebook metadata.
 
         For a large notebook prefer read_cells: mode="list" gives a short preview of every cell, and
         mode="single" or mode="range" read only the cells you need. Returns notebook (nbformat 4 JSON),
         path and cell_count.
         """
+        await authorize(ctx, "read", "contents")
         api_path, nb = await notebooks.get(path)
         return {"notebook": nb, "path": api_path, "cell_count": len(nb.cells), "success": True}
 
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors
     async def write_notebook(
+        ctx: Context,
         path: NotebookPath,
         content: Annotated[
             dict[str, Any] | str,
@@ -143,6 +146,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         the validation errors and nothing is written. To change one cell use update_cell, add_cell or
         remove_cell instead: they keep everything else as it is.
         """
+        await authorize(ctx, "write", "contents")
         api_path, nb = await notebooks.write(path, content)
         return {
             "path": api_path,
@@ -154,6 +158,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=EDIT)
     @tool_errors
     async def create_notebook(
+        ctx: Context,
         path: NotebookPath,
         kernel: Annotated[
             str, Field(description="Name of an installed kernelspec, e.g. 'python3'. list_kernels shows them.")
@@ -164,12 +169,14 @@ def register(mcp: MCPServer, services: Services) -> None:
         The notebook's metadata gets the kernel's kernelspec and language, so JupyterLab and
         execute_notebook know which kernel runs it. Add cells with add_cell.
         """
+        await authorize(ctx, "write", "contents")
         api_path, nb, kernelspec = await notebooks.create(path, kernel)
         return {"notebook": nb, "path": api_path, "kernel": kernelspec["name"], "success": True}
 
     @mcp.tool(annotations=EDIT)
     @tool_errors
     async def add_cell(
+        ctx: Context,
         path: NotebookPath,
         cell_type: Annotated[Literal["code", "markdown", "raw"], Field(description="The kind of cell.")],
         source: Annotated[str, Field(description="The cell's text: code, Markdown or raw text.")],
@@ -189,6 +196,7 @@ def register(mcp: MCPServer, services: Services) -> None:
 
         Returns the new cell's cell_index, its id (nbformat 4.5 notebooks) and the new cell_count.
         """
+        await authorize(ctx, "write", "contents")
         api_path, at, count, cell = await notebooks.add_cell(path, cell_type, source, metadata, index)
         result: dict[str, Any] = {"path": api_path, "cell_index": at, "cell_count": count, "success": True}
         if cell.get("id"):
@@ -197,25 +205,29 @@ def register(mcp: MCPServer, services: Services) -> None:
 
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors
-    async def remove_cell(path: NotebookPath, index: CellIndex) -> dict[str, Any]:
+    async def remove_cell(ctx: Context, path: NotebookPath, index: CellIndex) -> dict[str, Any]:
         """Remove the cell at index from a notebook. The cells after it move up by one."""
+        await authorize(ctx, "write", "contents")
         api_path, count, _removed = await notebooks.remove_cell(path, index)
         return {"path": api_path, "removed_index": index, "cell_count": count, "success": True}
 
     @mcp.tool(annotations=EDIT)
     @tool_errors
     async def update_cell(
+        ctx: Context,
         path: NotebookPath,
         index: CellIndex,
         source: Annotated[str, Field(description="The cell's new text; it replaces the whole source.")],
     ) -> dict[str, Any]:
         """Replace the source of the cell at index. The cell keeps its id, type, metadata and outputs."""
+        await authorize(ctx, "write", "contents")
         api_path, _cell = await notebooks.update_cell(path, index, source)
         return {"path": api_path, "cell_index": index, "updated": True, "success": True}
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
     async def read_cells(
+        ctx: Context,
         path: NotebookPath,
         mode: Annotated[
             Literal["single", "range", "list", "all"],
@@ -245,6 +257,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         notebook metadata. Full cells carry id, cell_type, source, metadata, and for code cells
         outputs and execution_count.
         """
+        await authorize(ctx, "read", "contents")
         if mode == "single" and index is None:
             raise_missing("index", "mode='single'", "the 0-based index of the cell to read")
         if mode == "range" and start_index is None:
@@ -289,6 +302,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
     async def inspect_notebook(
+        ctx: Context,
         path: NotebookPath,
         mode: Annotated[
             Literal["metadata", "outputs", "validate", "full"],
@@ -305,6 +319,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         mode="validate" runs nbformat's schema validation and lists errors and warnings with the cell
         index they concern.
         """
+        await authorize(ctx, "read", "contents")
         api_path, nb = await notebooks.get(path)
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode in ("metadata", "full"):
@@ -322,6 +337,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
     async def list_notebook_files(
+        ctx: Context,
         directory: Annotated[
             str, Field(description="Directory relative to the server root; '.' (default) is the root itself.")
         ] = ".",
@@ -331,6 +347,7 @@ def register(mcp: MCPServer, services: Services) -> None:
 
         Hidden files are skipped as JupyterLab's file browser skips them.
         """
+        await authorize(ctx, "read", "contents")
         files = await notebooks.list_files(directory, recursive)
         return {"directory": directory, "recursive": recursive, "files": files, "count": len(files), "success": True}
 
