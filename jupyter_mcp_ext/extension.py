@@ -12,6 +12,7 @@ from traitlets import Bool, Enum, Float, Int, Type, Unicode, default
 from . import __version__
 from .handlers import StatusHandler
 from .jobs.executor import ProcessJobExecutor
+from .metrics import ACTIVE_KERNELS_GAUGE
 from .notebooks.service import NotebookService
 from .services import Services
 from .transport import MCPHandler
@@ -205,6 +206,8 @@ class MCPExtensionApp(ExtensionApp):
             log=self.log,
         )
         self.services = Services(app=self, notebooks=notebooks)
+        kernel_manager = serverapp.kernel_manager
+        ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
         from .jobs.service import JobService
         from .kernels.service import KernelService
 

@@ -6,14 +6,17 @@ One module per tool group of the spec (notebooks, kernels, jobs, system). Each e
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..exceptions import MCPExtError
+from ..metrics import MCP_TOOL_CALL_DURATION_SECONDS, MCP_TOOL_CALLS_TOTAL
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -21,18 +24,32 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 def tool_errors(fn: F) -> F:
     """Turn the services' exceptions into MCP tool errors (``isError: true``) with their message.
 
+    Also counts the call in ``mcp_tool_calls_total`` and times it in ``mcp_tool_call_duration_seconds``.
     Anything else propagates and the SDK reports it as an unexpected error (logged with its
     traceback, shown to the client only as "Error executing tool <name>").
     """
     if not inspect.iscoroutinefunction(fn):
         raise TypeError(f"{fn.__name__} must be async")
 
+    name = fn.__name__
+    duration = MCP_TOOL_CALL_DURATION_SECONDS.labels(name)
+
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        outcome = "error"
+        started = time.perf_counter()
         try:
-            return await fn(*args, **kwargs)
+            result = await fn(*args, **kwargs)
+            outcome = "ok"
+            return result
         except MCPExtError as e:
             raise ToolError(str(e)) from e
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            duration.observe(time.perf_counter() - started)
+            MCP_TOOL_CALLS_TOTAL.labels(name, outcome).inc()
 
     return wrapper  # type: ignore[return-value]
 
