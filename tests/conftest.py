@@ -107,3 +107,31 @@ def make_notebook(jp_root_dir: Any) -> Callable[..., str]:
         return path
 
     return make
+
+
+#: Real notebooks from other projects' test suites (see tests/data/README.md for their sources).
+DATA_DIR = __import__("pathlib").Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def data_notebook(jp_root_dir: Any) -> Callable[..., str]:
+    """Copy ``tests/data/<name>`` under the server root (as ``dest``, default the same name); return its API path."""
+    import shutil
+
+    def copy(name: str, dest: str | None = None) -> str:
+        target = jp_root_dir / (dest or name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DATA_DIR / name, target)
+        return dest or name
+
+    return copy
+
+
+@pytest.fixture
+def contents_api(server_url: str, auth_headers: dict[str, str]) -> Callable[..., Any]:
+    """Factory of an ``httpx2.AsyncClient`` on the server's base URL with the token, for Jupyter's own REST API."""
+
+    def make(**kwargs: Any) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(base_url=server_url, headers=auth_headers, timeout=60, **kwargs)
+
+    return make

@@ -1,0 +1,1 @@
+"""Tests of the MCP tools, one module per tool group."""
