@@ -9,6 +9,38 @@ from typing import Any
 from ..exceptions import PathError
 
 
+def _inside(real: str, real_root: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _absolute_to_api_path(raw: str, path: str, root_dir: str, argument: str) -> str:
+    """Read a path starting with ``/``: a file-system path under the root, or else an API path.
+
+    Jupyter's REST API takes ``/dir/nb.ipynb`` as ``dir/nb.ipynb`` under the root; clients also
+    pass absolute file-system paths. A file-system path under the root is converted; else the API
+    reading stands if it exists under the root; a file-system path that exists elsewhere is
+    refused; a new file's API reading stands if its directory exists under the root; anything
+    else is refused as outside the root.
+    """
+    real_root = os.path.realpath(root_dir)
+    real = os.path.realpath(raw)
+    if _inside(real, real_root):
+        relative = os.path.relpath(real, real_root).replace(os.sep, "/")
+        return "" if relative == "." else relative
+    outside = (
+        f"{argument} {path!r} is outside the server root. Paths are relative to the root "
+        f"({root_dir!r}), e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
+    )
+    api_parts = [p for p in raw.split("/") if p]
+    if os.path.lexists(os.path.join(real_root, *api_parts)):
+        return "/".join(api_parts)
+    if os.path.lexists(raw):
+        raise PathError(outside)
+    if os.path.isdir(os.path.join(real_root, *api_parts[:-1])):
+        return "/".join(api_parts)
+    raise PathError(outside)
+
+
 def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "path", allow_root: bool = False) -> str:
     """Return ``path`` as an API path relative to the server root (``"dir/nb.ipynb"``).
 
@@ -38,17 +70,8 @@ def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "pat
         raise PathError(f"{argument} {path!r} contains a NUL character.")
     raw = raw.replace("\\", "/")
     root_dir = getattr(contents_manager, "root_dir", None)
-    if os.path.isabs(raw) and root_dir and os.path.exists(raw):
-        real_root = os.path.realpath(root_dir)
-        real = os.path.realpath(raw)
-        if real != real_root and not real.startswith(real_root + os.sep):
-            raise PathError(
-                f"{argument} {path!r} is outside the server root. Paths are relative to the root "
-                f"({root_dir!r}), e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
-            )
-        raw = os.path.relpath(real, real_root).replace(os.sep, "/")
-        if raw == ".":
-            raw = ""
+    if raw.startswith("/") and root_dir:
+        raw = _absolute_to_api_path(raw, path, root_dir, argument)
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise PathError(
