@@ -1,0 +1,523 @@
+"""Benchmark of the notebook tools through Jupyter Server, against the SDK's own hosting (issue 2, item 9).
+
+Run: ``python bench/run.py notebooks`` (or ``python bench/bench_notebooks.py``). Prints a table
+(figure, value, baseline, ratio, target, pass/fail) and writes ``bench/results/notebooks.json``.
+
+1. Round trip of ``tools/list`` and ``read_cells(mode="list")`` on a 50-cell notebook through a real
+   ``jupyter_server`` subprocess with the extension, against the same MCP server (the extension's
+   own ``MCPServer``, built by the same code on the same kind of ContentsManager) served by the SDK's
+   ``streamable_http_app()`` under uvicorn in another subprocess. Both client modes (legacy handshake
+   and stateless 2026-07-28), one persistent client session each, median of N after a warm-up,
+   Jupyter and baseline calls interleaved in batches so that machine drift hits both alike.
+2. ``read_cells(mode="list")``, ``read_cells(mode="single")`` and ``update_cell`` on a 5,000-cell
+   notebook of about 20 MB through the Jupyter server: median and p95 in milliseconds, against
+   Jupyter's own REST API doing what JupyterLab does with the same file (``GET /api/contents`` to
+   open it, ``PUT /api/contents`` to save it), and the server process's peak memory (VmHWM).
+
+Environment: ``BENCH_N`` (round trips per figure of part 1, default 200), ``BENCH_BIG_N`` (calls per
+figure of part 2, default 20), ``BENCH_BIG_CELLS`` (default 5000), ``BENCH_PROFILE=1`` (write a
+cProfile of the Jupyter server process to bench/results/notebooks_server.prof).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results" / "notebooks.json"
+TOKEN = "bench-token"
+HOST = "127.0.0.1"
+
+N = int(os.environ.get("BENCH_N", "200"))
+WARMUP = 20
+BATCH = 20
+BIG_N = int(os.environ.get("BENCH_BIG_N", "20"))
+BIG_CELLS = int(os.environ.get("BENCH_BIG_CELLS", "5000"))
+RATIO_TARGET = 1.3
+NB50_LIST = {"path": "nb50.ipynb", "mode": "list"}
+BIG_TARGET_MS = 300.0
+
+
+# -- notebooks ------------------------------------------------------------------------------
+
+
+def realistic_cell(i: int, rng: random.Random) -> Any:
+    """A code cell of about 4 KB on disk: ~1.5 KB of pandas-style source, a stream output and a result."""
+    import nbformat
+
+    var = f"df_{i}"
+    cols = ", ".join(f"'col_{rng.randint(0, 99)}'" for _ in range(6))
+    lines = [
+        f"# Step {i}: load, clean and summarise the batch of measurements",
+        "import numpy as np",
+        "import pandas as pd",
+        f"{var} = pd.read_csv('data/batch_{i:05d}.csv', parse_dates=['timestamp'])",
+        f"{var} = {var}.dropna(subset=[{cols}])",
+        f"{var}['value_z'] = ({var}['value'] - {var}['value'].mean()) / {var}['value'].std()",
+        f"{var} = {var}[{var}['value_z'].abs() < {rng.uniform(2, 4):.2f}]",
+        f"summary_{i} = {var}.groupby('sensor').agg(mean=('value', 'mean'), n=('value', 'size'))",
+    ]
+    for k in range(20):
+        lines.append(
+            f"threshold_{k} = {rng.uniform(0, 100):.6f}  # calibrated on run {rng.randint(1000, 9999)} "
+            f"for sensor group {k}"
+        )
+    lines.append(f"print(summary_{i}.head(20))")
+    lines.append(f"summary_{i}.describe()")
+    source = "\n".join(lines)
+    table = "\n".join(f"sensor_{r:03d}  {rng.uniform(0, 1000):10.4f}  {rng.randint(10, 5000):6d}" for r in range(24))
+    outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="             mean       n\nsensor\n" + table + "\n"),
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "text/plain": "\n".join(
+                    f"{stat:6s} {rng.uniform(0, 1000):12.6f} {rng.uniform(0, 5000):12.3f}"
+                    for stat in ("count", "mean", "std", "min", "25%", "50%", "75%", "max") * 2
+                )
+            },
+            execution_count=i + 1,
+        ),
+    ]
+    cell = nbformat.v4.new_code_cell(source=source, outputs=outputs, execution_count=i + 1)
+    cell.metadata["tags"] = ["analysis"] if i % 7 else ["analysis", "checkpoint"]
+    return cell
+
+
+def write_notebook(path: Path, cells: int, seed: int = 2) -> int:
+    """Write a valid nbformat 4.5 notebook of ``cells`` realistic cells; return its size in bytes."""
+    import nbformat
+
+    rng = random.Random(seed)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i in range(cells):
+        if i % 10 == 0:
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"## Section {i // 10}\n\nNotes on batch {i}."))
+        else:
+            nb.cells.append(realistic_cell(i, rng))
+    nbformat.write(nb, str(path))
+    return path.stat().st_size
+
+
+# -- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def vm_hwm_kib(pid: int) -> int | None:
+    """Peak resident set size of a process (``VmHWM``), in KiB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def vm_rss_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 60.0) -> None:
+    import httpx2
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            r = httpx2.get(url, headers={"Authorization": f"token {TOKEN}"}, timeout=2)
+            if r.status_code < 500:
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {deadline_s} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def server_argv(port: int, root: Path) -> list[str]:
+    return [
+        "--ServerApp.jpserver_extensions={'jupyter_mcp_ext': True}",
+        f"--ServerApp.token={TOKEN}",
+        f"--port={port}",
+        f"--ip={HOST}",
+        "--allow-root",
+        "--no-browser",
+        f"--ServerApp.root_dir={root}",
+    ]
+
+
+def serve_baseline(port: int, root: str) -> None:
+    """The baseline host (run in a subprocess): the extension's own MCPServer, served by the SDK's
+    ``streamable_http_app()`` under uvicorn instead of by Jupyter Server's tornado.
+
+    A ServerApp is initialized without an HTTP server only to build the extension exactly as
+    Jupyter builds it (same tools, same services, same ContentsManager class and config).
+    """
+    import uvicorn
+    from jupyter_server.serverapp import ServerApp
+
+    app = ServerApp()
+    app.initialize(argv=server_argv(port, Path(root)), new_httpserver=False)
+    ext = next(a for apps in app.extension_manager.extension_apps.values() for a in apps if a.name == "jupyter_mcp_ext")
+    starlette_app = ext.mcp.streamable_http_app()  # the SDK's defaults, as a standalone SDK server runs
+    config = uvicorn.Config(starlette_app, host=HOST, port=port, log_level="warning", access_log=False)
+    uvicorn.Server(config).run()
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def mcp_client(url: str, mode: str, token: bool) -> AsyncIterator[Any]:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"token {TOKEN}"} if token else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
+        transport = streamable_http_client(url, http_client=http)
+        # cache=None: every tools/list must reach the server (the client caches listings by default).
+        async with Client(transport, mode=mode, cache=None) as client:
+            yield client
+
+
+def ok(result: Any) -> Any:
+    if getattr(result, "is_error", False):
+        raise RuntimeError(f"tool error: {result.content[0].text if result.content else result}")
+    return result
+
+
+async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
+    started = time.perf_counter()
+    await fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def interleaved(calls: dict[str, Callable[[], Awaitable[Any]]], n: int) -> dict[str, list[float]]:
+    """Warm each call up, then time n of each, alternating batches of BATCH between them."""
+    for fn in calls.values():
+        for _ in range(WARMUP):
+            await fn()
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    while any(len(v) < n for v in times.values()):
+        for key, fn in calls.items():
+            for _ in range(min(BATCH, n - len(times[key]))):
+                times[key].append(await timed(fn))
+    return times
+
+
+async def part1(jupyter_mcp: str, baseline_mcp: str, figures: list[dict[str, Any]], info: dict[str, Any]) -> None:
+    for mode in ("legacy", "2026-07-28"):
+        async with mcp_client(jupyter_mcp, mode, True) as jc, mcp_client(baseline_mcp, mode, False) as bc:
+            jtools = {t.name for t in (await jc.list_tools()).tools}
+            btools = {t.name for t in (await bc.list_tools()).tools}
+            if jtools != btools:
+                raise RuntimeError(f"the two hosts serve different tools: {sorted(jtools ^ btools)}")
+            info["tool_count"] = len(jtools)
+            times = await interleaved(
+                {
+                    "jupyter tools/list": lambda: jc.list_tools(),
+                    "baseline tools/list": lambda: bc.list_tools(),
+                    "jupyter read_cells": lambda: _call(jc, "read_cells", NB50_LIST),
+                    "baseline read_cells": lambda: _call(bc, "read_cells", NB50_LIST),
+                },
+                N,
+            )
+            for what, label in (("tools/list", "tools/list"), ("read_cells", 'read_cells(mode="list"), 50 cells')):
+                j = statistics.median(times[f"jupyter {what}"])
+                b = statistics.median(times[f"baseline {what}"])
+                figures.append(
+                    {
+                        "figure": f"{label} round trip [{mode}]",
+                        "value": j,
+                        "p95": p95(times[f"jupyter {what}"]),
+                        "unit": "ms",
+                        "baseline": b,
+                        "baseline_p95": p95(times[f"baseline {what}"]),
+                        "baseline_name": "same MCPServer on the SDK's streamable_http_app under uvicorn",
+                        "ratio": j / b,
+                        "target": f"ratio <= {RATIO_TARGET}",
+                        "pass": j / b <= RATIO_TARGET,
+                        "n": N,
+                    }
+                )
+
+
+async def _call(client: Any, name: str, args: dict[str, Any]) -> Any:
+    return ok(await client.call_tool(name, args))
+
+
+async def part2(
+    server_url: str, jupyter_mcp: str, pid: int, figures: list[dict[str, Any]], info: dict[str, Any]
+) -> None:
+    import httpx2
+
+    path = "big.ipynb"
+    hwm = {"before": vm_hwm_kib(pid)}
+    rss = {"before": vm_rss_kib(pid)}
+    measured: dict[str, list[float]] = {}
+    headers = {"Authorization": f"token {TOKEN}"}
+    async with mcp_client(jupyter_mcp, "2026-07-28", True) as client:
+        await client.list_tools()
+        # The first read parses the file (cold); later reads are answered from the service's
+        # mtime-validated cache. The cold read is reported on its own.
+        result = await client.call_tool("read_cells", {"path": path, "mode": "list", "include_preview": False})
+        cell_count = ok(result).structured_content["cell_count"]
+        info["big_cell_count"] = cell_count
+        counter = iter(range(10**9))
+
+        def listing() -> Awaitable[Any]:
+            return _call(client, "read_cells", {"path": path, "mode": "list"})
+
+        def single() -> Awaitable[Any]:
+            return _call(client, "read_cells", {"path": path, "mode": "single", "index": next(counter) % cell_count})
+
+        def update() -> Awaitable[Any]:
+            k = next(counter)
+            return _call(
+                client, "update_cell", {"path": path, "index": (k * 37) % cell_count, "source": f"x = {k}\nprint(x)"}
+            )
+
+        for key, fn in (("list", listing), ("single", single), ("update", update)):
+            await fn()  # warm-up
+            measured[key] = [await timed(fn) for _ in range(BIG_N)]
+        # A read right after an edit: update_cell leaves the cache valid, so there is no re-parse.
+        measured["list after update"] = []
+        for _ in range(max(5, BIG_N // 4)):
+            await update()
+            measured["list after update"].append(await timed(listing))
+    hwm["mcp"], rss["mcp"] = vm_hwm_kib(pid), vm_rss_kib(pid)
+
+    # The baseline: Jupyter's own REST API on the same file, as JupyterLab opens and saves it.
+    async with httpx2.AsyncClient(headers=headers, timeout=300) as rest:
+        url = f"{server_url}api/contents/{path}"
+        content: dict[str, Any] = {}
+
+        async def rest_get() -> Any:
+            r = await rest.get(url, params={"type": "notebook", "content": "1"})
+            r.raise_for_status()
+            content["nb"] = r.json()["content"]
+
+        await rest_get()
+        body = json.dumps({"type": "notebook", "format": "json", "content": content.pop("nb")})
+
+        async def rest_put() -> Any:
+            r = await rest.put(url, content=body)
+            r.raise_for_status()
+
+        for key, fn in (("baseline open", rest_get), ("baseline save", rest_put)):
+            await fn()
+            measured[key] = [await timed(fn) for _ in range(BIG_N)]
+        # Cold: the first MCP read after JupyterLab saved the file (the cache is stale, the file is parsed).
+        async with mcp_client(jupyter_mcp, "2026-07-28", True) as client:
+            await client.list_tools()
+            measured["cold list"] = []
+            for _ in range(3):
+                await rest_put()
+                measured["cold list"].append(
+                    await timed(lambda: _call(client, "read_cells", {"path": path, "mode": "list"}))
+                )
+    hwm["rest"], rss["rest"] = vm_hwm_kib(pid), vm_rss_kib(pid)
+
+    open_name = "GET /api/contents (JupyterLab opening it)"
+    rows = (
+        ('read_cells(mode="list")', "list", "baseline open", open_name, True),
+        ('read_cells(mode="single")', "single", "baseline open", open_name, True),
+        ("update_cell", "update", "baseline save", "PUT /api/contents (JupyterLab saving it)", True),
+        ('read_cells(mode="list") right after update_cell', "list after update", "baseline open", open_name, True),
+        ('read_cells(mode="list") first read after a save by Lab', "cold list", "baseline open", open_name, False),
+    )
+    for label, key, base, base_name, targeted in rows:
+        med = statistics.median(measured[key])
+        bmed = statistics.median(measured[base])
+        figures.append(
+            {
+                "figure": f"{label}, {cell_count} cells",
+                "value": med,
+                "p95": p95(measured[key]),
+                "unit": "ms",
+                "baseline": bmed,
+                "baseline_p95": p95(measured[base]),
+                "baseline_name": base_name,
+                "ratio": med / bmed,
+                "target": f"median, p95 < {BIG_TARGET_MS:.0f} ms" if targeted else "reported",
+                "pass": (med < BIG_TARGET_MS and p95(measured[key]) < BIG_TARGET_MS) if targeted else None,
+                "n": len(measured[key]),
+            }
+        )
+    figures.append(
+        {
+            "figure": "Jupyter server peak memory (VmHWM) after the MCP calls",
+            "value": (hwm["mcp"] or 0) / 1024,
+            "unit": "MiB",
+            "baseline": (hwm["before"] or 0) / 1024,
+            "baseline_name": "VmHWM before part 2 (the server after part 1)",
+            "ratio": (hwm["mcp"] or 0) / (hwm["before"] or 1),
+            "target": "reported",
+            "pass": None,
+            "rss_mib": {k: (v or 0) / 1024 for k, v in rss.items()},
+        }
+    )
+    figures.append(
+        {
+            "figure": "Jupyter server peak memory (VmHWM) after Jupyter's own REST open/save",
+            "value": (hwm["rest"] or 0) / 1024,
+            "unit": "MiB",
+            "baseline": (hwm["before"] or 0) / 1024,
+            "baseline_name": "VmHWM before part 2 (the server after part 1)",
+            "ratio": (hwm["rest"] or 0) / (hwm["before"] or 1),
+            "target": "reported",
+            "pass": None,
+        }
+    )
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def print_table(figures: list[dict[str, Any]]) -> None:
+    header = ("figure", "value", "p95", "baseline", "ratio", "target", "result")
+    rows = []
+    for f in figures:
+        unit = f["unit"]
+        rows.append(
+            (
+                f["figure"],
+                f"{f['value']:.2f} {unit}",
+                f"{f['p95']:.2f}" if "p95" in f else "",
+                f"{f['baseline']:.2f} {unit}",
+                f"{f['ratio']:.2f}x",
+                f["target"],
+                "-" if f["pass"] is None else ("pass" if f["pass"] else "FAIL"),
+            )
+        )
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(line.format(*header))
+    print(line.format(*("-" * w for w in widths)))
+    for r in rows:
+        print(line.format(*r))
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-notebooks-"))
+    root = tmp / "root"
+    root.mkdir()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        d = tmp / var.lower()
+        d.mkdir()
+        env[var] = str(d)
+    env["IPYTHONDIR"] = str(tmp / "ipython")
+    figures: list[dict[str, Any]] = []
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "n": N,
+        "big_n": BIG_N,
+    }
+    started = time.perf_counter()
+    jupyter = baseline = None
+    try:
+        info["nb50_bytes"] = write_notebook(root / "nb50.ipynb", 50)
+        t = time.perf_counter()
+        info["big_bytes"] = write_notebook(root / "big.ipynb", BIG_CELLS)
+        info["big_generate_s"] = time.perf_counter() - t
+        jport, bport = free_port(), free_port()
+        jlog, blog = tmp / "jupyter.log", tmp / "baseline.log"
+        jcmd = [sys.executable]
+        if os.environ.get("BENCH_PROFILE"):
+            jcmd += ["-m", "cProfile", "-o", str(RESULTS.with_name("notebooks_server.prof"))]
+        jcmd += ["-m", "jupyter_server", *server_argv(jport, root)]
+        with open(jlog, "wb") as jl, open(blog, "wb") as bl:
+            jupyter = subprocess.Popen(jcmd, env=env, stdout=jl, stderr=subprocess.STDOUT, cwd=tmp)
+            baseline = subprocess.Popen(
+                [sys.executable, __file__, "--serve-baseline", str(bport), str(root)],
+                env=env,
+                stdout=bl,
+                stderr=subprocess.STDOUT,
+                cwd=tmp,
+            )
+        server_url = f"http://{HOST}:{jport}/"
+        wait_http(f"{server_url}api/status", jupyter, jlog)
+        wait_http(f"http://{HOST}:{bport}/mcp", baseline, blog)
+        asyncio.run(part1(f"{server_url}mcp", f"http://{HOST}:{bport}/mcp", figures, info))
+        stop(baseline)
+        if BIG_CELLS:
+            asyncio.run(part2(server_url, f"{server_url}mcp", jupyter.pid, figures, info))
+    finally:
+        stop(baseline)
+        stop(jupyter)
+        shutil.rmtree(tmp, ignore_errors=True)
+    info["elapsed_s"] = time.perf_counter() - started
+    print(
+        f"jupyter-mcp-ext notebook tools: N={N} per part-1 figure, {BIG_N} per part-2 figure; "
+        f"{info['tool_count']} tools on both hosts"
+        + (
+            f"; big notebook {info['big_cell_count']} cells, {info['big_bytes'] / 1e6:.1f} MB"
+            if "big_cell_count" in info
+            else ""
+        )
+    )
+    print_table(figures)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"figures": figures, "info": info}, indent=1) + "\n")
+    print(f"wrote {RESULTS.relative_to(REPO)} in {info['elapsed_s']:.0f} s")
+    return 0 if all(f["pass"] is not False for f in figures) else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-baseline":
+        serve_baseline(int(sys.argv[2]), sys.argv[3])
+    else:
+        sys.exit(main())
