@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.iostream import StreamClosedError
@@ -26,6 +26,12 @@ AUTH_RESOURCE = "mcp"
 #: The ASGI scope key under which the tornado handler serving a request is passed to tools,
 #: so that a tool can ask the server's Authorizer about the same user.
 SCOPE_HANDLER_KEY = "jupyter_mcp_ext.handler"
+
+#: Request headers of MCP Streamable HTTP that a browser client sends cross-origin (``Mcp-Param-*`` too).
+MCP_REQUEST_HEADERS = ("mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name", "last-event-id")
+
+#: Response headers a browser client must be able to read (the session id above all).
+MCP_EXPOSED_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version"
 
 
 class MCPHandler(APIHandler):
@@ -50,6 +56,28 @@ class MCPHandler(APIHandler):
         if manager is None:
             raise web.HTTPError(503, "The MCP endpoint is not running (the server is starting or stopping).")
         return manager
+
+    @allow_unauthenticated
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """CORS preflight: Jupyter's answer, plus the MCP request headers the browser asks to send.
+
+        Whether the origin may call at all stays Jupyter's decision (``ServerApp.allow_origin`` /
+        ``allow_origin_pat``); this only adds the MCP headers to the allowed list.
+        """
+        super().options(*args, **kwargs)
+        requested = [
+            h.strip().lower() for h in self.request.headers.get("Access-Control-Request-Headers", "").split(",")
+        ]
+        mcp_headers = [h for h in requested if h in MCP_REQUEST_HEADERS or h.startswith("mcp-param-")]
+        if mcp_headers:
+            allowed = self._headers.get("Access-Control-Allow-Headers", "")
+            self.set_header("Access-Control-Allow-Headers", ", ".join([allowed, *mcp_headers]).strip(", "))
+
+    def set_cors_headers(self) -> None:
+        """Jupyter's CORS headers; where they let an origin in, also expose ``Mcp-Session-Id`` to it."""
+        super().set_cors_headers()
+        if "Access-Control-Allow-Origin" in self._headers:
+            self.set_header("Access-Control-Expose-Headers", MCP_EXPOSED_HEADERS)
 
     @web.authenticated
     @authorized
