@@ -74,3 +74,7 @@ class PermissionDenied(MCPExtError):
     """The server's configuration does not allow this action."""
 
     http_status = 403
+
+
+class KernelBusy(Conflict):
+    """The kernel is running another execute_on_kernel call for longer than this call's timeout."""

@@ -1,13 +1,1031 @@
-"""The kernel service (lifecycle, execution) on the server's MultiKernelManager."""
+"""The kernel service (lifecycle, execution) on the server's MultiKernelManager.
+
+Kernels are the server's own: started, stopped, interrupted and restarted through
+``ServerApp.kernel_manager`` (an ``AsyncMappingKernelManager``), so they are the kernels
+JupyterLab shows and ``/api/kernels`` lists. Code runs through one ``AsyncKernelClient`` per
+kernel, connected like any other frontend: the kernel's shell queue orders our requests with
+those of JupyterLab users, and IOPub messages are routed to the execution they belong to by
+their parent ``msg_id``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+from jupyter_core.utils import ensure_async
+from nbformat import NotebookNode
+
+from ..exceptions import (
+    CellIndexError,
+    InvalidArgument,
+    KernelBusy,
+    KernelDied,
+    KernelLimitReached,
+    KernelNotFound,
+    KernelSpecNotFound,
+)
+from ..metrics import EXECUTION_DURATION_SECONDS, KERNEL_STARTS_TOTAL, NOTEBOOK_EXECUTIONS_TOTAL
+
+#: Seconds between progress reports during a long execution.
+PROGRESS_INTERVAL = 2.0
+#: Seconds between checks that the kernel process is still alive while waiting for a reply.
+ALIVE_POLL_INTERVAL = 0.5
+#: Seconds to wait, after interrupting timed-out code, for the kernel to answer.
+INTERRUPT_GRACE = 5.0
+#: Seconds to wait for the IOPub "idle" status once the execute_reply has arrived.
+IDLE_GRACE = 2.0
+#: Seconds to wait for a new connection's IOPub subscription to be confirmed.
+READY_TIMEOUT = 3.0
+#: Seconds between notebook writes while mode="notebook" runs (always written at the end).
+WRITE_INTERVAL = 1.0
+
+#: ``async progress(done, total, message)``: reports progress to whoever asked for the execution.
+ProgressFn = Callable[[float, "float | None", str], Awaitable[None]]
+
+
+@dataclass
+class KernelSettings:
+    """The extension's kernel traits (see ``MCPExtensionApp`` for units and defaults)."""
+
+    max_kernels: int = 10
+    execution_timeout: float = 60.0
+    jupyter_timeout: float = 300.0
+    continue_on_error: bool = False
+    kernel_idle_timeout: float = 0.0
+    cleanup_interval: float = 300.0
+
+
+@dataclass
+class ExecutionOutcome:
+    """What one execution produced.
+
+    status: "ok", "error" (the code raised), "abort" (the kernel skipped it after an earlier
+    error in its queue) or "timeout" (interrupted at the timeout, or never started).
+    outputs: nbformat 4 output nodes, exactly as a notebook stores them.
+    error: the raw ``{"ename", "evalue", "traceback"}`` of the error output, if any.
+    execution_time: seconds from sending the request to its end.
+    message: a sentence about what happened when it is not plain (timeouts).
+    """
+
+    status: str
+    execution_count: int | None
+    outputs: list[NotebookNode]
+    error: dict[str, Any] | None
+    execution_time: float
+    message: str | None = None
+
+
+@dataclass
+class CellOutcome:
+    """The outcome of one notebook cell (``outcome`` is None for a cell that had nothing to run)."""
+
+    cell_index: int
+    cell_type: str
+    outcome: ExecutionOutcome
+
+
+@dataclass
+class NotebookRun:
+    """The result of running cells of a notebook: per-cell outcomes, in order.
+
+    ``stopped_at`` is the index of the cell whose error stopped the run (None if it ran to the
+    end); ``not_run`` the indices of the code cells left unrun after it.
+    """
+
+    path: str
+    cells: list[CellOutcome] = field(default_factory=list)
+    stopped_at: int | None = None
+    not_run: list[int] = field(default_factory=list)
+    write_error: str | None = None
+    execution_time: float = 0.0
+
+
+def _output_from_msg(msg_type: str, content: dict[str, Any]) -> NotebookNode:
+    # nbformat.v4.output_from_msg validates every output against the schema, which costs
+    # milliseconds per large image; the kernel's messages are already well formed.
+    if msg_type == "stream":
+        return NotebookNode(output_type="stream", name=content.get("name", "stdout"), text=content.get("text", ""))
+    if msg_type == "error":
+        return NotebookNode(
+            output_type="error",
+            ename=content.get("ename", ""),
+            evalue=content.get("evalue", ""),
+            traceback=list(content.get("traceback") or []),
+        )
+    node = NotebookNode(
+        output_type=msg_type,
+        data=NotebookNode(content.get("data") or {}),
+        metadata=NotebookNode(content.get("metadata") or {}),
+    )
+    if msg_type == "execute_result":
+        node["execution_count"] = content.get("execution_count")
+    return node
+
+
+class _Execution:
+    """Collects the IOPub outputs and the shell reply of one execute_request, as Lab would."""
+
+    def __init__(self, msg_id: str) -> None:
+        self.msg_id = msg_id
+        self.sent_at = time.monotonic()
+        self.started_at: float | None = None
+        self.outputs: list[NotebookNode] = []
+        self.execution_count: int | None = None
+        self.error: dict[str, Any] | None = None
+        self.reply: dict[str, Any] | None = None
+        self.idle = False
+        self.done = asyncio.Event()
+        self.failure: BaseException | None = None
+        self._clear_pending = False
+        self._displays: dict[str, list[int]] = {}
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    def on_iopub(self, msg_type: str, content: dict[str, Any]) -> None:
+        if msg_type == "status":
+            state = content.get("execution_state")
+            if state == "busy" and self.started_at is None:
+                self.started_at = time.monotonic()
+            elif state == "idle":
+                self.idle = True
+                self._check_done()
+            return
+        if msg_type == "execute_input":
+            if self.started_at is None:
+                self.started_at = time.monotonic()
+            self.execution_count = content.get("execution_count", self.execution_count)
+            return
+        if msg_type == "clear_output":
+            if content.get("wait"):
+                self._clear_pending = True
+            else:
+                self._clear()
+            return
+        if msg_type == "update_display_data":
+            display_id = (content.get("transient") or {}).get("display_id")
+            for i in self._displays.get(display_id, []):
+                self.outputs[i]["data"] = NotebookNode(content.get("data") or {})
+                self.outputs[i]["metadata"] = NotebookNode(content.get("metadata") or {})
+            return
+        if msg_type not in ("stream", "display_data", "execute_result", "error"):
+            return
+        if self._clear_pending:
+            self._clear()
+        if msg_type == "stream" and self.outputs:
+            last = self.outputs[-1]
+            if last.get("output_type") == "stream" and last.get("name") == content.get("name"):
+                last["text"] = last["text"] + content.get("text", "")
+                return
+        node = _output_from_msg(msg_type, content)
+        if msg_type == "display_data":
+            display_id = (content.get("transient") or {}).get("display_id")
+            if display_id:
+                self._displays.setdefault(display_id, []).append(len(self.outputs))
+        elif msg_type == "error":
+            self.error = {"ename": node["ename"], "evalue": node["evalue"], "traceback": node["traceback"]}
+        self.outputs.append(node)
+
+    def _clear(self) -> None:
+        self.outputs.clear()
+        self._displays.clear()
+        self._clear_pending = False
+
+    def on_reply(self, content: dict[str, Any]) -> None:
+        self.reply = content
+        if content.get("execution_count") is not None:
+            self.execution_count = content["execution_count"]
+        if self.started_at is None:
+            self.started_at = time.monotonic()
+        if not self._check_done():
+            # IOPub and shell are separate sockets: give the last outputs a moment to arrive.
+            self._idle_timer = asyncio.get_running_loop().call_later(IDLE_GRACE, self.done.set)
+
+    def _check_done(self) -> bool:
+        if self.reply is not None and self.idle:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            self.done.set()
+            return True
+        return False
+
+    def fail(self, error: BaseException) -> None:
+        if not self.done.is_set():
+            self.failure = error
+            self.done.set()
+
+
+class _KernelConnection:
+    """One frontend connection (shell + IOPub) of this extension to one kernel.
+
+    A reader task per channel routes messages by their parent ``msg_id`` to the pending
+    executions. ``lock`` serializes the executions requested through this service, so that
+    a notebook run is not interleaved with another MCP call on the same kernel.
+    """
+
+    def __init__(self, kernel_id: str, manager: Any, log: logging.Logger) -> None:
+        self.kernel_id = kernel_id
+        self.manager = manager
+        self.log = log
+        self.client = manager.client()
+        self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        self.pending: dict[str, _Execution] = {}
+        self.lock = asyncio.Lock()
+        self.lock_holder_since: float | None = None
+        self.ready = asyncio.Event()
+        self.kernel_info: dict[str, Any] | None = None
+        self.info_received = asyncio.Event()
+        self._info_requests: set[str] = set()
+        self.closed = False
+        self._tasks = [
+            asyncio.create_task(self._read("iopub"), name=f"jupyter_mcp_ext.iopub.{kernel_id}"),
+            asyncio.create_task(self._read("shell"), name=f"jupyter_mcp_ext.shell.{kernel_id}"),
+        ]
+
+    async def _read(self, channel_name: str) -> None:
+        channel = getattr(self.client, f"{channel_name}_channel")
+        while True:
+            try:
+                msg = await channel.get_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if not self.closed:
+                    self.log.warning("Kernel %s: %s channel stopped: %s", self.kernel_id, channel_name, e)
+                    self.fail_all(KernelDied(f"The connection to kernel {self.kernel_id} was lost ({e})."))
+                return
+            try:
+                self._route(channel_name, msg)
+            except Exception:
+                self.log.exception("Kernel %s: could not handle a %s message", self.kernel_id, channel_name)
+
+    def _route(self, channel_name: str, msg: dict[str, Any]) -> None:
+        msg_type = msg["header"]["msg_type"]
+        parent_id = (msg.get("parent_header") or {}).get("msg_id")
+        if channel_name == "iopub":
+            if msg_type == "iopub_welcome" or parent_id in self._info_requests:
+                self.ready.set()
+            execution = self.pending.get(parent_id) if parent_id else None
+            if execution is not None:
+                execution.on_iopub(msg_type, msg["content"])
+            return
+        if msg_type == "kernel_info_reply":
+            self.kernel_info = msg["content"]
+            self.info_received.set()
+            self._info_requests.discard(parent_id)
+            return
+        execution = self.pending.get(parent_id) if parent_id else None
+        if execution is not None and msg_type == "execute_reply":
+            execution.on_reply(msg["content"])
+
+    async def wait_ready(self) -> None:
+        """Make sure our IOPub subscription is live before the first request (ZMQ's slow joiner).
+
+        ipykernel greets each new subscriber (``iopub_welcome``); other kernels answer a
+        ``kernel_info_request`` on IOPub too. A kernel busy with a long cell does neither
+        soon, so after READY_TIMEOUT we go on: the subscription is established by then.
+        """
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not self.ready.is_set() and time.monotonic() < deadline:
+            if len(self._info_requests) < 3:
+                self._info_requests.add(self.client.kernel_info())
+            try:
+                await asyncio.wait_for(self.ready.wait(), timeout=min(0.5, max(0.0, deadline - time.monotonic())))
+            except asyncio.TimeoutError:
+                pass
+        self.ready.set()
+
+    def execute(self, code: str) -> _Execution:
+        """Send an execute_request; returns the collector its messages are routed to."""
+        msg_id = self.client.execute(code, silent=False, store_history=True, allow_stdin=False, stop_on_error=False)
+        execution = _Execution(msg_id)
+        self.pending[msg_id] = execution
+        return execution
+
+    def fail_all(self, error: BaseException) -> None:
+        for execution in list(self.pending.values()):
+            execution.fail(error)
+
+    async def close(self) -> None:
+        self.closed = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            # Only the two channels we use (stop_channels() would first create the three others).
+            self.client.shell_channel.stop()
+            self.client.iopub_channel.stop()
+        except Exception:
+            self.log.debug("Kernel %s: error closing channels", self.kernel_id, exc_info=True)
 
 
 class KernelService:
-    """Placeholder until the kernel tools land."""
+    """Kernel lifecycle and execution on the server's own kernels.
+
+    Parameters
+    ----------
+    kernel_manager
+        ``ServerApp.kernel_manager``: the server's MultiKernelManager (AsyncMappingKernelManager).
+    session_manager
+        ``ServerApp.session_manager``, to tell which notebook a kernel belongs to.
+    kernel_spec_manager
+        ``ServerApp.kernel_spec_manager``: the installed kernelspecs.
+    notebooks
+        The NotebookService, through which notebook outputs are written back.
+    settings : KernelSettings
+        The extension's kernel traits.
+    """
+
+    def __init__(
+        self,
+        kernel_manager: Any,
+        session_manager: Any,
+        kernel_spec_manager: Any,
+        notebooks: Any,
+        settings: KernelSettings | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.kernel_manager = kernel_manager
+        self.session_manager = session_manager
+        self.kernel_spec_manager = kernel_spec_manager
+        self.notebooks = notebooks
+        self.settings = settings or KernelSettings()
+        self.log = log or logging.getLogger(__name__)
+        self._connections: dict[str, _KernelConnection] = {}
+        self._connecting: dict[str, asyncio.Lock] = {}
+        self._start_lock = asyncio.Lock()
+        self._started_at: dict[str, float] = {}
+        self._ours: set[str] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._culler: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_app(cls, app: Any, services: Any) -> KernelService | None:
-        return None
+    def from_app(cls, app: Any, services: Any) -> KernelService:
+        """Build the service on the server's managers, with the extension's kernel traits."""
+        serverapp = app.serverapp
+        settings = KernelSettings(
+            max_kernels=app.max_kernels,
+            execution_timeout=app.execution_timeout,
+            jupyter_timeout=app.jupyter_timeout,
+            continue_on_error=app.continue_on_error,
+            kernel_idle_timeout=app.kernel_idle_timeout,
+            cleanup_interval=app.cleanup_interval,
+        )
+        return cls(
+            serverapp.kernel_manager,
+            serverapp.session_manager,
+            serverapp.kernel_spec_manager,
+            services.notebooks,
+            settings=settings,
+            log=app.log,
+        )
+
+    # -- background work -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the idle-kernel culler when ``kernel_idle_timeout`` is set."""
+        if self.settings.kernel_idle_timeout > 0 and self._culler is None:
+            self._culler = asyncio.create_task(self._cull_loop(), name="jupyter_mcp_ext.kernel_culler")
+
+    async def stop(self) -> None:
+        """Stop the culler and close this service's kernel connections (the kernels keep running:
+        the server shuts them down itself)."""
+        if self._culler is not None:
+            self._culler.cancel()
+            await asyncio.gather(self._culler, return_exceptions=True)
+            self._culler = None
+        for kernel_id in list(self._connections):
+            await self._drop_connection(kernel_id)
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        """Run ``coro`` detached from the caller, so that it completes even if the caller is cancelled."""
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _cull_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.1, self.settings.cleanup_interval))
+            try:
+                await self.cull_idle_kernels()
+            except Exception:
+                self.log.exception("Culling idle MCP kernels failed")
+
+    async def cull_idle_kernels(self) -> list[str]:
+        """Shut down kernels started by start_kernel that have been idle for ``kernel_idle_timeout``
+        seconds, have no frontend connected and no execution pending; returns their ids."""
+        culled = []
+        now = time.time()
+        for kernel_id in sorted(self._ours):
+            if kernel_id not in self.kernel_manager:
+                self._ours.discard(kernel_id)
+                continue
+            model = self.kernel_manager.kernel_model(kernel_id)
+            kernel = self.kernel_manager.get_kernel(kernel_id)
+            last = getattr(kernel, "last_activity", None)
+            conn = self._connections.get(kernel_id)
+            if (
+                model.get("execution_state") == "idle"
+                and not model.get("connections")
+                and last is not None
+                and now - last.timestamp() >= self.settings.kernel_idle_timeout
+                and not (conn and (conn.pending or conn.lock.locked()))
+            ):
+                self.log.info("Shutting down kernel %s: idle for %.0f s", kernel_id, now - last.timestamp())
+                await self.stop_kernel(kernel_id)
+                culled.append(kernel_id)
+        return culled
+
+    # -- kernelspecs and lookup ------------------------------------------------------------
+
+    async def kernelspecs(self) -> list[dict[str, Any]]:
+        """The installed kernelspecs: ``[{"name", "display_name", "language"}]``, sorted by name."""
+        specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+        out = []
+        for name, model in sorted(specs.items()):
+            spec = model.get("spec") or {}
+            out.append({"name": name, "display_name": spec.get("display_name", name), "language": spec.get("language")})
+        return out
+
+    async def _check_kernelspec(self, name: str) -> dict[str, Any]:
+        specs = await self.kernelspecs()
+        for spec in specs:
+            if spec["name"] == name:
+                return spec
+        installed = ", ".join(s["name"] for s in specs) or "none"
+        raise KernelSpecNotFound(
+            f"kernel_name {name!r} is not an installed kernelspec; installed kernelspecs: {installed}."
+        )
+
+    def _check_kernel(self, kernel_id: str) -> Any:
+        """The server's KernelManager of ``kernel_id``; raises KernelNotFound listing the active ids."""
+        if not isinstance(kernel_id, str) or kernel_id not in self.kernel_manager:
+            ids = list(self.kernel_manager.list_kernel_ids())
+            if ids:
+                listed = ", ".join(
+                    f"{k} ({getattr(self.kernel_manager.get_kernel(k), 'kernel_name', '?')})" for k in ids
+                )
+                active = f"active kernels: {listed}."
+            else:
+                active = "no kernel is running; start one with start_kernel."
+            raise KernelNotFound(f"kernel_id {kernel_id!r} is not an active kernel of this server; {active}")
+        return self.kernel_manager.get_kernel(kernel_id)
+
+    def _kernel_started_at(self, kernel_id: str, kernel: Any) -> float | None:
+        if kernel_id in self._started_at:
+            return self._started_at[kernel_id]
+        # Kernels started elsewhere (JupyterLab, REST): the connection file is written at start.
+        connection_file = getattr(kernel, "connection_file", None)
+        try:
+            return os.path.getmtime(connection_file) if connection_file else None
+        except OSError:
+            return None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def list_kernels(self) -> list[dict[str, Any]]:
+        """The active kernels: ``[{"kernel_id", "name", "state", "connections", "execution_state",
+        "started_at", "last_activity"}]`` (times in seconds since the epoch)."""
+        out = []
+        for model in self.kernel_manager.list_kernels():
+            kernel_id = model["id"]
+            kernel = self.kernel_manager.get_kernel(kernel_id)
+            out.append(self._summary(kernel_id, kernel, model))
+        return out
+
+    def _summary(self, kernel_id: str, kernel: Any, model: dict[str, Any]) -> dict[str, Any]:
+        execution_state = model.get("execution_state")
+        last = getattr(kernel, "last_activity", None)
+        return {
+            "kernel_id": kernel_id,
+            "name": model.get("name"),
+            "state": "dead" if execution_state == "dead" else "running",
+            "connections": model.get("connections", 0),
+            "execution_state": execution_state,
+            "started_at": self._kernel_started_at(kernel_id, kernel),
+            "last_activity": last.timestamp() if last is not None else None,
+        }
+
+    async def kernel_details(self, kernel_id: str) -> dict[str, Any]:
+        """One kernel in detail: the summary fields plus display_name, language, is_alive, the
+        notebook ``path`` of its session (None if none), ``sessions`` and ``info`` (the kernel's own
+        kernel_info_reply when it has answered one, and its kernelspec)."""
+        kernel = self._check_kernel(kernel_id)
+        model = self.kernel_manager.kernel_model(kernel_id)
+        details = self._summary(kernel_id, kernel, model)
+        is_alive = bool(await ensure_async(kernel.is_alive()))
+        if not is_alive:
+            details["state"] = "dead"
+        spec: dict[str, Any] = {}
+        try:
+            spec = (await ensure_async(self.kernel_spec_manager.get_kernel_spec(kernel.kernel_name))).to_dict()
+        except Exception:
+            spec = {}
+        sessions = []
+        try:
+            for session in await ensure_async(self.session_manager.list_sessions()):
+                if (session.get("kernel") or {}).get("id") == kernel_id:
+                    sessions.append({"id": session.get("id"), "path": session.get("path"), "type": session.get("type")})
+        except Exception:
+            self.log.debug("Could not list sessions", exc_info=True)
+        conn = self._connections.get(kernel_id)
+        if conn is not None and conn.kernel_info is None and is_alive and model.get("execution_state") == "idle":
+            # A quick kernel_info_request; a busy kernel would only answer after its current cell.
+            conn._info_requests.add(conn.client.kernel_info())
+            try:
+                await asyncio.wait_for(conn.info_received.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+        info: dict[str, Any] = {
+            "kernelspec": {k: spec.get(k) for k in ("display_name", "language", "metadata") if k in spec},
+        }
+        if model.get("reason"):
+            info["reason"] = model["reason"]
+        if conn is not None and conn.kernel_info:
+            for key in ("language_info", "implementation", "implementation_version", "protocol_version", "banner"):
+                if key in conn.kernel_info:
+                    info[key] = conn.kernel_info[key]
+        details.update(
+            {
+                "display_name": spec.get("display_name", kernel.kernel_name),
+                "language": spec.get("language"),
+                "is_alive": is_alive,
+                "path": sessions[0]["path"] if sessions else None,
+                "sessions": sessions,
+                "info": info,
+            }
+        )
+        return details
+
+    async def start_kernel(self, kernel_name: str = "python3") -> dict[str, Any]:
+        """Start a kernel of ``kernel_name`` through the server's kernel manager, in the server root.
+
+        Returns its summary (see ``list_kernels``). Raises KernelSpecNotFound listing the
+        installed kernelspecs, or KernelLimitReached when ``max_kernels`` kernels run already.
+        """
+        await self._check_kernelspec(kernel_name)
+        async with self._start_lock:
+            limit = self.settings.max_kernels
+            running = list(self.kernel_manager.list_kernel_ids())
+            if limit and len(running) >= limit:
+                raise KernelLimitReached(
+                    f"Cannot start another kernel: {len(running)} kernels are running and max_kernels is {limit} "
+                    f"(running: {', '.join(running)}). Stop one with stop_kernel, or reuse one with "
+                    "execute_on_kernel; an administrator can raise MCPExtensionApp.max_kernels."
+                )
+            started = time.time()
+            kernel_id = await asyncio.wait_for(
+                ensure_async(self.kernel_manager.start_kernel(kernel_name=kernel_name, path="")),
+                timeout=self.settings.jupyter_timeout or None,
+            )
+        self._started_at[kernel_id] = started
+        self._ours.add(kernel_id)
+        KERNEL_STARTS_TOTAL.labels(kernel_name=kernel_name).inc()
+        kernel = self.kernel_manager.get_kernel(kernel_id)
+        return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
+
+    async def stop_kernel(self, kernel_id: str) -> None:
+        """Shut a kernel down (as JupyterLab's "Shut Down Kernel"); pending executions fail."""
+        self._check_kernel(kernel_id)
+        conn = self._connections.get(kernel_id)
+        if conn is not None:
+            conn.fail_all(KernelDied(f"Kernel {kernel_id} was shut down (stop_kernel) while this code ran."))
+        await self._drop_connection(kernel_id)
+        await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id))
+        self._ours.discard(kernel_id)
+        self._started_at.pop(kernel_id, None)
+
+    async def interrupt_kernel(self, kernel_id: str) -> None:
+        """Interrupt what the kernel is running (KeyboardInterrupt in Python); its state is kept."""
+        self._check_kernel(kernel_id)
+        await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
+
+    async def restart_kernel(self, kernel_id: str) -> dict[str, Any]:
+        """Restart a kernel (same kernel_id, fresh process, state lost) and wait until it answers.
+
+        Pending executions fail with KernelDied. Returns the kernel's summary.
+        """
+        kernel = self._check_kernel(kernel_id)
+        conn = self._connections.get(kernel_id)
+        if conn is not None:
+            conn.fail_all(KernelDied(f"Kernel {kernel_id} was restarted (restart_kernel) while this code ran."))
+        await self._drop_connection(kernel_id)
+        ready = await ensure_async(self.kernel_manager.restart_kernel(kernel_id))
+        if isinstance(ready, Awaitable):
+            try:
+                await asyncio.wait_for(ready, timeout=self.settings.jupyter_timeout or None)
+            except (asyncio.TimeoutError, RuntimeError) as e:
+                raise KernelDied(
+                    f"Kernel {kernel_id} was restarted but did not answer ({e}); stop it with stop_kernel and "
+                    "start a new one."
+                ) from e
+        return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def _connection(self, kernel_id: str) -> _KernelConnection:
+        kernel = self._check_kernel(kernel_id)
+        conn = self._connections.get(kernel_id)
+        if conn is not None and not conn.closed:
+            return conn
+        lock = self._connecting.setdefault(kernel_id, asyncio.Lock())
+        async with lock:
+            conn = self._connections.get(kernel_id)
+            if conn is None or conn.closed:
+                ready = getattr(kernel, "ready", None)
+                if ready is not None and not ready.done():
+                    await asyncio.wait_for(asyncio.wrap_future(ready), timeout=self.settings.jupyter_timeout or None)
+                conn = _KernelConnection(kernel_id, kernel, self.log)
+                self._connections[kernel_id] = conn
+
+                def on_restart(conn: _KernelConnection = conn) -> None:
+                    # The server's restarter found the kernel dead and restarts it (maybe on new ports).
+                    conn.fail_all(
+                        KernelDied(
+                            f"Kernel {kernel_id} died while running this code; the server is restarting it "
+                            "automatically and its variables are lost."
+                        )
+                    )
+                    self._spawn(self._drop_connection(kernel_id, conn), f"jupyter_mcp_ext.drop.{kernel_id}")
+
+                kernel.add_restart_callback(on_restart, "restart")
+                kernel.add_restart_callback(on_restart, "dead")
+                conn.restart_callback = on_restart  # type: ignore[attr-defined]
+                await conn.wait_ready()
+        return conn
+
+    async def _drop_connection(self, kernel_id: str, conn: _KernelConnection | None = None) -> None:
+        current = self._connections.get(kernel_id)
+        if conn is None:
+            conn = current
+        if conn is None:
+            return
+        if current is conn:
+            del self._connections[kernel_id]
+        callback = getattr(conn, "restart_callback", None)
+        if callback is not None:
+            for event in ("restart", "dead"):
+                try:
+                    conn.manager.remove_restart_callback(callback, event)
+                except Exception:
+                    pass
+        await conn.close()
+
+    # -- execution -------------------------------------------------------------------------
+
+    def resolve_timeout(self, timeout: float | None) -> float:
+        """The timeout of a call in seconds: ``timeout``, else ``execution_timeout``; 0 = none."""
+        value = self.settings.execution_timeout if timeout is None else timeout
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value < 0:
+            raise InvalidArgument(f"timeout must be a number of seconds >= 0 (0 = no timeout), got {timeout!r}.")
+        return float(value)
+
+    async def _acquire(self, conn: _KernelConnection, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(conn.lock.acquire(), timeout=timeout or None)
+        except asyncio.TimeoutError:
+            since = time.monotonic() - (conn.lock_holder_since or time.monotonic())
+            raise KernelBusy(
+                f"Kernel {conn.kernel_id} is running another execute_on_kernel call (for {since:.0f} s) and it "
+                f"did not finish within this call's timeout of {timeout:g} s; nothing was run. Wait and try "
+                "again, use another kernel, or stop the other run with interrupt_kernel."
+            ) from None
+        conn.lock_holder_since = time.monotonic()
+
+    async def execute(
+        self, kernel_id: str, code: str, *, timeout: float | None = None, progress: ProgressFn | None = None
+    ) -> ExecutionOutcome:
+        """Run ``code`` on a kernel and collect its outputs.
+
+        ``timeout`` in seconds (None: ``execution_timeout``; 0: none): at the timeout the kernel
+        is interrupted and the outputs so far come back with status "timeout". ``progress`` is
+        called at least every PROGRESS_INTERVAL seconds. If the caller is cancelled, running code
+        is interrupted. ``input()`` fails at once (no stdin). Raises KernelNotFound, KernelBusy,
+        or KernelDied when the kernel dies or restarts meanwhile.
+        """
+        if not isinstance(code, str):
+            raise InvalidArgument("code must be a string of source code.")
+        seconds = self.resolve_timeout(timeout)
+        conn = await self._connection(kernel_id)
+        await self._acquire(conn, seconds)
+        try:
+            outcome = await self._run(conn, code, seconds, progress, label="code")
+        finally:
+            conn.lock.release()
+        EXECUTION_DURATION_SECONDS.labels(kind="code").observe(outcome.execution_time)
+        return outcome
+
+    async def _run(
+        self,
+        conn: _KernelConnection,
+        code: str,
+        timeout: float,
+        progress: ProgressFn | None,
+        *,
+        label: str,
+        progress_done: float = 0.0,
+        progress_total: float | None = None,
+    ) -> ExecutionOutcome:
+        execution = conn.execute(code)
+        sent = execution.sent_at
+        deadline = sent + timeout if timeout else math.inf
+        next_progress = sent + PROGRESS_INTERVAL
+        status: str | None = None
+        message: str | None = None
+        try:
+            while not execution.done.is_set():
+                now = time.monotonic()
+                wake = min(now + ALIVE_POLL_INTERVAL, next_progress, deadline)
+                try:
+                    await asyncio.wait_for(execution.done.wait(), timeout=max(0.0, wake - now))
+                except asyncio.TimeoutError:
+                    pass
+                if execution.done.is_set():
+                    break
+                if not await ensure_async(conn.manager.is_alive()):
+                    raise await self._died(conn, execution)
+                now = time.monotonic()
+                if now >= deadline:
+                    status, message = await self._on_timeout(conn, execution, timeout)
+                    break
+                if progress is not None and now >= next_progress:
+                    next_progress = now + PROGRESS_INTERVAL
+                    elapsed = now - sent
+                    if progress_total is None:
+                        done, total = elapsed, (timeout or None)
+                    else:
+                        done, total = progress_done, progress_total
+                    await self._report(
+                        progress,
+                        done,
+                        total,
+                        f"{label}: running for {elapsed:.0f} s, {len(execution.outputs)} outputs so far",
+                    )
+            if execution.failure is not None:
+                raise execution.failure
+        except asyncio.CancelledError:
+            if execution.started_at is not None and execution.reply is None:
+                # The client gave up (notifications/cancelled, closed stream): stop the code too.
+                self._spawn(self._interrupt_quietly(conn.kernel_id), f"jupyter_mcp_ext.interrupt.{conn.kernel_id}")
+            raise
+        finally:
+            conn.pending.pop(execution.msg_id, None)
+        if status is None:
+            reply = execution.reply or {}
+            status = {"ok": "ok", "error": "error", "aborted": "abort"}.get(reply.get("status"), "error")
+            if status == "error" and execution.error is None:
+                execution.error = {
+                    "ename": reply.get("ename", "Error"),
+                    "evalue": reply.get("evalue", ""),
+                    "traceback": reply.get("traceback", []),
+                }
+            if status == "abort":
+                message = "The kernel aborted this request because an earlier request in its queue raised an error."
+            elif (execution.error or {}).get("ename") == "StdinNotImplementedError":
+                message = (
+                    "The code asked for input (input(), getpass()), which cannot be answered here: put the values "
+                    "in the code instead."
+                )
+        return ExecutionOutcome(
+            status=status,
+            execution_count=execution.execution_count,
+            outputs=list(execution.outputs),
+            error=execution.error,
+            execution_time=round(time.monotonic() - sent, 6),
+            message=message,
+        )
+
+    async def _report(self, progress: ProgressFn, done: float, total: float | None, message: str) -> None:
+        try:
+            await progress(done, total, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.log.debug("Could not report progress", exc_info=True)
+
+    async def _interrupt_quietly(self, kernel_id: str) -> None:
+        try:
+            if kernel_id in self.kernel_manager:
+                await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
+        except Exception:
+            self.log.warning("Could not interrupt kernel %s", kernel_id, exc_info=True)
+
+    async def _on_timeout(self, conn: _KernelConnection, execution: _Execution, timeout: float) -> tuple[str, str]:
+        if execution.started_at is None:
+            return "timeout", (
+                f"Timed out after {timeout:g} s before the code started: the kernel was busy with other work "
+                "(e.g. a cell run from JupyterLab) the whole time. The request stays in the kernel's queue and "
+                "will run when that work ends; its outputs will not be returned. Use interrupt_kernel to stop "
+                "the running work."
+            )
+        await ensure_async(self.kernel_manager.interrupt_kernel(conn.kernel_id))
+        try:
+            await asyncio.wait_for(execution.done.wait(), timeout=INTERRUPT_GRACE)
+        except asyncio.TimeoutError:
+            return "timeout", (
+                f"Timed out after {timeout:g} s; the kernel was interrupted but is still busy {INTERRUPT_GRACE:g} s "
+                "later (code that ignores KeyboardInterrupt?). Try interrupt_kernel again, or restart_kernel."
+            )
+        return "timeout", (
+            f"Timed out after {timeout:g} s: the kernel was interrupted (KeyboardInterrupt) and the outputs so far "
+            "are returned. The kernel is still usable and keeps its variables; pass a larger timeout (0 = none) to "
+            "let long code finish."
+        )
+
+    async def _died(self, conn: _KernelConnection, execution: _Execution) -> KernelDied:
+        exit_code = None
+        provisioner = getattr(conn.manager, "provisioner", None)
+        if provisioner is not None:
+            try:
+                exit_code = await provisioner.poll()
+            except Exception:
+                exit_code = None
+        tail = "".join(o.get("text", "") for o in execution.outputs if o.get("output_type") == "stream")[-1000:]
+        how = f" (exit code {exit_code})" if exit_code is not None else ""
+        seen = f" Its last output was: {tail!r}." if tail else ""
+        return KernelDied(
+            f"Kernel {conn.kernel_id} died while running this code{how}; its variables are lost.{seen} "
+            "The server restarts dead kernels automatically; call restart_kernel to get a fresh kernel now "
+            "(same kernel_id), then run the code needed to rebuild its state."
+        )
+
+    # -- notebooks -------------------------------------------------------------------------
+
+    async def execute_notebook(
+        self,
+        kernel_id: str,
+        path: str,
+        *,
+        cell_index: int | None = None,
+        timeout: float | None = None,
+        continue_on_error: bool | None = None,
+        progress: ProgressFn | None = None,
+    ) -> NotebookRun:
+        """Run the code cells of the notebook at ``path`` on a kernel, in order, and write each cell's
+        outputs and execution_count back into the notebook (through the ContentsManager).
+
+        With ``cell_index``, only that cell runs (it must be a code cell). ``timeout`` applies to
+        each cell. The run stops at the first cell that raises or times out unless
+        ``continue_on_error`` (None: the server's default). Cells with no source are cleared, not
+        sent (as in JupyterLab). Raises NotebookNotFound, CellIndexError, InvalidArgument,
+        KernelNotFound, KernelBusy or KernelDied (outputs of cells finished before are written).
+        """
+        seconds = self.resolve_timeout(timeout)
+        keep_going = self.settings.continue_on_error if continue_on_error is None else bool(continue_on_error)
+        api_path, nb = await self.notebooks.get(path)
+        cells = list(nb.cells)
+        if cell_index is not None:
+            if isinstance(cell_index, bool) or not isinstance(cell_index, int):
+                raise InvalidArgument(f"cell_index must be an integer (0-based cell index), got {cell_index!r}.")
+            if not 0 <= cell_index < len(cells):
+                count = len(cells)
+                valid = f" (0-{count - 1})" if count else ""
+                raise CellIndexError(
+                    f"cell_index {cell_index} is out of range: the notebook has {count} cell"
+                    f"{'s' if count != 1 else ''}{valid}."
+                )
+            if cells[cell_index].get("cell_type") != "code":
+                code_cells = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
+                raise InvalidArgument(
+                    f"cell {cell_index} of {api_path!r} is a {cells[cell_index].get('cell_type')} cell: only code "
+                    f"cells run. Code cells: {_index_list(code_cells)}."
+                )
+            targets = [cell_index]
+        else:
+            targets = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
+        run = NotebookRun(path=api_path)
+        writer = _OutputWriter(self.notebooks, api_path, cells, self.log)
+        started = time.monotonic()
+        conn = await self._connection(kernel_id)
+        await self._acquire(conn, seconds)
+        try:
+            for position, index in enumerate(targets):
+                source = _source(cells[index])
+                if progress is not None:
+                    await self._report(
+                        progress, position, len(targets), f"running cell {index} ({position + 1} of {len(targets)})"
+                    )
+                if not source.strip():
+                    outcome = ExecutionOutcome("ok", None, [], None, 0.0)
+                else:
+                    try:
+                        outcome = await self._run(
+                            conn,
+                            source,
+                            seconds,
+                            progress,
+                            label=f"cell {index}",
+                            progress_done=position,
+                            progress_total=len(targets),
+                        )
+                    except KernelDied as e:
+                        self._count_notebook_run(cell_index, "died")
+                        done = [c.cell_index for c in run.cells]
+                        note = f" Cells {_index_list(done)} had finished; their outputs were saved." if done else ""
+                        await writer.flush(force=True)
+                        raise KernelDied(f"{e} It was running cell {index} of {api_path!r}.{note}") from e
+                    except asyncio.CancelledError:
+                        self._count_notebook_run(cell_index, "cancelled")
+                        self._spawn(writer.flush(force=True), f"jupyter_mcp_ext.write.{api_path}")
+                        raise
+                writer.record(index, outcome)
+                run.cells.append(CellOutcome(index, "code", outcome))
+                await writer.flush()
+                if outcome.status in ("error", "timeout", "abort") and not keep_going:
+                    run.stopped_at = index
+                    run.not_run = targets[position + 1 :]
+                    break
+            if progress is not None:
+                await self._report(progress, len(run.cells), len(targets), "done")
+        finally:
+            conn.lock.release()
+        await writer.flush(force=True)
+        run.write_error = writer.error
+        run.execution_time = round(time.monotonic() - started, 6)
+        failed = any(c.outcome.status != "ok" for c in run.cells)
+        self._count_notebook_run(cell_index, "failed" if failed else "completed")
+        EXECUTION_DURATION_SECONDS.labels(kind="notebook" if cell_index is None else "notebook_cell").observe(
+            run.execution_time
+        )
+        return run
+
+    @staticmethod
+    def _count_notebook_run(cell_index: int | None, status: str) -> None:
+        if cell_index is None:
+            NOTEBOOK_EXECUTIONS_TOTAL.labels(kind="execute_on_kernel", status=status).inc()
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _index_list(indices: list[int]) -> str:
+    if not indices:
+        return "none"
+    if len(indices) > 20:
+        return ", ".join(map(str, indices[:20])) + f", ... ({len(indices)} in all)"
+    return ", ".join(map(str, indices))
+
+
+class _OutputWriter:
+    """Writes cells' outputs and execution_count back into a notebook, at most every WRITE_INTERVAL.
+
+    Cells are found again by their id (nbformat 4.5), else by index if the source there is
+    unchanged: the notebook may have been edited while the cells ran.
+    """
+
+    def __init__(self, notebooks: Any, api_path: str, cells: list[Any], log: logging.Logger) -> None:
+        self.notebooks = notebooks
+        self.api_path = api_path
+        self.log = log
+        self._keys = {i: (c.get("id"), _source(c)) for i, c in enumerate(cells)}
+        self._pending: dict[int, ExecutionOutcome] = {}
+        self._last_write = 0.0
+        self.error: str | None = None
+
+    def record(self, index: int, outcome: ExecutionOutcome) -> None:
+        self._pending[index] = outcome
+
+    async def flush(self, force: bool = False) -> None:
+        if not self._pending or (not force and time.monotonic() - self._last_write < WRITE_INTERVAL):
+            return
+        pending, self._pending = self._pending, {}
+        missing: list[int] = []
+
+        def change(nb: NotebookNode) -> None:
+            cells = nb["cells"]
+            by_id = {c.get("id"): i for i, c in enumerate(cells) if c.get("id")}
+            for index, outcome in pending.items():
+                cell_id, source = self._keys[index]
+                at = by_id.get(cell_id) if cell_id else None
+                if at is None and index < len(cells) and _source(cells[index]) == source and not cell_id:
+                    at = index
+                if at is None:
+                    missing.append(index)
+                    continue
+                cell = NotebookNode(cells[at])
+                cell["outputs"] = outcome.outputs
+                cell["execution_count"] = outcome.execution_count
+                cells[at] = cell
+
+        try:
+            await self.notebooks.edit(self.api_path, change)
+        except Exception as e:
+            self.log.warning("Could not write outputs into %s: %s", self.api_path, e)
+            self.error = f"the outputs could not be written into {self.api_path!r}: {e}"
+        else:
+            if missing:
+                self.error = (
+                    f"cells {_index_list(sorted(missing))} were removed or changed in {self.api_path!r} while they "
+                    "ran; their outputs were not written"
+                )
+        self._last_write = time.monotonic()

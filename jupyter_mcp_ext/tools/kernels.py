@@ -2,10 +2,311 @@
 
 from __future__ import annotations
 
-from mcp.server import MCPServer
+import json
+from typing import Annotated, Any, Literal
 
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
+from pydantic import Field
+
+from ..exceptions import InvalidArgument
+from ..kernels.outputs import ShapeOptions, shape_error, shape_outputs
+from ..kernels.service import ExecutionOutcome, KernelService, NotebookRun
 from ..services import Services
+from . import authorize, tool_errors
+
+KernelId = Annotated[str, Field(description="The kernel's id, as returned by start_kernel or listed by list_kernels.")]
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+LIFECYCLE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
+EXECUTE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=True)
+
+
+def _outcome_fields(outcome: ExecutionOutcome, outputs: list[dict[str, Any]], options: ShapeOptions) -> dict[str, Any]:
+    error = None
+    if outcome.error is not None:
+        error = shape_error(
+            outcome.error.get("ename"), outcome.error.get("evalue"), outcome.error.get("traceback"), options
+        )
+    fields: dict[str, Any] = {
+        "execution_count": outcome.execution_count,
+        "outputs": outputs,
+        "status": outcome.status,
+        "error": error,
+    }
+    if outcome.message:
+        fields["message"] = outcome.message
+    return fields
+
+
+def _result(payload: dict[str, Any], images: list[Any]) -> CallToolResult:
+    """The JSON result for the model (text) and for clients (structured), then the images."""
+    content: list[TextContent | ImageContent] = [
+        TextContent(type="text", text=json.dumps(payload, ensure_ascii=False, default=str))
+    ]
+    content += [ImageContent(type="image", data=image.data, mime_type=image.mime_type) for image in images]
+    return CallToolResult(content=content, structured_content=payload)
+
+
+def code_result(kernel_id: str, outcome: ExecutionOutcome, options: ShapeOptions) -> CallToolResult:
+    """The spec's mode="code" result, with images as image content."""
+    shaped = shape_outputs([outcome.outputs], options)
+    payload = {"kernel_id": kernel_id, "mode": "code"}
+    payload.update(_outcome_fields(outcome, shaped.outputs[0], options))
+    payload["execution_time"] = outcome.execution_time
+    if shaped.truncated_chars:
+        payload["truncated_chars"] = shaped.truncated_chars
+    payload["success"] = True
+    return _result(payload, shaped.images)
+
+
+def notebook_result(kernel_id: str, mode: str, run: NotebookRun, options: ShapeOptions) -> CallToolResult:
+    """The spec's mode="notebook" or mode="notebook_cell" result, with images as image content."""
+    shaped = shape_outputs([c.outcome.outputs for c in run.cells], options)
+    notes = []
+    if run.stopped_at is not None and run.not_run:
+        notes.append(
+            f"Stopped at cell {run.stopped_at} ({run.cells[-1].outcome.status}); cells "
+            f"{', '.join(map(str, run.not_run))} were not run (continue_on_error=true runs them anyway)."
+        )
+    if run.write_error:
+        notes.append(f"Warning: {run.write_error}.")
+    if mode == "notebook_cell":
+        cell = run.cells[0]
+        payload: dict[str, Any] = {
+            "kernel_id": kernel_id,
+            "mode": mode,
+            "path": run.path,
+            "cell_index": cell.cell_index,
+            "cell_type": cell.cell_type,
+        }
+        payload.update(_outcome_fields(cell.outcome, shaped.outputs[0], options))
+        payload["execution_time"] = cell.outcome.execution_time
+    else:
+        results = []
+        for cell, outputs in zip(run.cells, shaped.outputs, strict=True):
+            item = {"cell_index": cell.cell_index, "cell_type": cell.cell_type}
+            item.update(_outcome_fields(cell.outcome, outputs, options))
+            item["execution_time"] = cell.outcome.execution_time
+            results.append(item)
+        failed = sum(1 for c in run.cells if c.outcome.status != "ok")
+        payload = {
+            "kernel_id": kernel_id,
+            "mode": mode,
+            "path": run.path,
+            "cells_executed": len(run.cells),
+            "cells_succeeded": len(run.cells) - failed,
+            "cells_failed": failed,
+            "execution_time": run.execution_time,
+            "results": results,
+        }
+        if run.not_run:
+            payload["cells_not_run"] = run.not_run
+    if notes:
+        payload["message"] = " ".join([payload.get("message", ""), *notes]).strip()
+    if shaped.truncated_chars:
+        payload["truncated_chars"] = shaped.truncated_chars
+    payload["success"] = True
+    return _result(payload, shaped.images)
 
 
 def register(mcp: MCPServer, services: Services) -> None:
     """Register the kernel tools on ``mcp``."""
+    kernels: KernelService = services.kernels
+    app = services.app
+
+    def shape_options(max_output_chars: int | None, hint: str) -> ShapeOptions:
+        return ShapeOptions(
+            max_output_chars=app.max_output_chars if max_output_chars is None else max_output_chars,
+            max_image_bytes=app.max_image_bytes,
+            error_output_type=app.error_output_type,
+            max_error_output=app.max_error_output,
+            truncation_hint=hint,
+        )
+
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def list_kernels(
+        ctx: Context,
+        kernel_id: Annotated[
+            str | None, Field(description="Give a kernel's id for its detailed status instead of the list.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """List the installed kernelspecs (available_kernels: the kernel_name values start_kernel accepts)
+        and the kernels running in this Jupyter server (active_kernels), including those started from
+        JupyterLab. Each active kernel has kernel_id, name, execution_state ("idle", "busy", "starting",
+        "dead"), connections (open frontends such as a JupyterLab notebook), started_at and last_activity
+        (seconds since the epoch).
+
+        With kernel_id: that kernel in detail, adding is_alive, display_name, language, the notebook path of
+        the JupyterLab session using it (path, None if none), and info (language version, implementation).
+        """
+        await authorize(ctx, "read", "kernels")
+        if kernel_id is not None:
+            details = await kernels.kernel_details(kernel_id)
+            return {**details, "success": True}
+        active = await kernels.list_kernels()
+        return {
+            "available_kernels": await kernels.kernelspecs(),
+            "active_kernels": active,
+            "kernel_count": len(active),
+            "success": True,
+        }
+
+    @mcp.tool(annotations=LIFECYCLE)
+    @tool_errors
+    async def start_kernel(
+        ctx: Context,
+        kernel_name: Annotated[
+            str, Field(description="The kernelspec to start, e.g. 'python3'; list_kernels lists the installed ones.")
+        ] = "python3",
+    ) -> dict[str, Any]:
+        """Start a new kernel in this Jupyter server (its working directory is the server's root directory).
+
+        It is a kernel like those JupyterLab starts: it shows in Lab's Running panel, and a Lab user can
+        connect a notebook to it. Returns its kernel_id; run code in it with execute_on_kernel and stop it
+        with stop_kernel when done. The server runs at most max_kernels kernels at once.
+        """
+        await authorize(ctx, "write", "kernels")
+        summary = await kernels.start_kernel(kernel_name)
+        return {
+            **summary,
+            "message": f"Kernel {summary['kernel_id']} ({kernel_name}) started.",
+            "success": True,
+        }
+
+    @mcp.tool(annotations=DESTRUCTIVE)
+    @tool_errors
+    async def stop_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
+        """Shut down a kernel (its variables are lost). Any JupyterLab notebook using it loses its kernel too."""
+        await authorize(ctx, "write", "kernels")
+        await kernels.stop_kernel(kernel_id)
+        return {"kernel_id": kernel_id, "stopped": True, "message": f"Kernel {kernel_id} shut down.", "success": True}
+
+    @mcp.tool(annotations=LIFECYCLE)
+    @tool_errors
+    async def interrupt_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
+        """Interrupt the code a kernel is running (a KeyboardInterrupt in Python), as JupyterLab's stop button
+        does. The kernel keeps its variables and stays usable. Use it for code that runs too long."""
+        await authorize(ctx, "write", "kernels")
+        await kernels.interrupt_kernel(kernel_id)
+        return {
+            "kernel_id": kernel_id,
+            "interrupted": True,
+            "message": f"Interrupt sent to kernel {kernel_id}.",
+            "success": True,
+        }
+
+    @mcp.tool(annotations=DESTRUCTIVE)
+    @tool_errors
+    async def restart_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
+        """Restart a kernel: same kernel_id, fresh process, all variables and imports lost. Use it when a kernel
+        died, hangs, or its state is broken; then re-run the code (or notebook cells) it needs."""
+        await authorize(ctx, "write", "kernels")
+        summary = await kernels.restart_kernel(kernel_id)
+        return {**summary, "restarted": True, "message": f"Kernel {kernel_id} restarted.", "success": True}
+
+    @mcp.tool(annotations=EXECUTE)
+    @tool_errors
+    async def execute_on_kernel(
+        ctx: Context,
+        kernel_id: KernelId,
+        mode: Annotated[
+            Literal["code", "notebook", "notebook_cell"],
+            Field(
+                description="'code': run the given code; 'notebook_cell': run one code cell of a notebook (needs path "
+                "and cell_index); 'notebook': run every code cell of a notebook in order (needs path)."
+            ),
+        ],
+        code: Annotated[str | None, Field(description="mode='code': the source code to run.")] = None,
+        path: Annotated[
+            str | None,
+            Field(description="Notebook modes: notebook path relative to the server root, e.g. 'analysis.ipynb'."),
+        ] = None,
+        cell_index: Annotated[
+            int | None, Field(description="mode='notebook_cell': 0-based index of the code cell to run.")
+        ] = None,
+        timeout: Annotated[
+            float | None,
+            Field(
+                description="Seconds before the kernel is interrupted and the outputs so far are returned with "
+                "status 'timeout' (per cell in mode='notebook'). Default: the server's execution_timeout (60). "
+                "0: no timeout.",
+                ge=0,
+            ),
+        ] = None,
+        continue_on_error: Annotated[
+            bool | None,
+            Field(
+                description="mode='notebook': keep running the next cells after a cell raises. Default: the "
+                "server's continue_on_error (false: stop at the first error)."
+            ),
+        ] = None,
+        max_output_chars: Annotated[
+            int | None,
+            Field(
+                description="Characters of output text returned; longer output keeps its start and end around a "
+                "marker. Default: the server's max_output_chars (20,000). 0: no limit.",
+                ge=0,
+            ),
+        ] = None,
+    ) -> CallToolResult:
+        """Run code on a kernel (the same kernels JupyterLab uses) and return what it produced.
+
+        mode="code" runs `code`; mode="notebook_cell" runs one code cell of the notebook at `path`;
+        mode="notebook" runs all its code cells in order, stopping at the first error unless
+        continue_on_error. Notebook modes write each cell's outputs and execution_count into the notebook
+        file, as running it in JupyterLab would.
+
+        Returns status ("ok", "error" when the code raised, "abort", or "timeout"), execution_count,
+        outputs (stream text; text of results and displays; errors with ename, evalue and traceback) and
+        error. Images (PNG, JPEG) come as image content after the JSON. Long text is cut in the middle with
+        a marker. Variables persist in the kernel between calls. input() is not available (it raises at
+        once). At the timeout the kernel is interrupted; it stays usable. A kernel that dies gives an error:
+        call restart_kernel.
+        """
+        await authorize(ctx, "execute", "kernels")
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        if mode == "code":
+            if code is None:
+                raise InvalidArgument("mode='code' needs code: the source code to run.")
+            if path is not None or cell_index is not None:
+                raise InvalidArgument(
+                    "mode='code' runs the given code and takes no path or cell_index; to run notebook cells use "
+                    "mode='notebook_cell' (path and cell_index) or mode='notebook' (path)."
+                )
+            outcome = await kernels.execute(kernel_id, code, timeout=timeout, progress=progress)
+            hint = "Run it again with a larger max_output_chars (0 = no limit), or print only the part you need."
+            return code_result(kernel_id, outcome, shape_options(max_output_chars, hint))
+        if code is not None:
+            raise InvalidArgument(
+                f"mode={mode!r} runs the notebook's own cells and takes no code; use mode='code' to run code."
+            )
+        if path is None:
+            raise InvalidArgument(f"mode={mode!r} needs path: the notebook to run, relative to the server root.")
+        if mode == "notebook_cell":
+            if cell_index is None:
+                raise InvalidArgument("mode='notebook_cell' needs cell_index: the 0-based index of the code cell.")
+            await authorize(ctx, "write", "contents")
+            run = await kernels.execute_notebook(
+                kernel_id, path, cell_index=cell_index, timeout=timeout, progress=progress
+            )
+        else:
+            if cell_index is not None:
+                raise InvalidArgument(
+                    "mode='notebook' runs every code cell and takes no cell_index; use mode='notebook_cell' for one."
+                )
+            await authorize(ctx, "write", "contents")
+            run = await kernels.execute_notebook(
+                kernel_id, path, timeout=timeout, continue_on_error=continue_on_error, progress=progress
+            )
+        hint = (
+            "The full outputs are saved in the notebook: read them with read_cells(mode='single'), or pass a "
+            "larger max_output_chars (0 = no limit)."
+        )
+        return notebook_result(kernel_id, mode, run, shape_options(max_output_chars, hint))
