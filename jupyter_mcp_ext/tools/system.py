@@ -11,13 +11,14 @@ from typing import Annotated, Any
 import jupyter_server
 from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_runtime_dir
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from .. import __version__
 from ..exceptions import PermissionDenied
 from ..services import Services
-from . import tool_errors
+from . import authorize, tool_errors
 
 
 def _memory_total() -> int | None:
@@ -95,11 +96,13 @@ def register(mcp: MCPServer, services: Services) -> None:
 
     @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False))
     @tool_errors
-    async def stop_jupyter_server() -> dict[str, Any]:
+    async def stop_jupyter_server(ctx: Context) -> dict[str, Any]:
         """Shut down the Jupyter server these tools run in, with its kernels. After this call no tool answers
         until someone starts the server again. Refused unless the server's operator allowed it
         (MCPExtensionApp.allow_server_shutdown)."""
         app = services.app
+        # Jupyter's own POST /api/shutdown asks the Authorizer for ("write", "server").
+        await authorize(ctx, "write", "server")
         if not app.allow_server_shutdown:
             raise PermissionDenied(
                 "stop_jupyter_server is disabled on this server: the server hosts these tools and stays up. "
