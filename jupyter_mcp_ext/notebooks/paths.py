@@ -92,13 +92,20 @@ def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "pat
                 f"{argument} {path!r} is hidden ({hidden!r} starts with '.') and this server does not serve "
                 "hidden files (ContentsManager.allow_hidden is False)."
             )
-    if root_dir and api_path:
-        # Jupyter's FileContentsManager checks the lexical path only; a symlink inside the root
-        # that points outside it would escape, so resolve it here.
-        real_root = os.path.realpath(root_dir)
-        real = os.path.realpath(os.path.join(root_dir, *parts))
-        if real != real_root and not real.startswith(real_root + os.sep):
-            raise PathError(
-                f"{argument} {path!r} resolves (through a symbolic link) to a place outside the server root."
-            )
+    if not resolves_inside_root(api_path, contents_manager):
+        raise PathError(f"{argument} {path!r} resolves (through a symbolic link) to a place outside the server root.")
     return api_path
+
+
+def resolves_inside_root(api_path: str, contents_manager: Any) -> bool:
+    """Whether ``api_path``, symbolic links resolved, stays inside the contents manager's ``root_dir``.
+
+    Jupyter's FileContentsManager checks the lexical path only: a symlink inside the root that
+    points outside it would escape. A contents manager without a ``root_dir`` (not file-backed)
+    has no links to follow, so every path is inside.
+    """
+    root_dir = getattr(contents_manager, "root_dir", None)
+    if not root_dir or not api_path:
+        return True
+    real = os.path.realpath(os.path.join(root_dir, *api_path.split("/")))
+    return _inside(real, os.path.realpath(root_dir))

@@ -29,7 +29,7 @@ from ..exceptions import (
     NotebookNotFound,
     PathError,
 )
-from .paths import normalize_api_path
+from .paths import normalize_api_path, resolves_inside_root
 
 T = TypeVar("T")
 
@@ -434,7 +434,8 @@ class NotebookService:
 
         Returns dicts with ``path``, ``name``, ``size`` (bytes, or None if the ContentsManager
         does not report it) and ``last_modified`` (ISO 8601), sorted by path. Hidden files
-        and ``hide_globs`` are skipped as the ContentsManager skips them. At most ``limit``.
+        and ``hide_globs`` are skipped as the ContentsManager skips them, and so are symbolic links
+        leading out of the root (the other tools refuse them). At most ``limit``.
         """
         api_dir = normalize_api_path(directory, self.contents_manager, argument="directory", allow_root=True)
         found: list[dict] = []
@@ -443,6 +444,8 @@ class NotebookService:
             current = pending.pop()
             model = await self._cm("get", current, content=True, type="directory", path=current, argument="directory")
             for entry in model.get("content") or []:
+                if not resolves_inside_root(entry["path"], self.contents_manager):
+                    continue  # a link out of the root: its target is not the server's to show
                 if entry["type"] == "directory":
                     if recursive:
                         pending.append(entry["path"])

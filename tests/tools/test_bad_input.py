@@ -181,6 +181,8 @@ async def test_a_symlink_inside_the_root_pointing_out_is_refused(mcp_client, ref
             await refused(client, "write_notebook", {"path": path, "content": EMPTY_NB}, "outside the server root")
         await refused(client, "create_notebook", {"path": "linkdir/made.ipynb"}, "outside the server root")
         await refused(client, "list_notebook_files", {"directory": "linkdir"}, "directory", "outside the server root")
+        listed = result_json(await client.call_tool("list_notebook_files", {"recursive": True}))
+    assert listed["files"] == [], "nothing outside the root is listed, even through a link"
 
 
 async def test_a_hidden_file_is_refused_where_the_server_hides_them(mcp_client, refused, make_notebook):
