@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -130,6 +131,9 @@ class NotebookService:
         The server's KernelSpecManager, for ``create_notebook``'s kernelspec.
     max_source_chars : int
         Largest accepted cell ``source``, in characters; 0 means no limit.
+    cache_max_notebooks, cache_max_bytes : int
+        Bounds of the parsed-notebook cache: most notebooks kept, and most bytes of notebook files
+        they add up to. The least recently used go first; the last one read is always kept.
     """
 
     def __init__(
@@ -138,6 +142,8 @@ class NotebookService:
         kernel_spec_manager: Any,
         *,
         max_source_chars: int = 0,
+        cache_max_notebooks: int = 32,
+        cache_max_bytes: int = 256 * 1024 * 1024,
         log: logging.Logger | None = None,
     ) -> None:
         self.contents_manager = contents_manager
@@ -146,7 +152,9 @@ class NotebookService:
         self.log = log or logging.getLogger(__name__)
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
-        self._cache: dict[str, _Cached] = {}
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self.cache_max_notebooks = cache_max_notebooks
+        self.cache_max_bytes = cache_max_bytes
 
     # -- paths and locks -------------------------------------------------------------------
 
@@ -216,13 +224,23 @@ class NotebookService:
             and cached.last_modified == model.get("last_modified")
             and cached.size == model.get("size")
         ):
+            self._cache.move_to_end(api_path)
             return cached.notebook
         model = await self._cm("get", api_path, content=True, type="notebook", path=api_path, argument=argument)
         nb = model["content"]
         if not isinstance(nb, dict) or nb.get("nbformat") != 4:
             raise NotANotebook(f"{argument} {api_path!r} is not an nbformat 4 notebook.")
-        self._cache[api_path] = _Cached(model.get("last_modified"), model.get("size"), nb)
+        self._remember(api_path, _Cached(model.get("last_modified"), model.get("size"), nb))
         return nb
+
+    def _remember(self, api_path: str, entry: _Cached) -> None:
+        """Cache a parsed notebook, dropping the least recently used beyond the cache's bounds."""
+        self._cache[api_path] = entry
+        self._cache.move_to_end(api_path)
+        total = sum(e.size or 0 for e in self._cache.values())
+        while len(self._cache) > 1 and (len(self._cache) > self.cache_max_notebooks or total > self.cache_max_bytes):
+            _, dropped = self._cache.popitem(last=False)
+            total -= dropped.size or 0
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -241,7 +259,7 @@ class NotebookService:
         # save() returns the model without content; stat again only if it lacks the size.
         if model.get("size") is None:
             model = await self.stat(api_path, argument=argument)
-        self._cache[api_path] = _Cached(model.get("last_modified"), model.get("size"), nb)
+        self._remember(api_path, _Cached(model.get("last_modified"), model.get("size"), nb))
         return model
 
     async def edit(self, path: str, change: Callable[[NotebookNode], T], *, argument: str = "path") -> tuple[str, T]:

@@ -416,3 +416,17 @@ async def test_an_edit_made_through_the_contents_api_is_seen_by_read_cells(mcp_c
             assert put.status_code == 200
         data = await call(client, "read_cells", path="shared.ipynb", mode="all")
     assert [c["source"] for c in data["cells"]] == ["after", "from the lab"]
+
+
+async def test_reading_many_notebooks_keeps_a_bounded_cache_and_reads_each_right(
+    mcp_client, make_notebook, jp_serverapp
+):
+    service = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].notebooks
+    names = [make_notebook(f"many/n{i:02}.ipynb", [f"cell of {i}"]) for i in range(service.cache_max_notebooks + 8)]
+    async with mcp_client() as client:
+        for name in names:
+            await call(client, "read_cells", path=name)
+        first = await call(client, "read_cells", path=names[0], mode="single", index=0)
+    assert first["cell"]["source"] == "cell of 0"
+    assert len(service._cache) == service.cache_max_notebooks
+    assert next(reversed(service._cache)) == names[0], "the notebook read last is kept"
