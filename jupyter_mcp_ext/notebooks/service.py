@@ -185,7 +185,7 @@ class NotebookService:
         try:
             return await ensure_async(getattr(self.contents_manager, method)(*args, **kwargs))
         except HTTPError as e:
-            reason = e.log_message or e.reason or str(e)
+            reason = self._without_root(e.log_message or e.reason or str(e))
             if e.status_code == 404:
                 raise NotebookNotFound(f"{argument} {path!r} does not exist under the server root ({reason}).") from e
             if e.status_code == 403:
@@ -198,7 +198,18 @@ class NotebookService:
                 raise Conflict(f"{argument} {path!r}: {reason}.") from e
             if e.status_code < 500:
                 raise InvalidArgument(f"{argument} {path!r}: {reason}.") from e
-            raise
+            self.log.warning("ContentsManager.%s(%r) failed: %s", method, path, e)
+            raise MCPExtError(f"{argument} {path!r}: the server's contents manager failed: {reason}.") from e
+
+    def _without_root(self, reason: str) -> str:
+        """A ContentsManager message with the server's root directory taken out of the paths it names:
+        clients speak API paths, and the file-system layout is the server's own business."""
+        root_dir = getattr(self.contents_manager, "root_dir", None)
+        if not root_dir:
+            return reason
+        for root in {root_dir.rstrip(os.sep), os.path.realpath(root_dir)}:
+            reason = reason.replace(root + os.sep, "")
+        return reason
 
     async def stat(self, api_path: str, *, argument: str = "path") -> dict[str, Any]:
         """The ContentsManager model of ``api_path`` without content (name, type, size, last_modified)."""
@@ -387,6 +398,8 @@ class NotebookService:
         api_path = self.api_path(path)
         async with self.locked(api_path):
             await self._ensure_parent(api_path)
+            if await ensure_async(self.contents_manager.dir_exists(api_path)):
+                raise InvalidArgument(f"path {api_path!r} is a directory; give the path of a notebook file.")
             await self._save(api_path, nb)
         return api_path, nb
 
@@ -527,6 +540,8 @@ def validation_report(nb: dict[str, Any]) -> dict[str, Any]:
     seen_ids: set[str] = set()
     for i, cell in enumerate(nb.get("cells") or []):
         cell_id = cell.get("id")
+        if not isinstance(cell_id, str):
+            cell_id = None  # a wrong type is one of nbformat's schema errors above
         if minor >= 5 and not cell_id:
             warnings.append({"type": "missing_cell_id", "message": "cell has no id (nbformat 4.5+)", "cell_index": i})
         elif cell_id:
@@ -535,8 +550,9 @@ def validation_report(nb: dict[str, Any]) -> dict[str, Any]:
                     {"type": "duplicate_cell_id", "message": f"cell id {cell_id!r} repeats", "cell_index": i}
                 )
             seen_ids.add(cell_id)
-        for output in cell.get("outputs") or []:
-            if output.get("output_type") == "error":
+        outputs = cell.get("outputs")
+        for output in outputs if isinstance(outputs, list) else []:
+            if isinstance(output, dict) and output.get("output_type") == "error":
                 warnings.append(
                     {
                         "type": "error_output",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -45,8 +46,23 @@ def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
     return out
 
 
+def source_text(source: Any) -> str:
+    """A cell's source as text, also where a notebook that fails validation stores something else."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    return "" if source is None else json.dumps(source)
+
+
+def cell_outputs(cell: dict[str, Any]) -> list[dict[str, Any]]:
+    """A cell's outputs that are JSON objects (an invalid notebook may store anything there)."""
+    outputs = cell.get("outputs")
+    return [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+
+
 def preview_cell(cell: dict[str, Any], index: int, include_preview: bool, preview_length: int) -> dict[str, Any]:
-    source = cell.get("source", "")
+    source = source_text(cell.get("source", ""))
     out: dict[str, Any] = {"index": index}
     if cell.get("id"):
         out["id"] = cell["id"]
@@ -73,8 +89,6 @@ def metadata_block(nb: dict[str, Any]) -> dict[str, Any]:
 
 
 def output_analysis(nb: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     counts = {"stream": 0, "display_data": 0, "execute_result": 0, "error": 0}
     cells = []
     cells_with_outputs = cells_with_errors = code_cells = 0
@@ -82,8 +96,8 @@ def output_analysis(nb: dict[str, Any]) -> dict[str, Any]:
         if cell.get("cell_type") != "code":
             continue
         code_cells += 1
-        outputs = cell.get("outputs") or []
-        types = [o.get("output_type", "") for o in outputs]
+        outputs = cell_outputs(cell)
+        types = [str(o.get("output_type", "")) for o in outputs]
         for t in types:
             counts[t] = counts.get(t, 0) + 1
         error = next((o for o in outputs if o.get("output_type") == "error"), None)

@@ -261,3 +261,52 @@ async def test_a_request_body_over_max_request_body_bytes_gets_413(mcp_url, auth
             },
         }
         assert (await http.post(mcp_url, json=init)).status_code == 200
+
+
+async def test_a_notebook_that_fails_validation_can_still_be_read_inspected_and_repaired(mcp_client, jp_root_dir):
+    bad = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": 5,
+                "metadata": {},
+                "outputs": [{"output_type": "weird"}],
+                "execution_count": "1",
+            },
+            {"cell_type": "markdown", "source": ["# Title"], "metadata": {}},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 4,
+    }
+    (jp_root_dir / "bad.ipynb").write_text(json.dumps(bad))
+    async with mcp_client() as client:
+        listed = result_json(await client.call_tool("read_cells", {"path": "bad.ipynb"}))
+        report = result_json(await client.call_tool("inspect_notebook", {"path": "bad.ipynb", "mode": "full"}))
+        result_json(await client.call_tool("update_cell", {"path": "bad.ipynb", "index": 0, "source": "x = 5"}))
+        fixed = result_json(
+            await client.call_tool(
+                "write_notebook", {"path": "bad.ipynb", "content": {**bad, "cells": [bad["cells"][1]]}}
+            )
+        )
+        after = result_json(await client.call_tool("inspect_notebook", {"path": "bad.ipynb", "mode": "validate"}))
+    assert [c["preview"] for c in listed["cells"]] == ["5", "# Title"]
+    assert report["validation"]["is_valid"] is False
+    assert {e["cell_index"] for e in report["validation"]["errors"]} == {0}
+    assert report["output_analysis"]["cells"][0]["output_types"] == ["weird"]
+    assert fixed["cell_count"] == 1 and after["validation"]["is_valid"] is True
+
+
+async def test_contents_manager_failures_are_named_without_the_servers_file_system_paths(
+    mcp_client, refused, jp_root_dir
+):
+    (jp_root_dir / "folder.ipynb").mkdir()
+    (jp_root_dir / "latin1.ipynb").write_bytes(
+        b'{"cells": [], "metadata": {"t": "\xe9"}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    async with mcp_client() as client:
+        await refused(
+            client, "write_notebook", {"path": "folder.ipynb", "content": EMPTY_NB}, "'folder.ipynb' is a directory"
+        )
+        text = await refused(client, "read_cells", {"path": "latin1.ipynb"}, "latin1.ipynb", "UTF-8")
+    assert str(jp_root_dir) not in text
