@@ -17,10 +17,12 @@ EMPTY_NB = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+def jp_server_config(jp_server_config: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Small limits for these tests, plus a test's own sections (``parametrize(..., indirect=True)``)."""
     return {
         **jp_server_config,
         "MCPExtensionApp": {"max_source_chars": MAX_SOURCE_CHARS, "max_request_body_bytes": MAX_BODY_BYTES},
+        **getattr(request, "param", {}),
     }
 
 
@@ -194,6 +196,16 @@ async def test_a_hidden_file_is_refused_where_the_server_hides_them(mcp_client, 
             assert "allow_hidden" in text
             await refused(client, "update_cell", {"path": path, "index": 0, "source": "x"}, "hidden")
         await refused(client, "create_notebook", {"path": ".new.ipynb"}, "hidden")
+
+
+@pytest.mark.parametrize("jp_server_config", [{"ContentsManager": {"allow_hidden": True}}], indirect=True)
+async def test_a_hidden_file_is_served_where_the_server_allows_hidden_files(mcp_client, make_notebook):
+    make_notebook(".config/inner.ipynb", ["visible now"])
+    async with mcp_client() as client:
+        data = result_json(await client.call_tool("read_cells", {"path": ".config/inner.ipynb"}))
+        listed = result_json(await client.call_tool("list_notebook_files", {"recursive": True}))
+    assert data["cells"][0]["preview"] == "visible now"
+    assert [f["path"] for f in listed["files"]] == [".config/inner.ipynb"]
 
 
 async def test_a_source_over_max_source_chars_is_refused_with_the_limit(mcp_client, refused, make_notebook):

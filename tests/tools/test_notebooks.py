@@ -430,3 +430,31 @@ async def test_reading_many_notebooks_keeps_a_bounded_cache_and_reads_each_right
     assert first["cell"]["source"] == "cell of 0"
     assert len(service._cache) == service.cache_max_notebooks
     assert next(reversed(service._cache)) == names[0], "the notebook read last is kept"
+
+
+async def test_a_notebook_edited_over_mcp_can_be_reverted_to_its_jupyterlab_checkpoint(
+    mcp_client, make_notebook, contents_api
+):
+    make_notebook("cp.ipynb", ["original"])
+    async with contents_api() as http, mcp_client() as client:
+        checkpoint = (await http.post("api/contents/cp.ipynb/checkpoints")).json()
+        await call(client, "update_cell", path="cp.ipynb", index=0, source="changed by the model")
+        await call(client, "add_cell", path="cp.ipynb", cell_type="markdown", source="more")
+        assert (await call(client, "read_cells", path="cp.ipynb"))["cell_count"] == 2
+        restored = await http.post(f"api/contents/cp.ipynb/checkpoints/{checkpoint['id']}")
+        assert restored.status_code == 204
+        data = await call(client, "read_cells", path="cp.ipynb", mode="all")
+    assert [c["source"] for c in data["cells"]] == ["original"]
+
+
+async def test_paths_with_spaces_and_non_ascii_letters_work_like_in_jupyterlab(mcp_client, jp_root_dir, contents_api):
+    (jp_root_dir / "Données 2024").mkdir()
+    path = "Données 2024/analyse été.ipynb"
+    async with mcp_client() as client:
+        created = await call(client, "create_notebook", path=path)
+        await call(client, "add_cell", path=path, cell_type="markdown", source="# Résumé")
+        listed = await call(client, "list_notebook_files", directory="Données 2024")
+    assert created["path"] == path and [f["path"] for f in listed["files"]] == [path]
+    async with contents_api() as http:
+        model = (await http.get(f"api/contents/{path}")).json()
+    assert model["path"] == path and model["content"]["cells"][0]["source"] == "# Résumé"
