@@ -410,3 +410,48 @@ async def test_stop_jupyter_server_shuts_the_server_down_when_allowed(jupyter_se
     started = time.monotonic()
     code = await asyncio.to_thread(process.wait, 15)
     assert time.monotonic() - started < 10 and code == 0
+
+
+async def test_a_client_can_reopen_its_get_stream_after_closing_it(mcp_url, auth_headers):
+    async with httpx2.AsyncClient(headers=auth_headers, timeout=httpx2.Timeout(30, read=5)) as http:
+        session_id = await open_legacy_session(http, mcp_url)
+        headers = {"Accept": "text/event-stream", "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25"}
+        async with http.stream("GET", mcp_url, headers=headers) as first:
+            assert first.status_code == 200
+            async with http.stream("GET", mcp_url, headers=headers) as second:
+                assert second.status_code == 409, "one GET stream per session while the first is open"
+        deadline = time.monotonic() + 5
+        while True:
+            async with http.stream("GET", mcp_url, headers=headers) as again:
+                if again.status_code == 200 or time.monotonic() > deadline:
+                    break
+            await asyncio.sleep(0.05)
+    assert again.status_code == 200, "the server let go of the closed stream"
+
+
+@pytest.mark.kernel
+async def test_a_client_that_hangs_up_mid_call_leaves_the_session_serving(mcp_url, auth_headers, mcp_client):
+    async with mcp_client() as client:
+        kernel_id = result_json(await client.call_tool("start_kernel", {"kernel_name": "python3"}))["kernel_id"]
+        try:
+            async with httpx2.AsyncClient(headers=auth_headers, timeout=httpx2.Timeout(30, read=0.5)) as http:
+                session_id = await open_legacy_session(http, mcp_url)
+                headers = {"Accept": ACCEPT, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25"}
+                call = {
+                    "name": "execute_on_kernel",
+                    "arguments": {"kernel_id": kernel_id, "mode": "code", "code": "import time; time.sleep(2)"},
+                }
+                with pytest.raises(httpx2.ReadTimeout):
+                    await http.post(
+                        mcp_url,
+                        json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
+                        headers=headers,
+                    )
+                listed = await http.post(
+                    mcp_url, json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers=headers
+                )
+                assert listed.status_code == 200 and sse_messages(listed.text)[0]["result"]["tools"]
+            quick = {"kernel_id": kernel_id, "mode": "code", "code": "print(6 * 7)"}
+            assert "42" in json.dumps(result_json(await client.call_tool("execute_on_kernel", quick)))
+        finally:
+            await client.call_tool("stop_kernel", {"kernel_id": kernel_id})
