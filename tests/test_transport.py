@@ -294,17 +294,22 @@ async def test_progress_notifications_of_a_long_tool_call_reach_the_client(mcp_c
 async def test_the_status_endpoint_reports_version_and_tools(server_url, auth_headers, mcp_client):
     from jupyter_mcp_ext import __version__
 
-    async with mcp_client() as client:
-        listed = sorted(t.name for t in (await client.list_tools()).tools)
     async with httpx2.AsyncClient(headers=auth_headers, timeout=30) as http:
-        response = await http.get(f"{server_url}jupyter-mcp-ext/status")
+        async with mcp_client() as client:
+            listed = sorted(t.name for t in (await client.list_tools()).tools)
+            response = await http.get(f"{server_url}jupyter-mcp-ext/status")
+        deadline = time.monotonic() + 5
+        while (after := (await http.get(f"{server_url}jupyter-mcp-ext/status")).json())["active_sessions"]:
+            assert time.monotonic() < deadline, "the closed session is still counted"
+            await asyncio.sleep(0.05)
     async with httpx2.AsyncClient(timeout=30) as http:
         anonymous = await http.get(f"{server_url}jupyter-mcp-ext/status")
     assert response.status_code == 200
     status = response.json()
     assert status["version"] == __version__
     assert status["tools"] == listed and status["tool_count"] == len(listed)
-    assert status["mcp_path"].endswith("/mcp") and status["running"] is True
+    assert status["mcp_path"] == "/a%40b/mcp" and status["running"] is True
+    assert status["active_sessions"] == 1 and after["active_sessions"] == 0
     assert anonymous.status_code == 403
 
 
