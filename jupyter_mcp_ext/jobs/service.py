@@ -1,13 +1,696 @@
-"""The job service: creates, tracks and cancels notebook jobs."""
+"""The job service: validates, records, queues, runs (through the executor), cancels and lists
+notebook jobs. It knows nothing about MCP or HTTP: tools and REST handlers both call it."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import math
+import os
+import posixpath
+import secrets
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from jupyter_core.utils import ensure_async
+
+from ..exceptions import (
+    Conflict,
+    InvalidArgument,
+    JobNotFound,
+    KernelSpecNotFound,
+    NotANotebook,
+    NotebookNotFound,
+)
+from ..notebooks.paths import normalize_api_path
+from . import process
+from .executor import JobExecutor
+from .models import (
+    ACTIVE_STATUSES,
+    FINISHED_STATUSES,
+    CurrentCell,
+    Job,
+    JobError,
+    JobOwner,
+    JobProgress,
+    JobResult,
+    LogPage,
+    RunSpec,
+)
+from .store import JobStore
+
+if TYPE_CHECKING:
+    from ..notebooks.service import NotebookService
+
+#: Most log lines returned by one ``logs`` call.
+MAX_LOG_PAGE = 1000
+#: Completed runs of a notebook that its duration estimate looks at.
+HISTORY_SIZE = 10
+
+ChangeCallback = Callable[[Job], Awaitable[None]]
 
 
 class JobService:
-    """Placeholder until the job tools land."""
+    """Notebook jobs of one Jupyter server.
+
+    Jobs run through a ``JobExecutor`` (one Papermill process per job by default); at most
+    ``max_concurrent_jobs`` run at once and the others wait as "queued", oldest first. Records
+    live in SQLite (``jobs_db_path``), written on every change, so that after a restart past jobs
+    are listed as before, queued ones run, and running ones are followed again (or marked failed
+    with the reason when their runner is gone).
+
+    Parameters
+    ----------
+    app
+        The extension app: its traits ``max_concurrent_jobs``, ``job_timeout``,
+        ``output_directory``, ``jupyter_timeout`` are read at each use.
+    notebooks : NotebookService
+        For reading and confining notebook paths.
+    contents_manager, kernel_spec_manager
+        The server's managers; jobs need a ContentsManager with a ``root_dir`` on disk.
+    db_path : str
+        The SQLite file; job directories go to ``<its directory>/jobs/``.
+    executor_class : type[JobExecutor]
+        Instantiated with ``parent=app`` so that ``c.ProcessJobExecutor.*`` config applies.
+    """
+
+    def __init__(
+        self,
+        *,
+        app: Any,
+        notebooks: NotebookService,
+        contents_manager: Any,
+        kernel_spec_manager: Any,
+        db_path: str,
+        executor_class: type[JobExecutor],
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.app = app
+        self.notebooks = notebooks
+        self.contents_manager = contents_manager
+        self.kernel_spec_manager = kernel_spec_manager
+        self.db_path = db_path
+        self.state_dir = os.path.join(os.path.dirname(os.path.abspath(db_path)), "jobs")
+        self.executor_class = executor_class
+        self.log = log or logging.getLogger(__name__)
+        self.owner = JobOwner(pid=os.getpid(), start=process.start_time(os.getpid()), instance=uuid.uuid4().hex)
+        self.store: JobStore | None = None
+        self.executor: JobExecutor | None = None
+        self._jobs: dict[str, Job] = {}
+        self._queue: collections.deque[str] = collections.deque()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._changed = asyncio.Event()
+        self._start_lock: asyncio.Lock | None = None
+        self._started = False
+        self._stopping = False
 
     @classmethod
-    def from_app(cls, app: Any, services: Any) -> JobService | None:
-        return None
+    def from_app(cls, app: Any, services: Any) -> JobService:
+        """Build the service from the extension app's traits and the server's managers."""
+        serverapp = app.serverapp
+        return cls(
+            app=app,
+            notebooks=services.notebooks,
+            contents_manager=serverapp.contents_manager,
+            kernel_spec_manager=serverapp.kernel_spec_manager,
+            db_path=app.jobs_db_path,
+            executor_class=app.job_executor_class,
+            log=app.log,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store, start the executor, and take over the jobs an earlier server left."""
+        await self._ensure_started()
+
+    async def _ensure_started(self) -> None:
+        if self._started:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._started:
+                return
+            self._stopping = False
+            self.store = JobStore(self.db_path)
+            self.executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self._on_event)
+            await self.executor.start()
+            for job in self.store.all():
+                self._jobs[job.job_id] = job
+            self._started = True
+            self._recover()
+            self._schedule()
+
+    def _recover(self) -> None:
+        """Queued jobs are queued again; running ones are followed again by the executor."""
+        for job in self._jobs.values():
+            if not job.active or self._owned_elsewhere(job):
+                continue
+            job.owner = self.owner
+            if job.status == "queued":
+                self._queue.append(job.job_id)
+                self._save(job)
+            else:
+                known = {
+                    **job.runner.model_dump(),
+                    "started_at": job.started_at,
+                    "timeout_seconds": job.timeout_seconds,
+                }
+                self._save(job)
+                self._tasks[job.job_id] = asyncio.ensure_future(self._follow(job, self._resume(job.job_id, known)))
+
+    async def _resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
+        assert self.executor is not None
+        return await self.executor.resume(job_id, known)
+
+    def _owned_elsewhere(self, job: Job) -> bool:
+        """Whether another live server process manages this job (two servers may share a database)."""
+        owner = job.owner
+        if owner is None or owner.instance == self.owner.instance:
+            return False
+        if owner.pid == os.getpid():
+            return False  # an earlier server of this same process, now stopped
+        return process.is_alive(owner.pid, owner.start)
+
+    async def stop(self) -> None:
+        """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued."""
+        if not self._started:
+            return
+        self._stopping = True
+        assert self.executor is not None
+        await self.executor.stop()
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        for task in tasks:
+            task.cancel()
+        if self.store is not None:
+            self.store.close()
+        self.store = None
+        self._jobs.clear()
+        self._queue.clear()
+        self._tasks.clear()
+        self._started = False
+
+    # -- records and events ----------------------------------------------------------------
+
+    def _save(self, job: Job) -> None:
+        if self.store is not None:
+            self.store.save(job)
+        self._notify()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _on_event(self, job_id: str, event: dict[str, Any]) -> None:
+        """Apply an executor event to the job's record."""
+        job = self._jobs.get(job_id)
+        if job is None or not job.active:
+            return
+        kind = event.get("event")
+        if kind in ("launched", "accepted"):
+            job.runner.runner_pid = event.get("runner_pid")
+            job.runner.runner_start = event.get("runner_start")
+        elif kind == "kernel_started":
+            job.runner.kernel_pid = event.get("kernel_pid")
+            job.runner.kernel_start = event.get("kernel_start")
+            job.message = f"Kernel {event.get('kernel_name')} started."
+        elif kind == "progress":
+            current = event.get("current_cell")
+            job.progress = JobProgress(
+                cells_total=event.get("cells_total", 0),
+                cells_executed=event.get("cells_executed", 0),
+                current_cell=CurrentCell(**current) if current else None,
+            )
+            if current:
+                where = "the injected-parameters cell" if current.get("index") is None else f"cell {current['index']}"
+                job.message = f"Running {where} ({job.progress.cells_executed + 1}/{job.progress.cells_total})."
+        elif kind == "stopping":
+            job.message = {
+                "cancel": "Cancelling.",
+                "timeout": "Timed out; stopping.",
+                "server_shutdown": "Stopping: the server is shutting down.",
+            }.get(event.get("reason", ""), "Stopping.")
+        else:
+            return
+        self._save(job)
+
+    def _apply_outcome(self, job: Job, outcome: dict[str, Any]) -> None:
+        job.status = outcome["status"]
+        job.completed_at = time.time()
+        if "cells_total" in outcome:
+            job.progress = JobProgress(
+                cells_total=outcome.get("cells_total", 0), cells_executed=outcome.get("cells_executed", 0)
+            )
+        else:
+            job.progress = JobProgress(cells_total=job.progress.cells_total, cells_executed=job.progress.cells_executed)
+        error = outcome.get("error")
+        job.result = JobResult(
+            cells_succeeded=outcome.get("cells_succeeded", 0),
+            cells_failed=outcome.get("cells_failed", 0),
+            error=JobError(**error) if error else None,
+            note=outcome.get("note"),
+        )
+        if job.status == "completed":
+            job.message = f"Completed in {job.execution_time or 0:.1f} s." + (
+                f" {job.result.note}" if job.result.note else ""
+            )
+        elif job.status == "cancelled":
+            job.message = outcome.get("note") or "Cancelled."
+        else:
+            job.message = error["message"] if error else job.status.capitalize() + "."
+
+    # -- the queue -------------------------------------------------------------------------
+
+    def _running_count(self) -> int:
+        return sum(1 for job in self._jobs.values() if job.status == "running" and job.job_id in self._tasks)
+
+    def _schedule(self) -> None:
+        if not self._started or self._stopping:
+            return
+        limit = max(1, int(self.app.max_concurrent_jobs or 1))
+        while self._queue and self._running_count() < limit:
+            job = self._jobs.get(self._queue.popleft())
+            if job is None or job.status != "queued":
+                continue
+            job.status = "running"
+            job.started_at = time.time()
+            job.message = "Starting."
+            self._save(job)
+            self._tasks[job.job_id] = asyncio.ensure_future(self._follow(job, self._run(job)))
+        for position, job_id in enumerate(self._queue):
+            job = self._jobs[job_id]
+            message = f"Queued: {position} job{'s' if position != 1 else ''} ahead, {limit} running at most."
+            if job.message != message:
+                job.message = message
+                self._save(job)
+
+    async def _run(self, job: Job) -> dict[str, Any] | None:
+        assert self.executor is not None
+        try:
+            spec = await self._run_spec(job)
+        except (KernelSpecNotFound, NotebookNotFound, NotANotebook, InvalidArgument) as e:
+            return {"status": "failed", "error": {"type": type(e).__name__, "message": str(e), "reason": "bad_input"}}
+        return await self.executor.run(spec)
+
+    async def _follow(self, job: Job, outcome_coro: Awaitable[dict[str, Any] | None]) -> None:
+        """Await a job's end (run or resumed), record its outcome, start the next queued job."""
+        try:
+            outcome = await outcome_coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            self.log.exception("Notebook job %s failed in the server", job.job_id)
+            outcome = {
+                "status": "failed",
+                "error": {
+                    "type": type(e).__name__,
+                    "message": f"The server failed to run the job: {e}",
+                    "reason": "internal_error",
+                },
+            }
+        finally:
+            self._tasks.pop(job.job_id, None)
+        if outcome is None:  # left running at shutdown; the next server follows it again
+            return
+        if job.job_id in self._jobs:
+            self._apply_outcome(job, outcome)
+            self._save(job)
+        self._schedule()
+
+    # -- validation ------------------------------------------------------------------------
+
+    def _root_dir(self) -> str:
+        root = getattr(self.contents_manager, "root_dir", None)
+        if not root or not os.path.isdir(root):
+            raise InvalidArgument(
+                "Notebook jobs need notebooks on this machine's disk, and this server's ContentsManager "
+                f"({type(self.contents_manager).__name__}) has no root_dir. Use execute_on_kernel instead."
+            )
+        return str(root)
+
+    def _os_path(self, api_path: str) -> str:
+        return os.path.join(self._root_dir(), *[p for p in api_path.split("/") if p])
+
+    async def _kernelspec(self, name: str, *, argument: str, from_notebook: bool = False) -> tuple[str, dict[str, Any]]:
+        """Resolve a kernelspec name (``python`` falls back to ``python3`` as jupyter_client does)."""
+        ksm = self.kernel_spec_manager
+        for candidate in [name, "python3"] if name == "python" else [name]:
+            try:
+                spec = await ensure_async(ksm.get_kernel_spec(candidate))
+            except Exception:
+                continue
+            fields = spec.to_dict()
+            fields["resource_dir"] = spec.resource_dir
+            return candidate, fields
+        names = sorted((await ensure_async(ksm.get_all_specs())).keys())
+        installed = ", ".join(names) or "none"
+        if from_notebook:
+            raise KernelSpecNotFound(
+                f"The notebook's kernelspec {name!r} is not installed on this server; installed: {installed}. "
+                "Pass kernel_name to run it with one of them."
+            )
+        raise KernelSpecNotFound(f"{argument} {name!r} is not an installed kernelspec; installed: {installed}.")
+
+    def _check_parameters(self, parameters: Any, language: str | None) -> dict[str, Any]:
+        if parameters is None:
+            return {}
+        if not isinstance(parameters, dict):
+            raise InvalidArgument(
+                'parameters must be an object of name: value, e.g. {"n_samples": 1000, "title": "Q1"}; '
+                f"got {type(parameters).__name__}."
+            )
+        for name, value in parameters.items():
+            if not isinstance(name, str) or not name:
+                raise InvalidArgument(f"parameters: the name {name!r} is not a non-empty string.")
+            if (language or "python") == "python" and not name.isidentifier():
+                raise InvalidArgument(
+                    f"parameters: {name!r} is not a valid Python variable name; Papermill assigns each "
+                    "parameter to a variable of that name."
+                )
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                kind = (
+                    "NaN or infinity" if isinstance(value, float) and not math.isfinite(value) else type(value).__name__
+                )
+                raise InvalidArgument(
+                    f"parameters[{name!r}] cannot be serialized ({kind}): parameter values must be JSON values "
+                    "(string, number, boolean, null, list, object)."
+                ) from e
+        return dict(parameters)
+
+    def _check_env(self, env_overrides: Any) -> dict[str, str]:
+        if env_overrides is None:
+            return {}
+        if not isinstance(env_overrides, dict):
+            raise InvalidArgument('env_overrides must be an object of NAME: "value" strings.')
+        for key, value in env_overrides.items():
+            if not isinstance(key, str) or not key or "=" in key or "\0" in key:
+                raise InvalidArgument(f"env_overrides: {key!r} is not a valid environment variable name.")
+            if not isinstance(value, str) or "\0" in value:
+                raise InvalidArgument(
+                    f"env_overrides[{key!r}] must be a string (environment values are text), got {value!r}."
+                )
+        return dict(env_overrides)
+
+    def _check_timeout(self, timeout_seconds: Any) -> float:
+        if timeout_seconds is None:
+            return float(self.app.job_timeout or 0)
+        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, (int, float)):
+            raise InvalidArgument(f"timeout_seconds must be a number of seconds, got {timeout_seconds!r}.")
+        if not math.isfinite(timeout_seconds) or timeout_seconds < 0:
+            raise InvalidArgument(
+                f"timeout_seconds {timeout_seconds!r} is not valid: give a number of seconds >= 0 (0 means no limit)."
+            )
+        return float(timeout_seconds)
+
+    def _output_path(self, output_path: str | None, api_path: str) -> str:
+        if output_path is None:
+            stem = posixpath.splitext(posixpath.basename(api_path))[0]
+            if self.app.output_directory:
+                directory = normalize_api_path(
+                    self.app.output_directory, self.contents_manager, argument="output_directory", allow_root=True
+                )
+            else:
+                directory = posixpath.dirname(api_path)
+            out = posixpath.join(directory, f"{stem}_output.ipynb") if directory else f"{stem}_output.ipynb"
+        else:
+            out = self.notebooks.api_path(output_path, argument="output_path")
+        if out == api_path or os.path.realpath(self._os_path(out)) == os.path.realpath(self._os_path(api_path)):
+            raise InvalidArgument(
+                f"output_path {out!r} is the input notebook itself: Papermill would overwrite it. Give another "
+                f"path, or omit output_path to write {posixpath.splitext(api_path)[0]}_output.ipynb."
+            )
+        if os.path.isdir(self._os_path(out)):
+            raise InvalidArgument(f"output_path {out!r} is a directory; give a notebook path ending in .ipynb.")
+        parent = posixpath.dirname(out)
+        if parent and not os.path.isdir(self._os_path(parent)) and output_path is not None:
+            raise NotebookNotFound(
+                f"output_path {out!r}: the directory {parent!r} does not exist under the server root."
+            )
+        for other in self._jobs.values():
+            if other.active and other.output_path == out:
+                raise Conflict(
+                    f"output_path {out!r} is being written by job {other.job_id} ({other.status}); wait for it, "
+                    "cancel it, or give another output_path."
+                )
+        return out
+
+    def _working_dir(self, working_dir_override: str | None, api_path: str) -> str:
+        if working_dir_override is None:
+            return posixpath.dirname(api_path)
+        working_dir = normalize_api_path(
+            working_dir_override, self.contents_manager, argument="working_dir_override", allow_root=True
+        )
+        if not os.path.isdir(self._os_path(working_dir)):
+            raise NotebookNotFound(
+                f"working_dir_override {working_dir_override!r} is not a directory under the server root."
+            )
+        return working_dir
+
+    def _ensure_output_dir(self, out: str) -> None:
+        """Create the configured output_directory (an explicit output_path's directory must exist)."""
+        out_dir = posixpath.dirname(out)
+        if out_dir and not os.path.isdir(self._os_path(out_dir)):
+            os.makedirs(self._os_path(out_dir), exist_ok=True)
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        notebook_path: str,
+        *,
+        output_path: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        kernel_name: str | None = None,
+        timeout_seconds: float | None = None,
+        working_dir_override: str | None = None,
+        env_overrides: dict[str, str] | None = None,
+    ) -> Job:
+        """Validate a job and queue it; it starts at once when a slot is free. Returns its record.
+
+        Every argument is checked before anything is written or started. Raises
+        NotebookNotFound / NotANotebook (notebook_path), KernelSpecNotFound (listing the installed
+        kernelspecs), PathError (a path outside the root), InvalidArgument (parameters that cannot
+        be serialized, output_path equal to the input, a negative timeout, bad env_overrides) or
+        Conflict (another active job writes the same output_path).
+        """
+        await self._ensure_started()
+        timeout = self._check_timeout(timeout_seconds)
+        env = self._check_env(env_overrides)
+        api_path, nb = await self.notebooks.get(notebook_path, argument="notebook_path")
+        if kernel_name is not None:
+            kernel, spec = await self._kernelspec(kernel_name, argument="kernel_name")
+        else:
+            nb_kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
+            if not nb_kernel:
+                names = sorted((await ensure_async(self.kernel_spec_manager.get_all_specs())).keys())
+                raise InvalidArgument(
+                    f"notebook_path {api_path!r} has no kernelspec in its metadata, so the kernel to run it is "
+                    f"unknown: pass kernel_name, one of the installed kernelspecs: {', '.join(names) or 'none'}."
+                )
+            kernel, spec = await self._kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
+        params = self._check_parameters(parameters, spec.get("language"))
+        out = self._output_path(output_path, api_path)
+        working_dir = self._working_dir(working_dir_override, api_path)
+        self._ensure_output_dir(out)
+        job = Job(
+            job_id="job_" + secrets.token_hex(6),
+            notebook_path=api_path,
+            output_path=out,
+            created_at=time.time(),
+            parameters=params,
+            kernel_name=kernel,
+            timeout_seconds=timeout,
+            working_dir=working_dir,
+            env_overrides=env,
+            owner=self.owner,
+            message="Queued.",
+        )
+        self._jobs[job.job_id] = job
+        self._queue.append(job.job_id)
+        self._save(job)
+        self._schedule()
+        return job.model_copy(deep=True)
+
+    async def _run_spec(self, job: Job) -> RunSpec:
+        nb_kernel, spec = await self._kernelspec(job.kernel_name, argument="kernel_name")
+        return RunSpec(
+            job_id=job.job_id,
+            notebook_path=job.notebook_path,
+            input_path=self._os_path(job.notebook_path),
+            output_path=self._os_path(job.output_path),
+            cwd=self._os_path(job.working_dir) if job.working_dir else self._root_dir(),
+            parameters=job.parameters,
+            kernel_name=nb_kernel,
+            kernelspec=spec,
+            language=spec.get("language"),
+            env_overrides=job.env_overrides,
+            timeout_seconds=job.timeout_seconds,
+            start_timeout=float(self.app.jupyter_timeout or 60),
+            started_at=job.started_at,
+        )
+
+    def _job(self, job_id: Any) -> Job:
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidArgument("job_id is required: the id execute_notebook returned, e.g. 'job_1a2b3c4d5e6f'.")
+        job = self._jobs.get(job_id)
+        if job is None:
+            recent = ", ".join(j.job_id for j in sorted(self._jobs.values(), key=lambda j: -j.created_at)[:5])
+            raise JobNotFound(
+                f"job_id {job_id!r} is not a known job"
+                + (f"; the most recent are: {recent}." if recent else "; there are no jobs yet.")
+                + " manage_async_job(operation='list') lists them all."
+            )
+        return job
+
+    async def get(self, job_id: str) -> Job:
+        """The job's record (a copy). Raises JobNotFound."""
+        await self._ensure_started()
+        return self._job(job_id).model_copy(deep=True)
+
+    async def list(self, status: str | None = None) -> list[Job]:
+        """All jobs, newest first (optionally only those with ``status``)."""
+        await self._ensure_started()
+        jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
+        return [j.model_copy(deep=True) for j in jobs if status is None or j.status == status]
+
+    async def counts(self) -> dict[str, int]:
+        """Jobs per status, and their total."""
+        await self._ensure_started()
+        counts = dict.fromkeys((*ACTIVE_STATUSES, *FINISHED_STATUSES), 0)
+        for job in self._jobs.values():
+            counts[job.status] += 1
+        counts["total"] = len(self._jobs)
+        return counts
+
+    async def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job; returns its record once it has stopped (within ~10 s).
+
+        A running job's kernel is interrupted, then killed if needed; its partial output notebook
+        is kept. Raises JobNotFound, or Conflict if the job has already ended or is run by
+        another server process.
+        """
+        await self._ensure_started()
+        job = self._job(job_id)
+        if job.status == "queued":
+            with contextlib.suppress(ValueError):
+                self._queue.remove(job_id)
+            job.cancel_requested_at = job.completed_at = time.time()
+            job.status = "cancelled"
+            job.result = JobResult(note="Cancelled while queued; it never started.")
+            job.message = "Cancelled while queued."
+            self._save(job)
+            self._schedule()
+            return job.model_copy(deep=True)
+        if job.status != "running":
+            raise Conflict(
+                f"job {job_id} has already ended ({job.status}); there is nothing to cancel. Its record stays "
+                "until deleted."
+            )
+        task = self._tasks.get(job_id)
+        if task is None:
+            owner = job.owner.pid if job.owner else "unknown"
+            raise Conflict(f"job {job_id} is run by another Jupyter server process (pid {owner}); cancel it there.")
+        job.cancel_requested_at = time.time()
+        job.message = "Cancelling."
+        self._save(job)
+        assert self.executor is not None
+        await self.executor.stop_job(job_id, "cancel")
+        await asyncio.wait({task}, timeout=5)
+        return job.model_copy(deep=True)
+
+    async def logs(self, job_id: str, since_line: int = 0, limit: int = MAX_LOG_PAGE) -> LogPage:
+        """The job's log lines after ``since_line`` (1-based line numbers; 0 starts at the top).
+
+        Available while the job runs. At most ``limit`` lines (``MAX_LOG_PAGE`` at most);
+        ``has_more`` says whether more lines exist now; ask again with ``next_since_line``.
+        """
+        await self._ensure_started()
+        job = self._job(job_id)
+        if isinstance(since_line, bool) or not isinstance(since_line, int) or since_line < 0:
+            raise InvalidArgument(
+                f"since_line must be an integer >= 0 (the last line number you have), got {since_line!r}."
+            )
+        limit = max(1, min(int(limit), MAX_LOG_PAGE))
+        assert self.executor is not None
+        lines, total = await self.executor.read_logs(job_id, since_line, limit)
+        return LogPage(
+            job_id=job_id,
+            status=job.status,
+            logs=lines,
+            since_line=since_line,
+            next_since_line=since_line + len(lines),
+            total_lines=total,
+            has_more=since_line + len(lines) < total,
+        )
+
+    async def delete(self, job_id: str) -> None:
+        """Delete a finished job's record and log (the output notebook stays). Raises Conflict if active."""
+        await self._ensure_started()
+        job = self._job(job_id)
+        if job.active:
+            raise Conflict(f"job {job_id} is {job.status}; cancel it first, then delete its record.")
+        del self._jobs[job_id]
+        assert self.store is not None and self.executor is not None
+        self.store.delete(job_id)
+        await self.executor.discard(job_id)
+        self._notify()
+
+    async def wait(self, job_id: str, on_change: ChangeCallback | None = None, heartbeat: float = 5.0) -> Job:
+        """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s)."""
+        await self._ensure_started()
+        while True:
+            job = self._job(job_id)
+            if not job.active:
+                return job.model_copy(deep=True)
+            changed = self._changed
+            if on_change is not None:
+                await on_change(job.model_copy(deep=True))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(changed.wait(), heartbeat)
+
+    async def recommendation(self, notebook_path: str) -> dict[str, Any]:
+        """Sync or async for this notebook, from the run times of its latest completed jobs.
+
+        Under 5 minutes sync is fine; 5-10 minutes sync works but async is safer; over 10
+        minutes use async. Without history there is no estimate.
+        """
+        await self._ensure_started()
+        assert self.store is not None
+        durations = self.store.durations(notebook_path, HISTORY_SIZE)
+        if not durations:
+            return {
+                "should_use_async": False,
+                "reason": "No completed run of this notebook yet, so no duration estimate; use mode='async' if "
+                "you expect it to run for more than a few minutes.",
+                "estimated_duration_minutes": None,
+                "based_on_runs": 0,
+            }
+        estimate = statistics.median(durations) / 60.0
+        runs = f"the median of its last {len(durations)} completed run{'s' if len(durations) != 1 else ''}"
+        if estimate < 5:
+            advice, use_async = f"{estimate:.1f} min ({runs}): sync is fine.", False
+        elif estimate <= 10:
+            advice, use_async = (
+                f"{estimate:.1f} min ({runs}): sync works, but async with manage_async_job is safer against "
+                "client timeouts.",
+                False,
+            )
+        else:
+            advice, use_async = f"{estimate:.1f} min ({runs}): use mode='async' and poll manage_async_job.", True
+        return {
+            "should_use_async": use_async,
+            "reason": f"Estimated duration {advice}",
+            "estimated_duration_minutes": round(estimate, 2),
+            "based_on_runs": len(durations),
+        }

@@ -2,10 +2,266 @@
 
 from __future__ import annotations
 
-from mcp.server import MCPServer
+import asyncio
+import logging
+from typing import Annotated, Any, Literal
 
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from ..exceptions import InvalidArgument
+from ..jobs.models import Job
 from ..services import Services
+from . import authorize, tool_errors
+
+log = logging.getLogger(__name__)
+
+RUNS = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
+MANAGES = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
+
+
+def list_entry(job: Job) -> dict[str, Any]:
+    """A job as ``manage_async_job(operation="list")`` shows it."""
+    return {
+        "job_id": job.job_id,
+        "notebook_path": job.notebook_path,
+        "output_path": job.output_path,
+        "status": job.status,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "completed_at": job.completed_at,
+        "execution_time": job.execution_time,
+        "progress_percent": job.progress.percent,
+        "message": job.message,
+    }
+
+
+def sync_result(job: Job, recommendation: dict[str, Any]) -> dict[str, Any]:
+    """The spec's sync-mode result of execute_notebook for a finished job."""
+    result = job.result
+    error = job.error
+    return {
+        "mode": "sync",
+        "job_id": job.job_id,
+        "notebook_path": job.notebook_path,
+        "output_path": job.output_path,
+        "execution_status": job.status,
+        "execution_time": job.execution_time,
+        "cells_total": job.progress.cells_total,
+        "cells_executed": job.progress.cells_executed,
+        "cells_succeeded": result.cells_succeeded if result else 0,
+        "cells_failed": result.cells_failed if result else 0,
+        "parameters_injected": job.parameters,
+        "kernel_name": job.kernel_name,
+        "error": error.model_dump() if error else None,
+        "note": result.note if result else None,
+        "recommendation": recommendation,
+        "message": job.message,
+        "success": True,
+    }
 
 
 def register(mcp: MCPServer, services: Services) -> None:
     """Register the job tools on ``mcp``."""
+    jobs = services.jobs
+    background: set[asyncio.Task[Any]] = set()
+
+    @mcp.tool(annotations=RUNS)
+    @tool_errors
+    async def execute_notebook(
+        ctx: Context,
+        notebook_path: Annotated[
+            str, Field(description="The notebook to run, relative to the server's root directory, e.g. 'report.ipynb'.")
+        ],
+        mode: Annotated[
+            Literal["sync", "async"],
+            Field(
+                description="'sync' waits for the end and returns the result (with progress notifications); "
+                "'async' returns a job_id at once, to follow with manage_async_job."
+            ),
+        ] = "sync",
+        output_path: Annotated[
+            str | None,
+            Field(
+                description="Where to write the executed notebook (relative to the root; must differ from the input). "
+                "Default: <name>_output.ipynb beside the input, or in the server's configured output directory."
+            ),
+        ] = None,
+        parameters: Annotated[
+            dict[str, Any] | None,
+            Field(
+                description="Values for the notebook's parameters, injected the Papermill way: a cell tagged "
+                "'injected-parameters' after the cell tagged 'parameters' (or at the top). E.g. {'n': 1000, 'title': 'Q1'}."
+            ),
+        ] = None,
+        kernel_name: Annotated[
+            str | None,
+            Field(description="Kernelspec to run with, e.g. 'python3'. Default: the notebook's own kernelspec."),
+        ] = None,
+        timeout_seconds: Annotated[
+            float | None,
+            Field(
+                description="Limit for the whole run in seconds; the job is stopped and marked 'timeout' after it. "
+                "Default: the server's job_timeout (300 unless configured). 0 means no limit."
+            ),
+        ] = None,
+        working_dir_override: Annotated[
+            str | None,
+            Field(
+                description="Working directory of the run, relative to the root. Default: the notebook's own "
+                "directory, so relative paths in the notebook work."
+            ),
+        ] = None,
+        env_overrides: Annotated[
+            dict[str, str] | None,
+            Field(description="Extra environment variables for the kernel, e.g. {'CUDA_VISIBLE_DEVICES': '0'}."),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Run a whole notebook as a Papermill job, with parameters, in its own process (it cannot disturb
+        this server or JupyterLab), writing the executed notebook to output_path.
+
+        mode="sync" waits until the notebook has run and returns execution_status ("completed", "failed",
+        "timeout" or "cancelled"), execution_time, cell counts, and on failure the error (cell_index in the
+        input notebook, type, message, traceback). mode="async" returns job_id at once: poll it with
+        manage_async_job(operation="status"), read its output with operation="logs". Use async for
+        notebooks that run longer than a few minutes; the recommendation field estimates the duration
+        from this notebook's past runs. A call that returns has run the notebook (success is true even
+        when the notebook failed): read execution_status. Jobs beyond the server's concurrency limit
+        wait as "queued". To run a few lines of code in a live kernel use execute_on_kernel instead.
+        """
+        await authorize(ctx, "execute", "kernels")
+        await authorize(ctx, "write", "contents")
+        job = await jobs.submit(
+            notebook_path,
+            output_path=output_path,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            timeout_seconds=timeout_seconds,
+            working_dir_override=working_dir_override,
+            env_overrides=env_overrides,
+        )
+        if mode == "async":
+            recommendation = await jobs.recommendation(job.notebook_path)
+            estimate = recommendation["estimated_duration_minutes"]
+            since = job.started_at or job.created_at
+            return {
+                "mode": "async",
+                "job_id": job.job_id,
+                "notebook_path": job.notebook_path,
+                "output_path": job.output_path,
+                "status": job.status,
+                "created_at": job.created_at,
+                "started_at": job.started_at,
+                "estimated_completion": since + estimate * 60 if estimate is not None else None,
+                "parameters_injected": job.parameters,
+                "kernel_name": job.kernel_name,
+                "timeout_seconds": job.timeout_seconds,
+                "recommendation": recommendation,
+                "message": (
+                    "Job started successfully. Use manage_async_job() to check status."
+                    if job.status == "running"
+                    else f"Job queued ({job.message}). Use manage_async_job() to check status."
+                ),
+                "success": True,
+            }
+
+        last = -1.0
+
+        async def report(current: Job) -> None:
+            nonlocal last
+            progress = current.progress
+            value = progress.cells_executed + (0.5 if progress.current_cell else 0.0)
+            value = max(value, min(last + 0.001, progress.cells_executed + 0.999))
+            if value <= last:
+                return
+            last = value
+            try:
+                await ctx.report_progress(value, progress.cells_total or None, current.message)
+            except Exception:
+                log.debug("Could not send a progress notification", exc_info=True)
+
+        try:
+            final = await jobs.wait(job.job_id, on_change=report)
+        except asyncio.CancelledError:
+            # The client gave up on the call: nobody will read the result, so stop the job.
+            task = asyncio.ensure_future(jobs.cancel(job.job_id))
+            background.add(task)
+            task.add_done_callback(background.discard)
+            raise
+        return sync_result(final, await jobs.recommendation(final.notebook_path))
+
+    @mcp.tool(annotations=MANAGES)
+    @tool_errors
+    async def manage_async_job(
+        ctx: Context,
+        operation: Annotated[
+            Literal["status", "logs", "cancel", "list"],
+            Field(
+                description="'status': state, progress and result of one job; 'logs': its output lines; "
+                "'cancel': stop it; 'list': all jobs, newest first."
+            ),
+        ],
+        job_id: Annotated[
+            str | None, Field(description="The job's id (from execute_notebook). Required except for 'list'.")
+        ] = None,
+        since_line: Annotated[
+            int,
+            Field(
+                description="For 'logs': the last line number you already have (0 = from the start). "
+                "Pass the previous answer's next_since_line to get only new lines."
+            ),
+        ] = 0,
+    ) -> dict[str, Any]:
+        """Follow and control notebook jobs started by execute_notebook (mode="async", or sync ones after the fact).
+
+        status: status ("queued", "running", "completed", "failed", "timeout", "cancelled"), timings, progress
+        (code cells executed of cells_total, percent, the current cell), message, and once finished the
+        result (cells_succeeded, cells_failed, error with cell_index, ename, evalue, traceback, reason).
+        logs: the notebook's stdout/stderr and the runner's events as numbered lines after since_line,
+        readable while the job runs (has_more says whether more lines are ready now).
+        cancel: stops the job and its kernel within about 10 seconds; the partial output notebook is kept.
+        list: every job with its status and progress, and counts per status. Jobs are kept across server
+        restarts.
+        """
+        if operation != "list" and not job_id:
+            raise InvalidArgument(f"operation={operation!r} needs job_id (the id execute_notebook returned).")
+        if operation == "cancel":
+            await authorize(ctx, "execute", "kernels")
+            job = await jobs.cancel(job_id)
+            cancelled = job.status == "cancelled"
+            return {
+                "operation": "cancel",
+                "job_id": job.job_id,
+                "status": job.status,
+                "cancelled_at": job.cancel_requested_at,
+                "execution_time": job.execution_time,
+                "output_path": job.output_path,
+                "message": (job.message or "Cancelled.")
+                if cancelled
+                else f"The job ended ({job.status}) before the cancel took effect. {job.message or ''}".strip(),
+                "success": True,
+            }
+        await authorize(ctx, "read", "kernels")
+        if operation == "status":
+            job = await jobs.get(job_id)
+            return {"operation": "status", **job.public(), "success": True}
+        if operation == "logs":
+            page = await jobs.logs(job_id, since_line)
+            return {"operation": "logs", **page.model_dump(), "success": True}
+        listed = await jobs.list()
+        counts = await jobs.counts()
+        return {
+            "operation": "list",
+            "jobs": [list_entry(job) for job in listed],
+            "active_jobs": counts["queued"] + counts["running"],
+            "queued_jobs": counts["queued"],
+            "running_jobs": counts["running"],
+            "completed_jobs": counts["completed"],
+            "failed_jobs": counts["failed"],
+            "timeout_jobs": counts["timeout"],
+            "cancelled_jobs": counts["cancelled"],
+            "total_jobs": counts["total"],
+            "success": True,
+        }

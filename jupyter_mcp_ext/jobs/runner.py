@@ -1,0 +1,563 @@
+"""The per-job process: runs one notebook with Papermill and reports through its job directory.
+
+``ProcessJobExecutor`` starts ``python -m jupyter_mcp_ext.jobs.runner`` ahead of need (a warm
+runner: its imports, about 0.7 s, are paid before a job arrives), then writes one job spec as a
+JSON line to its stdin. The runner forks: the child detaches into a session of its own and
+runs the job, the parent prints ``{"pid": <child pid>, "start": <its start time>}`` and exits.
+The job process is then nobody's child but init's, so it outlives a server restart and the
+server follows it by pid, reading its job directory (see ``files``).
+
+Inside the job process: ``os.chdir`` to the working directory, ``env_overrides`` applied to
+``os.environ``, Papermill with an engine of our own (``JobEngine``) that records the kernel's
+pid and every cell's reply. A stop (SIGTERM from the server, reason in the ``stop`` file) or
+the job's timeout interrupts the kernel, kills its process group if it does not stop within
+``STOP_GRACE_SECONDS``, and lets Papermill save the partial output notebook. The final status
+comes from what this process saw, never from Papermill's output metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from . import files, process
+
+#: Seconds between interrupting the kernel and killing it, when stopping a job.
+STOP_GRACE_SECONDS = 3.0
+#: Seconds after which a stopping job process that is still stuck writes its result and exits.
+STOP_HARD_LIMIT_SECONDS = 12.0
+#: Stop reasons written by the server in the ``stop`` file (SIGTERM without one means cancel).
+STOP_REASONS = ("cancel", "timeout", "server_shutdown")
+#: ``sys.exit`` values that IPython reports as a SystemExit error but that mean success.
+SUCCESS_EXIT_VALUES = ("", "0", "None", "False")
+#: Environment variable carrying the PYTHONPATH the server had before adding this package's path.
+ORIGINAL_PYTHONPATH = "JUPYTER_MCP_EXT_ORIGINAL_PYTHONPATH"
+ENGINE_NAME = "jupyter_mcp_ext"
+MAX_TRACEBACK_CHARS = 20_000
+
+
+class JobStopped(Exception):
+    """Raised inside the job process to stop before the next cell (cancel, timeout, shutdown)."""
+
+
+def strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def clean_traceback(lines: list[str] | None) -> list[str]:
+    """The traceback lines without ANSI colour codes, cut to ``MAX_TRACEBACK_CHARS`` in total."""
+    out: list[str] = []
+    used = 0
+    for line in lines or []:
+        line = strip_ansi(line)
+        if used + len(line) > MAX_TRACEBACK_CHARS:
+            out.append(f"[... {len(lines or []) - len(out)} more traceback lines cut]")
+            break
+        out.append(line)
+        used += len(line)
+    return out
+
+
+def index_map(raw_cells: list[Any], final_cells: list[Any]) -> list[int | None]:
+    """Map each cell index of the notebook Papermill runs to the index in the input notebook.
+
+    Papermill removes its old error-marker cells and inserts one ``injected-parameters`` cell
+    (or replaces an existing one in place). The injected cell maps to None.
+    """
+    marker = "papermill-error-cell-tag"
+    kept = [i for i, c in enumerate(raw_cells) if marker not in (c.get("metadata", {}).get("tags") or [])]
+    if len(final_cells) == len(kept):
+        return list(kept)
+    if len(final_cells) == len(kept) + 1:
+        for p, cell in enumerate(final_cells):
+            if "injected-parameters" in (cell.get("metadata", {}).get("tags") or []):
+                return [*kept[:p], None, *kept[p:]]
+    return list(range(len(final_cells)))
+
+
+class JobRun:
+    """One job inside the job process: its reporting, its stop logic and its outcome."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.job_dir = spec["job_dir"]
+        self.events = files.JsonLinesWriter(os.path.join(self.job_dir, files.EVENTS))
+        self.log = files.LogWriter(os.path.join(self.job_dir, files.LOG))
+        self.stdout = files.StreamLines(self.log, "stdout")
+        self.stderr = files.StreamLines(self.log, "stderr")
+        self.stop_reason: str | None = None
+        self.phase = "prepare"  # prepare -> kernel -> cells
+        self.kernel_pid: int | None = None
+        self.kernel_start: int | None = None
+        self.client: Any = None
+        self.cells_total = 0
+        self.cells_executed = 0
+        self.cells_succeeded = 0
+        self.cells_failed = 0
+        self.current: int | None = None  # index in the executed notebook
+        self.current_started: float | None = None
+        self.stopped_at: int | None = None  # the cell running when a stop was requested
+        self.fatal_error: dict[str, Any] | None = None
+        self.exit_note: str | None = None
+        self.map: list[int | None] = []
+        self.raw_cells: list[Any] = []
+        self.done = threading.Event()
+        self._finish_lock = threading.Lock()
+        self._finished = False
+        self.started = time.time()
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def event(self, name: str, **fields: Any) -> None:
+        self.events.write({"event": name, "t": time.time(), **fields})
+
+    def input_index(self, index: int | None) -> int | None:
+        if index is None:
+            return None
+        return self.map[index] if 0 <= index < len(self.map) else index
+
+    def cell_label(self, index: int | None) -> str:
+        mapped = self.input_index(index)
+        return "the injected-parameters cell" if mapped is None else f"cell {mapped}"
+
+    def progress(self) -> None:
+        current = None
+        if self.current is not None and self.client is not None:
+            cell = self.client.nb.cells[self.current]
+            current = {
+                "index": self.input_index(self.current),
+                "source": str(cell.get("source", ""))[:200],
+                "started_at": self.current_started,
+            }
+        self.event(
+            "progress",
+            cells_total=self.cells_total,
+            cells_executed=self.cells_executed,
+            cells_succeeded=self.cells_succeeded,
+            cells_failed=self.cells_failed,
+            current_cell=current,
+        )
+
+    # -- engine callbacks ------------------------------------------------------------------
+
+    def prepare(self, nb: Any) -> None:
+        """Called with the notebook Papermill is about to run (parameters injected)."""
+        self.map = index_map(self.raw_cells, nb.cells)
+        self.cells_total = sum(1 for c in nb.cells if c.cell_type == "code" and str(c.source).strip())
+        self.phase = "kernel"
+        self.progress()
+
+    def kernel_started(self, km: Any) -> None:
+        provisioner = getattr(km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None) or getattr(getattr(provisioner, "process", None), "pid", None)
+        self.kernel_pid = pid
+        self.kernel_start = process.start_time(pid) if pid else None
+        self.phase = "cells"
+        self.event("kernel_started", kernel_pid=pid, kernel_start=self.kernel_start, kernel_name=km.kernel_name)
+        self.log.log("info", f"Kernel {km.kernel_name} started (pid {pid}).")
+        if self.stop_reason is not None:
+            self.kill_kernel()
+            raise JobStopped(self.stop_reason)
+
+    def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
+        if cell.cell_type != "code" or not str(cell.source).strip():
+            return
+        self.current = cell_index
+        self.current_started = time.time()
+        self.log.log("info", f"Running {self.cell_label(cell_index)} ({self.cells_executed + 1}/{self.cells_total}).")
+        self.progress()
+
+    def on_cell_executed(self, cell: Any, cell_index: int, execute_reply: dict[str, Any], **_: Any) -> None:
+        self.stdout.flush_partial()
+        self.stderr.flush_partial()
+        content = (execute_reply or {}).get("content", {})
+        self.cells_executed += 1
+        if content.get("status") == "error":
+            ename, evalue = content.get("ename", ""), str(content.get("evalue", ""))
+            if ename == "SystemExit" and evalue in SUCCESS_EXIT_VALUES:
+                self.cells_succeeded += 1
+                self.exit_note = (
+                    f"{self.cell_label(cell_index)} called sys.exit({evalue}): the notebook stopped there "
+                    "with success; the cells after it were not run."
+                )
+                self.log.log("info", self.exit_note)
+            else:
+                self.cells_failed += 1
+                allowed = "raises-exception" in (cell.get("metadata", {}).get("tags") or [])
+                self.log.log(
+                    "error",
+                    f"{self.cell_label(cell_index)} raised {ename}: {evalue}"
+                    + (" (allowed by its raises-exception tag)" if allowed else ""),
+                )
+                if not allowed and self.fatal_error is None:
+                    self.fatal_error = {
+                        "type": ename,
+                        "message": f"{self.cell_label(cell_index)} raised {ename}: {evalue}",
+                        "reason": "cell_error",
+                        "cell_index": self.input_index(cell_index),
+                        "execution_count": cell.get("execution_count"),
+                        "ename": ename,
+                        "evalue": evalue,
+                        "traceback": clean_traceback(content.get("traceback")),
+                    }
+        else:
+            self.cells_succeeded += 1
+        self.current = None
+        self.progress()
+
+    # -- stopping --------------------------------------------------------------------------
+
+    def read_stop_reason(self) -> str:
+        try:
+            with open(os.path.join(self.job_dir, files.STOP), encoding="utf-8") as f:
+                reason = f.read().strip()
+        except OSError:
+            reason = ""
+        return reason if reason in STOP_REASONS else "cancel"
+
+    def on_sigterm(self, signum: int, frame: Any) -> None:
+        # Keep the handler minimal: the stop work (which may wait) runs in a thread.
+        threading.Thread(target=self.stop, args=(self.read_stop_reason(),), daemon=True).start()
+
+    def kill_kernel(self) -> None:
+        if self.kernel_pid:
+            process.kill_group(self.kernel_pid, self.kernel_start)
+
+    def stop(self, reason: str) -> None:
+        """Stop the job: interrupt the kernel, then kill it if it does not stop in time."""
+        if self.stop_reason is not None or self.done.is_set():
+            return
+        self.stop_reason = reason
+        self.stopped_at = self.current
+        what = {
+            "cancel": "Cancel requested",
+            "timeout": f"Timeout: the job ran for more than timeout_seconds={self.spec.get('timeout_seconds')}",
+            "server_shutdown": "The Jupyter server is shutting down",
+        }[reason]
+        self.log.log("warning", f"{what}: interrupting the kernel.")
+        self.event("stopping", reason=reason)
+        client = self.client
+        if client is not None:
+            client.shutdown_kernel = "immediate"
+        if self.kernel_pid:
+            process.signal_group(self.kernel_pid, signal.SIGINT, self.kernel_start)
+        if self.done.wait(STOP_GRACE_SECONDS):
+            return
+        if self.kernel_pid and process.is_alive(self.kernel_pid, self.kernel_start):
+            self.log.log("warning", f"The kernel did not stop within {STOP_GRACE_SECONDS:g} s: killing it.")
+        self.kill_kernel()
+        if self.done.wait(STOP_HARD_LIMIT_SECONDS - STOP_GRACE_SECONDS):
+            return
+        # Papermill is stuck (e.g. saving to a hung file system): report and leave.
+        self.log.log("error", "The job process did not stop in time: exiting without the final save.")
+        self.finish(self.outcome(JobStopped(reason)))
+        os._exit(1)
+
+    # -- outcome ---------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "cells_total": self.cells_total,
+            "cells_executed": self.cells_executed,
+            "cells_succeeded": self.cells_succeeded,
+            "cells_failed": self.cells_failed,
+        }
+
+    def outcome(self, exc: BaseException | None) -> dict[str, Any]:
+        """The job's final status from what this process saw (not Papermill's metadata)."""
+        where = f" at {self.cell_label(self.current)}" if self.current is not None else ""
+        note = self.exit_note
+        if self.stop_reason is not None:
+            at = self.stopped_at
+            where = f" at {self.cell_label(at)}" if at is not None else " between cells"
+        if self.stop_reason == "cancel":
+            return {"status": "cancelled", "error": None, "note": f"Cancelled{where}.", **self.counts()}
+        if self.stop_reason == "timeout":
+            timeout = self.spec.get("timeout_seconds")
+            error = {
+                "type": "Timeout",
+                "message": f"The job ran longer than timeout_seconds={timeout} and was stopped{where}.",
+                "reason": "timeout",
+                "cell_index": self.input_index(self.stopped_at),
+            }
+            return {"status": "timeout", "error": error, "note": None, **self.counts()}
+        if self.stop_reason == "server_shutdown":
+            error = {
+                "type": "ServerShutdown",
+                "message": f"The Jupyter server shut down while the job was running; it was stopped{where}.",
+                "reason": "server_shutdown",
+                "cell_index": self.input_index(self.stopped_at),
+            }
+            return {"status": "failed", "error": error, "note": None, **self.counts()}
+        if self.fatal_error is not None:
+            return {"status": "failed", "error": self.fatal_error, "note": None, **self.counts()}
+        if exc is None:
+            return {"status": "completed", "error": None, "note": note, **self.counts()}
+        name = type(exc).__name__
+        if name == "PapermillExecutionError":
+            # An error Papermill found in the outputs without a reply we saw (rare).
+            error = {
+                "type": getattr(exc, "ename", name),
+                "message": f"{self.cell_label(getattr(exc, 'cell_index', None))} raised "
+                f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}",
+                "reason": "cell_error",
+                "cell_index": self.input_index(getattr(exc, "cell_index", None)),
+                "ename": getattr(exc, "ename", None),
+                "evalue": getattr(exc, "evalue", None),
+                "traceback": clean_traceback(getattr(exc, "traceback", None)),
+            }
+            return {"status": "failed", "error": error, "note": None, **self.counts()}
+        if name == "DeadKernelError" or (self.phase == "cells" and "Kernel died" in str(exc)):
+            error = {
+                "type": "KernelDied",
+                "message": f"The kernel died{where} (it crashed, ran out of memory or was killed).",
+                "reason": "kernel_died",
+                "cell_index": self.input_index(self.current),
+            }
+            return {"status": "failed", "error": error, "note": None, **self.counts()}
+        reason = {"prepare": "bad_input", "kernel": "kernel_start_failed"}.get(self.phase, "internal_error")
+        summary = {
+            "bad_input": "The input notebook could not be prepared",
+            "kernel_start_failed": f"The kernel {self.spec.get('kernel_name')!r} could not be started",
+            "internal_error": f"The job failed{where}",
+        }[reason]
+        error = {
+            "type": name,
+            "message": f"{summary}: {name}: {strip_ansi(str(exc))[:2000]}",
+            "reason": reason,
+            "cell_index": self.input_index(self.current) if reason == "internal_error" else None,
+            "traceback": clean_traceback(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        }
+        return {"status": "failed", "error": error, "note": None, **self.counts()}
+
+    def finish(self, outcome: dict[str, Any]) -> None:
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+            self.stdout.flush_partial()
+            self.stderr.flush_partial()
+            level = "info" if outcome["status"] == "completed" else "error"
+            message = f"Job {outcome['status']} in {time.time() - self.started:.1f} s."
+            if outcome.get("error"):
+                message += " " + outcome["error"]["message"]
+            elif outcome.get("note"):
+                message += " " + outcome["note"]
+            self.log.log(level, message)
+            self.event("finished", **outcome)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        spec = self.spec
+        signal.signal(signal.SIGTERM, self.on_sigterm)
+        self.event("accepted", runner_pid=os.getpid(), runner_start=process.start_time(os.getpid()))
+        self.log.log("info", f"Runner {os.getpid()} started job {spec['job_id']}: {spec['notebook_path']}.")
+        original = os.environ.pop(ORIGINAL_PYTHONPATH, None)
+        if original is not None:
+            if original:
+                os.environ["PYTHONPATH"] = original
+            else:
+                os.environ.pop("PYTHONPATH", None)
+        os.environ.update(spec.get("env_overrides") or {})
+        timeout = spec.get("timeout_seconds") or 0
+        if timeout > 0:
+            timer = threading.Timer(timeout, self.stop, args=("timeout",))
+            timer.daemon = True
+            timer.start()
+        handler = _PapermillLogHandler(self.log)
+        logging.getLogger("papermill").addHandler(handler)
+        logging.getLogger("papermill").setLevel(logging.INFO)
+        exc: BaseException | None = None
+        try:
+            import papermill
+            from papermill.iorw import load_notebook_node
+
+            if self.stop_reason is not None:
+                raise JobStopped(self.stop_reason)
+            self.raw_cells = list(load_notebook_node(spec["input_path"]).cells)
+            _register_engine(self)
+            papermill.execute_notebook(
+                spec["input_path"],
+                spec["output_path"],
+                parameters=spec.get("parameters") or None,
+                engine_name=ENGINE_NAME,
+                kernel_name=spec["kernel_name"],
+                language=spec.get("language"),
+                progress_bar=False,
+                log_output=False,
+                stdout_file=self.stdout,
+                stderr_file=self.stderr,
+                start_timeout=spec.get("start_timeout") or 60,
+                cwd=spec["cwd"],
+            )
+        except BaseException as e:  # noqa: B036 - the outcome records whatever ended the job
+            exc = e
+        finally:
+            self.done.set()
+            if self.kernel_pid and process.is_alive(self.kernel_pid, self.kernel_start):
+                self.kill_kernel()
+        self.finish(self.outcome(exc))
+
+
+class _PapermillLogHandler(logging.Handler):
+    """Papermill's and nbclient's log records (they share papermill's logger) as job log lines."""
+
+    def __init__(self, log: files.LogWriter) -> None:
+        super().__init__(logging.INFO)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= 30 else "info"
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        for line in message.splitlines() or [""]:
+            self._log.log(level, line)
+
+
+def _register_engine(run: JobRun) -> None:
+    """Register the Papermill engine that reports to ``run`` (one job per process)."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.util import run_sync
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    spec = run.spec
+    kernelspec = spec.get("kernelspec")
+
+    class JobKernelSpecManager(KernelSpecManager):
+        """Serves the kernelspec the server resolved (its KernelSpecManager may differ from ours)."""
+
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            if kernelspec and kernel_name == spec["kernel_name"]:
+                known = set(KernelSpec.class_trait_names()) - {"resource_dir"}
+                fields = {k: v for k, v in kernelspec.items() if k in known}
+                return KernelSpec(resource_dir=kernelspec.get("resource_dir", ""), **fields)
+            return super().get_kernel_spec(kernel_name)
+
+    class JobClient(PapermillNotebookClient):
+        def create_kernel_manager(self) -> Any:
+            self.km = AsyncKernelManager(
+                kernel_name=self.kernel_name or spec["kernel_name"],
+                kernel_spec_manager=JobKernelSpecManager(),
+                config=self.config,
+            )
+            return self.km
+
+        async def async_start_new_kernel(self, **kwargs: Any) -> None:
+            if run.stop_reason is not None:
+                raise JobStopped(run.stop_reason)
+            await super().async_start_new_kernel(**kwargs)
+            run.kernel_started(self.km)
+
+        start_new_kernel = run_sync(async_start_new_kernel)
+
+        async def async_execute_cell(self, cell: Any, cell_index: int, *args: Any, **kwargs: Any) -> Any:
+            if run.stop_reason is not None:
+                raise JobStopped(run.stop_reason)
+            return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
+        execute_cell = run_sync(async_execute_cell)
+
+    class JobEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: Any = None,
+            **kwargs: Any,
+        ) -> Any:
+            # As papermill's NBClientEngine, with JobClient and our hooks.
+            run.prepare(nb_man.nb)
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = JobClient(nb_man, **final_kwargs)
+            client.on_cell_start = run.on_cell_start
+            client.on_cell_executed = run.on_cell_executed
+            run.client = client
+            return client.execute()
+
+    papermill_engines.register(ENGINE_NAME, JobEngine)
+
+
+def _detach(job_dir: str) -> None:
+    """Become a session leader with stdin from /dev/null and stdout/stderr to ``runner.log``."""
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    out = os.open(os.path.join(job_dir, files.RUNNER_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+
+
+def main() -> int:
+    """Warm up, wait for one job spec on stdin, fork the job process, report its pid, exit."""
+    # jsonschema (imported by nbformat) builds an IRI grammar at import when rfc3987_syntax is
+    # installed: 1.4 s of the 2.1 s that importing papermill costs. Notebook validation uses no
+    # IRI formats, so the runner goes without it.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    # The warm-up: what a job needs, imported before the job arrives.
+    import nbclient  # noqa: F401
+    import papermill  # noqa: F401
+    import papermill.engines  # noqa: F401
+    from jupyter_client.manager import AsyncKernelManager  # noqa: F401
+
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # the server stopped (or dropped this warm runner) before giving it a job
+    spec = json.loads(line)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        sys.stdout.write(json.dumps({"pid": pid, "start": process.start_time(pid)}) + "\n")
+        sys.stdout.flush()
+        os._exit(0)
+    code = 0
+    try:
+        _detach(spec["job_dir"])
+        JobRun(spec).run()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
