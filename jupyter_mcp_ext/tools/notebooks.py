@@ -276,6 +276,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             raise_missing("index", "mode='single'", "the 0-based index of the cell to read")
         if mode == "range" and start_index is None:
             raise_missing("start_index", "mode='range'", "the first cell to read (0-based); end_index is optional")
+        check_mode_arguments(mode, index=index, start_index=start_index, end_index=end_index)
         api_path, nb = await notebooks.get(path)
         cells = nb.cells
         if mode == "single":
@@ -368,6 +369,24 @@ def register(mcp: MCPServer, services: Services) -> None:
 
 def raise_missing(argument: str, mode: str, what: str) -> None:
     raise InvalidArgument(f"{mode} needs {argument}: {what}.")
+
+
+#: read_cells: the cell-addressing arguments each mode takes.
+READ_CELLS_ARGUMENTS = {"single": ("index",), "range": ("start_index", "end_index"), "list": (), "all": ()}
+
+
+def check_mode_arguments(mode: str, **given: int | None) -> None:
+    """Refuse read_cells arguments that the mode does not use (the spec's "inconsistent with the mode"),
+    saying which mode would use them, rather than silently reading something else than was asked."""
+    stray = [name for name, value in given.items() if value is not None and name not in READ_CELLS_ARGUMENTS[mode]]
+    if not stray:
+        return
+    wanted = "mode='single' (index)" if "index" in stray else "mode='range' (start_index, end_index)"
+    takes = ", ".join(READ_CELLS_ARGUMENTS[mode]) or "no cell index"
+    raise InvalidArgument(
+        f"mode={mode!r} takes {takes}, but {' and '.join(stray)} {'was' if len(stray) == 1 else 'were'} given: "
+        f"to read those cells use {wanted}."
+    )
 
 
 __all__ = ["register"]

@@ -120,11 +120,22 @@ async def test_an_empty_notebook_says_it_has_no_cells(mcp_client, refused, make_
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_mode_without_its_required_argument_names_it(mcp_client, refused, make_notebook, mode):
+async def test_a_mode_without_its_required_argument_or_with_a_stray_one_names_it(
+    mcp_client, refused, make_notebook, mode
+):
     make_notebook("n.ipynb", ["a"])
     async with mcp_client(mode=mode) as client:
         await refused(client, "read_cells", {"path": "n.ipynb", "mode": "single"}, "mode='single' needs index")
         await refused(client, "read_cells", {"path": "n.ipynb", "mode": "range"}, "mode='range' needs start_index")
+        await refused(
+            client, "read_cells", {"path": "n.ipynb", "index": 0}, "mode='list'", "index was given", "mode='single'"
+        )
+        await refused(
+            client, "read_cells", {"path": "n.ipynb", "mode": "single", "index": 0, "end_index": 0}, "end_index"
+        )
+        await refused(
+            client, "read_cells", {"path": "n.ipynb", "mode": "range", "start_index": 0, "index": 0}, "mode='single'"
+        )
 
 
 async def test_arguments_of_the_wrong_kind_name_the_argument_and_its_valid_values(mcp_client, refused, make_notebook):
