@@ -8,7 +8,7 @@ Run: ``python bench/run.py notebooks`` (or ``python bench/bench_notebooks.py``).
    own ``MCPServer``, built by the same code on the same kind of ContentsManager) served by the SDK's
    ``streamable_http_app()`` under uvicorn in another subprocess. Both client modes (legacy handshake
    and stateless 2026-07-28), one persistent client session each, median of N after a warm-up,
-   Jupyter and baseline calls interleaved in batches so that machine drift hits both alike.
+   Jupyter and baseline calls alternating one by one so that machine load hits both alike.
 2. ``read_cells(mode="list")``, ``read_cells(mode="single")`` and ``update_cell`` on a 5,000-cell
    notebook of about 20 MB through the Jupyter server: median and p95 in milliseconds, against
    Jupyter's own REST API doing what JupyterLab does with the same file (``GET /api/contents`` to
@@ -47,8 +47,8 @@ HOST = "127.0.0.1"
 
 N = int(os.environ.get("BENCH_N", "200"))
 WARMUP = 20
-BATCH = 20
 BIG_N = int(os.environ.get("BENCH_BIG_N", "20"))
+ROUNDS = 4
 BIG_CELLS = int(os.environ.get("BENCH_BIG_CELLS", "5000"))
 RATIO_TARGET = 1.3
 NB50_LIST = {"path": "nb50.ipynb", "mode": "list"}
@@ -243,15 +243,16 @@ def p95(values: list[float]) -> float:
 
 
 async def interleaved(calls: dict[str, Callable[[], Awaitable[Any]]], n: int) -> dict[str, list[float]]:
-    """Warm each call up, then time n of each, alternating batches of BATCH between them."""
+    """Warm each call up, then time n of each, one of each per round, the order reversed every
+    other round: each host sees the same machine load, even on a busy machine."""
     for fn in calls.values():
         for _ in range(WARMUP):
             await fn()
-    times: dict[str, list[float]] = {k: [] for k in calls}
-    while any(len(v) < n for v in times.values()):
-        for key, fn in calls.items():
-            for _ in range(min(BATCH, n - len(times[key]))):
-                times[key].append(await timed(fn))
+    keys = list(calls)
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for i in range(n):
+        for key in keys if i % 2 == 0 else reversed(keys):
+            times[key].append(await timed(calls[key]))
     return times
 
 
@@ -299,21 +300,34 @@ async def _call(client: Any, name: str, args: dict[str, Any]) -> Any:
 async def part2(
     server_url: str, jupyter_mcp: str, pid: int, figures: list[dict[str, Any]], info: dict[str, Any]
 ) -> None:
+    """The 20 MB notebook. MCP calls and the REST baseline alternate in ROUNDS blocks, so that both
+    see the same machine load; the server's peak memory is read after the first MCP block, before
+    any REST call could raise it."""
     import httpx2
 
     path = "big.ipynb"
+    url = f"{server_url}api/contents/{path}"
     hwm = {"before": vm_hwm_kib(pid)}
     rss = {"before": vm_rss_kib(pid)}
-    measured: dict[str, list[float]] = {}
+    per = max(1, BIG_N // ROUNDS)
+    measured: dict[str, list[float]] = {
+        k: [] for k in ("list", "single", "update", "list after update", "cold list", "baseline open", "baseline save")
+    }
     headers = {"Authorization": f"token {TOKEN}"}
-    async with mcp_client(jupyter_mcp, "2026-07-28", True) as client:
+    async with (
+        mcp_client(jupyter_mcp, "2026-07-28", True) as client,
+        httpx2.AsyncClient(headers=headers, timeout=300) as rest,
+    ):
         await client.list_tools()
-        # The first read parses the file (cold); later reads are answered from the service's
-        # mtime-validated cache. The cold read is reported on its own.
+        # The first read parses the file; later reads are answered from the service's
+        # mtime-validated cache until the file changes behind it.
+        started = time.perf_counter()
         result = await client.call_tool("read_cells", {"path": path, "mode": "list", "include_preview": False})
+        info["big_first_read_ms"] = (time.perf_counter() - started) * 1000
         cell_count = ok(result).structured_content["cell_count"]
         info["big_cell_count"] = cell_count
         counter = iter(range(10**9))
+        body: dict[str, bytes] = {}
 
         def listing() -> Awaitable[Any]:
             return _call(client, "read_cells", {"path": path, "mode": "list"})
@@ -327,45 +341,34 @@ async def part2(
                 client, "update_cell", {"path": path, "index": (k * 37) % cell_count, "source": f"x = {k}\nprint(x)"}
             )
 
-        for key, fn in (("list", listing), ("single", single), ("update", update)):
-            await fn()  # warm-up
-            measured[key] = [await timed(fn) for _ in range(BIG_N)]
-        # A read right after an edit: update_cell leaves the cache valid, so there is no re-parse.
-        measured["list after update"] = []
-        for _ in range(max(5, BIG_N // 4)):
-            await update()
-            measured["list after update"].append(await timed(listing))
-    hwm["mcp"], rss["mcp"] = vm_hwm_kib(pid), vm_rss_kib(pid)
-
-    # The baseline: Jupyter's own REST API on the same file, as JupyterLab opens and saves it.
-    async with httpx2.AsyncClient(headers=headers, timeout=300) as rest:
-        url = f"{server_url}api/contents/{path}"
-        content: dict[str, Any] = {}
-
         async def rest_get() -> Any:
             r = await rest.get(url, params={"type": "notebook", "content": "1"})
             r.raise_for_status()
-            content["nb"] = r.json()["content"]
-
-        await rest_get()
-        body = json.dumps({"type": "notebook", "format": "json", "content": content.pop("nb")})
+            body["put"] = json.dumps({"type": "notebook", "format": "json", "content": r.json()["content"]}).encode()
 
         async def rest_put() -> Any:
-            r = await rest.put(url, content=body)
+            r = await rest.put(url, content=body["put"])
             r.raise_for_status()
 
-        for key, fn in (("baseline open", rest_get), ("baseline save", rest_put)):
-            await fn()
-            measured[key] = [await timed(fn) for _ in range(BIG_N)]
-        # Cold: the first MCP read after JupyterLab saved the file (the cache is stale, the file is parsed).
-        async with mcp_client(jupyter_mcp, "2026-07-28", True) as client:
-            await client.list_tools()
-            measured["cold list"] = []
-            for _ in range(3):
-                await rest_put()
-                measured["cold list"].append(
-                    await timed(lambda: _call(client, "read_cells", {"path": path, "mode": "list"}))
-                )
+        for round_ in range(ROUNDS):
+            if round_:
+                # JupyterLab saved the file in the last block: this read re-parses it.
+                measured["cold list"].append(await timed(listing))
+            for key, fn in (("list", listing), ("single", single), ("update", update)):
+                if not round_:
+                    await fn()  # warm-up
+                measured[key] += [await timed(fn) for _ in range(per)]
+            # A read right after an edit: update_cell leaves the cache valid, so there is no re-parse.
+            for _ in range(2):
+                await update()
+                measured["list after update"].append(await timed(listing))
+            if not round_:
+                hwm["mcp"], rss["mcp"] = vm_hwm_kib(pid), vm_rss_kib(pid)
+            # The baseline: Jupyter's own REST API on the same file, as JupyterLab opens and saves it.
+            for key, fn in (("baseline open", rest_get), ("baseline save", rest_put)):
+                if not round_:
+                    await fn()  # warm-up
+                measured[key] += [await timed(fn) for _ in range(per)]
     hwm["rest"], rss["rest"] = vm_hwm_kib(pid), vm_rss_kib(pid)
 
     open_name = "GET /api/contents (JupyterLab opening it)"
@@ -396,7 +399,7 @@ async def part2(
         )
     figures.append(
         {
-            "figure": "Jupyter server peak memory (VmHWM) after the MCP calls",
+            "figure": "Jupyter server peak memory (VmHWM) after the MCP calls (before any REST call)",
             "value": (hwm["mcp"] or 0) / 1024,
             "unit": "MiB",
             "baseline": (hwm["before"] or 0) / 1024,
@@ -409,7 +412,7 @@ async def part2(
     )
     figures.append(
         {
-            "figure": "Jupyter server peak memory (VmHWM) after Jupyter's own REST open/save",
+            "figure": "Jupyter server peak memory (VmHWM) at the end (MCP calls and Jupyter's REST open/save)",
             "value": (hwm["rest"] or 0) / 1024,
             "unit": "MiB",
             "baseline": (hwm["before"] or 0) / 1024,
@@ -465,6 +468,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "n": N,
         "big_n": BIG_N,
+        "loadavg_start": os.getloadavg()[0],
     }
     started = time.perf_counter()
     jupyter = baseline = None
@@ -500,12 +504,23 @@ def main() -> int:
         stop(jupyter)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
+    info["loadavg_end"] = os.getloadavg()[0]
     print(
         f"jupyter-mcp-ext notebook tools: N={N} per part-1 figure, {BIG_N} per part-2 figure; "
         f"{info['tool_count']} tools on both hosts"
         + (
-            f"; big notebook {info['big_cell_count']} cells, {info['big_bytes'] / 1e6:.1f} MB"
+            f"; big notebook {info['big_cell_count']} cells, {info['big_bytes'] / 1e6:.1f} MB, "
+            f"first read {info['big_first_read_ms']:.0f} ms"
             if "big_cell_count" in info
+            else ""
+        )
+    )
+    print(
+        f"1-minute load average {info['loadavg_start']:.1f} at the start, {info['loadavg_end']:.1f} at the end "
+        f"({info['cpus']} CPUs)"
+        + (
+            "; the machine was busy: absolute figures are inflated, ratios less so"
+            if max(info["loadavg_start"], info["loadavg_end"]) > 0.75 * (info["cpus"] or 1)
             else ""
         )
     )
