@@ -28,6 +28,25 @@ EDIT = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint
 DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
 
 
+#: Cell metadata the ContentsManager adds on read and nbformat drops on write (``strip_transient``).
+TRANSIENT_CELL_METADATA = ("trusted",)
+
+
+def file_metadata(cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell's metadata as the file has it: without the ContentsManager's transient ``trusted`` mark,
+    which JupyterLab keeps out of the metadata it shows too."""
+    metadata = cell.get("metadata") or {}
+    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
+        return metadata
+    return {k: v for k, v in metadata.items() if k not in TRANSIENT_CELL_METADATA}
+
+
+def as_in_file(nb: dict[str, Any]) -> dict[str, Any]:
+    """The notebook with each cell's metadata as the file has it (see ``file_metadata``); shares the rest."""
+    cells = [{**c, "metadata": file_metadata(c)} if "metadata" in c else c for c in nb.get("cells") or []]
+    return {**nb, "cells": cells}
+
+
 def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
     """A cell as the read tools return it: id, cell_type, source, metadata (+ outputs, execution_count)."""
     out: dict[str, Any] = {}
@@ -37,7 +56,7 @@ def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
         out["id"] = cell["id"]
     out["cell_type"] = cell.get("cell_type")
     out["source"] = cell.get("source", "")
-    out["metadata"] = cell.get("metadata", {})
+    out["metadata"] = file_metadata(cell)
     if cell.get("cell_type") == "code":
         out["outputs"] = cell.get("outputs", [])
         out["execution_count"] = cell.get("execution_count")
@@ -139,7 +158,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         """
         await authorize(ctx, "read", "contents")
         api_path, nb = await notebooks.get(path)
-        return {"notebook": nb, "path": api_path, "cell_count": len(nb.cells), "success": True}
+        return {"notebook": as_in_file(nb), "path": api_path, "cell_count": len(nb.cells), "success": True}
 
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors

@@ -188,6 +188,17 @@ async def test_update_cell_keeps_the_metadata_of_a_parameters_cell(mcp_client, d
     assert "id" not in nb["cells"][0], "an nbformat 4.4 notebook gets no cell ids"
 
 
+async def test_read_tools_return_cell_metadata_as_the_file_has_it(mcp_client, data_notebook):
+    data_notebook("simple_execute.ipynb")
+    async with mcp_client() as client:
+        single = await call(client, "read_cells", path="simple_execute.ipynb", mode="single", index=0)
+        every = await call(client, "read_cells", path="simple_execute.ipynb", mode="all")
+        whole = await call(client, "read_notebook", path="simple_execute.ipynb")
+    assert single["cell"]["metadata"] == {"tags": ["parameters"]}
+    assert [c["metadata"] for c in every["cells"]] == [{"tags": ["parameters"]}, {}, {}]
+    assert [c["metadata"] for c in whole["notebook"]["cells"]] == [{"tags": ["parameters"]}, {}, {}]
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_remove_cell_deletes_one_cell_and_reports_the_count(mcp_client, make_notebook, jp_root_dir, mode):
     make_notebook("r.ipynb", ["a", "b", "c"])
@@ -398,6 +409,8 @@ async def test_a_notebook_edited_over_mcp_reads_back_identical_through_the_conte
         response = await http.get(f"api/contents/{path}", params={"content": "1", "type": "notebook"})
     assert response.status_code == 200
     rest_nb = response.json()["content"]
+    for cell in rest_nb["cells"]:
+        cell["metadata"].pop("trusted", None)  # the ContentsManager's transient mark, not in the file
     assert rest_nb == mcp_nb
     assert rest_nb["cells"][0]["source"] == "# added" and rest_nb["cells"][14]["source"] == "hist(x)"
     assert len(rest_nb["cells"]) == 17
@@ -458,3 +471,20 @@ async def test_paths_with_spaces_and_non_ascii_letters_work_like_in_jupyterlab(m
     async with contents_api() as http:
         model = (await http.get(f"api/contents/{path}")).json()
     assert model["path"] == path and model["content"]["cells"][0]["source"] == "# Résumé"
+
+
+async def test_a_trusted_notebook_edited_over_mcp_stays_trusted_in_jupyterlab(
+    mcp_client, jp_serverapp, jp_root_dir, contents_api
+):
+    html = nbformat.v4.new_output("display_data", data={"text/html": "<b>trusted output</b>"})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("show()", outputs=[html])])
+    nb.cells.append(nbformat.v4.new_markdown_cell("notes"))
+    jp_serverapp.contents_manager.notary.sign(nb)
+    nbformat.write(nb, str(jp_root_dir / "signed.ipynb"))
+    async with mcp_client() as client:
+        await call(client, "update_cell", path="signed.ipynb", index=1, source="more notes")
+        await call(client, "add_cell", path="signed.ipynb", cell_type="code", source="x = 1")
+    async with contents_api() as http:
+        model = (await http.get("api/contents/signed.ipynb")).json()
+    assert model["content"]["cells"][1]["source"] == "more notes"
+    assert model["content"]["cells"][0]["metadata"]["trusted"] is True, "JupyterLab still renders the HTML output"
