@@ -10,7 +10,9 @@ Authentication, the Host / Origin checks and authorization are Jupyter Server's 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
@@ -96,8 +98,8 @@ class MCPHandler(APIHandler):
 
     def _scope(self) -> dict[str, Any]:
         request = self.request
-        host, _, port = (request.host or "").rpartition(":")
-        path = request.path
+        # "host", "host:8888", "[::1]:8888": the port is the digits after the last colon, if any.
+        host, port = re.fullmatch(r"(.*?)(?::(\d+))?", request.host or "").groups()
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.get_all()]
         return {
             "type": "http",
@@ -105,13 +107,13 @@ class MCPHandler(APIHandler):
             "http_version": request.version.split("/")[-1] if request.version else "1.1",
             "method": request.method,
             "scheme": request.protocol,
-            "path": path,
-            "raw_path": path.encode("latin-1", "replace"),
+            "path": unquote(request.path),
+            "raw_path": request.path.encode("latin-1", "replace"),
             "root_path": "",
             "query_string": (request.query or "").encode("latin-1"),
             "headers": headers,
             "client": (request.remote_ip, 0),
-            "server": (host or request.host, int(port) if port.isdigit() else None),
+            "server": (host.strip("[]"), int(port) if port else None),
             "state": {},
             SCOPE_HANDLER_KEY: self,
         }
@@ -135,7 +137,7 @@ class MCPHandler(APIHandler):
             nonlocal content_type
             if message["type"] == "http.response.start":
                 self.set_status(message["status"])
-                self._headers.pop("Content-Type", None)
+                self.clear_header("Content-Type")
                 for name, value in message.get("headers", []):
                     key, val = name.decode("latin-1"), value.decode("latin-1")
                     if key.lower() == "content-type":
