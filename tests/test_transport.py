@@ -90,17 +90,25 @@ async def browser_session(http: httpx2.AsyncClient) -> dict[str, str]:
 
 
 async def test_a_foreign_origin_is_refused_exactly_as_for_the_contents_api(server_url):
-    own_origin = server_url.split("/", 3)[:3]
+    own_origin = "/".join(server_url.split("/", 3)[:3])
     async with httpx2.AsyncClient(base_url=server_url, timeout=30) as http:
         xsrf = await browser_session(http)
         statuses = {}
-        for label, origin in [("foreign", "http://evil.example"), ("own", "/".join(own_origin))]:
+        for label, origin in [("foreign", "http://evil.example"), ("own", own_origin)]:
             headers = {**xsrf, "Origin": origin}
-            contents = await http.post("api/contents", json={"type": "notebook"}, headers=headers)
-            mcp = await http.post("mcp", json=INITIALIZE, headers={**headers, "Accept": ACCEPT})
-            statuses[label] = (contents.status_code, mcp.status_code)
-    assert statuses["foreign"][1] == statuses["foreign"][0] == 404
-    assert statuses["own"] == (201, 200)
+            contents_post = await http.post("api/contents", json={"type": "notebook"}, headers=headers)
+            mcp_post = await http.post("mcp", json=INITIALIZE, headers={**headers, "Accept": ACCEPT})
+            session = {"Mcp-Session-Id": mcp_post.headers.get("mcp-session-id", "none")}
+            contents_get = await http.get("api/contents", headers=headers)
+            async with http.stream("GET", "mcp", headers={**headers, **session, "Accept": "text/event-stream"}) as get:
+                statuses[label] = (
+                    contents_post.status_code,
+                    mcp_post.status_code,
+                    contents_get.status_code,
+                    get.status_code,
+                )
+    assert statuses["foreign"] == (404, 404, 404, 404)
+    assert statuses["own"] == (201, 200, 200, 200)
 
 
 @pytest.mark.parametrize(
