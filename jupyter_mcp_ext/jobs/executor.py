@@ -341,7 +341,6 @@ class ProcessJobExecutor(JobExecutor):
                     active.job_id,
                     "info",
                     f"The Jupyter server restarted; following the job's runner (pid {active.runner_pid}) again.",
-                    job_id=job_id,
                 )
             return await self._follow(active)
         finally:

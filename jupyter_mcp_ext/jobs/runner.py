@@ -283,7 +283,7 @@ class JobRun:
             return {"status": "cancelled", "error": None, "note": f"Cancelled{where}.", **self.counts()}
         if self.stop_reason == "timeout":
             timeout = self.spec.get("timeout_seconds")
-            error = {
+            error: dict[str, Any] = {
                 "type": "Timeout",
                 "message": f"The job ran longer than timeout_seconds={timeout} and was stopped{where}.",
                 "reason": "timeout",
