@@ -447,18 +447,19 @@ async def test_a_client_that_hangs_up_mid_call_leaves_the_session_serving(mcp_ur
     async with mcp_client() as client:
         kernel_id = result_json(await client.call_tool("start_kernel", {"kernel_name": "python3"}))["kernel_id"]
         try:
-            async with httpx2.AsyncClient(headers=auth_headers, timeout=httpx2.Timeout(30, read=0.5)) as http:
+            async with httpx2.AsyncClient(headers=auth_headers, timeout=30) as http:
                 session_id = await open_legacy_session(http, mcp_url)
                 headers = {"Accept": ACCEPT, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25"}
                 call = {
                     "name": "execute_on_kernel",
-                    "arguments": {"kernel_id": kernel_id, "mode": "code", "code": "import time; time.sleep(2)"},
+                    "arguments": {"kernel_id": kernel_id, "mode": "code", "code": "import time; time.sleep(3)"},
                 }
                 with pytest.raises(httpx2.ReadTimeout):
                     await http.post(
                         mcp_url,
                         json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call},
                         headers=headers,
+                        timeout=httpx2.Timeout(30, read=0.5),
                     )
                 listed = await http.post(
                     mcp_url, json={"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, headers=headers
