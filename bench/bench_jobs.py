@@ -1,0 +1,322 @@
+"""Benchmark of notebook jobs (issue 4, item 8): a job's total time against the ``papermill`` command line.
+
+Run: ``python bench/run.py jobs`` (or ``python bench/bench_jobs.py``). Prints a table (figure, value,
+baseline, ratio, target, pass/fail) and writes ``bench/results/jobs.json``.
+
+A real ``jupyter_server`` subprocess with the extension, on 127.0.0.1, runs papermill's own
+``simple_execute.ipynb`` (3 cells, a parameter) as jobs through a real MCP client; the baseline is
+``papermill in.ipynb out.ipynb -p msg ...`` on the same notebook, same machine, same run, the two
+alternating one by one so that machine load hits both alike. Figures:
+
+1. a job's total time (``execute_notebook(mode="async")`` until ``manage_async_job`` reports it
+   completed, polled every 20 ms) against the CLI's wall time; target ratio <= 1.0;
+2. a ``mode="sync"`` call's duration against the same CLI runs; target ratio <= 1.0;
+3. the first job of a fresh server (no warm runner yet) against the first CLI run; target <= 1.0;
+4. from the tool call to the job reporting "running", to its runner process taking it, to its
+   kernel started, and to its first cell running (milliseconds; reported).
+
+Environment: ``BENCH_JOBS_N`` (jobs of each kind, default 7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results" / "jobs.json"
+NOTEBOOK = REPO / "tests" / "jobs" / "notebooks" / "simple_execute.ipynb"
+TOKEN = "bench-token"
+HOST = "127.0.0.1"
+N = int(os.environ.get("BENCH_JOBS_N", "7"))
+POLL_S = 0.02
+RATIO_TARGET = 1.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 60.0) -> None:
+    import httpx2
+
+    deadline = time.monotonic() + deadline_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx2.get(url, headers={"Authorization": f"token {TOKEN}"}, timeout=2).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not answer {url} in {deadline_s} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@asynccontextmanager
+async def mcp_client(url: str) -> AsyncIterator[Any]:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers={"Authorization": f"token {TOKEN}"}, timeout=300) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
+            yield client
+
+
+async def call(client: Any, name: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    if result.is_error:
+        raise RuntimeError(f"{name}: {result.content[0].text}")
+    return result.structured_content or json.loads(result.content[0].text)
+
+
+def papermill_cli(root: Path, env: dict[str, str], k: int) -> float:
+    """Wall time of the papermill command line on the same notebook."""
+    exe = shutil.which("papermill")
+    argv = [exe] if exe else [sys.executable, "-m", "papermill"]
+    argv += ["simple_execute.ipynb", f"cli_{k}.ipynb", "-p", "msg", f"cli {k}", "--no-progress-bar"]
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+async def async_job(client: Any, k: int) -> dict[str, float]:
+    """Times (s) from the tool call to each milestone of one async job, until completed."""
+    started = time.perf_counter()
+    job = await call(
+        client,
+        "execute_notebook",
+        notebook_path="simple_execute.ipynb",
+        mode="async",
+        output_path=f"job_{k}.ipynb",
+        parameters={"msg": f"job {k}"},
+    )
+    marks: dict[str, float] = {"returned": time.perf_counter() - started}
+    if job["status"] == "running":
+        marks["running"] = marks["returned"]
+    while True:
+        status = await call(client, "manage_async_job", operation="status", job_id=job["job_id"])
+        now = time.perf_counter() - started
+        if status["status"] != "queued":
+            marks.setdefault("running", now)
+        if status["runner"]["runner_pid"]:
+            marks.setdefault("runner", now)
+        if status["runner"]["kernel_pid"]:
+            marks.setdefault("kernel", now)
+        if status["progress"]["current_cell"] or status["progress"]["cells_executed"]:
+            marks.setdefault("first_cell", now)
+        if status["status"] not in ("queued", "running"):
+            if status["status"] != "completed":
+                raise RuntimeError(f"job ended {status['status']}: {status['error']}")
+            marks["total"] = now
+            return marks
+        await asyncio.sleep(POLL_S)
+
+
+async def sync_job(client: Any, k: int) -> float:
+    started = time.perf_counter()
+    result = await call(
+        client,
+        "execute_notebook",
+        notebook_path="simple_execute.ipynb",
+        output_path=f"sync_{k}.ipynb",
+        parameters={"msg": f"sync {k}"},
+    )
+    if result["execution_status"] != "completed":
+        raise RuntimeError(f"sync job ended {result['execution_status']}: {result['error']}")
+    return time.perf_counter() - started
+
+
+async def measure(url: str, root: Path, env: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {"cli": [], "async": [], "sync": []}
+    async with mcp_client(url) as client:
+        # The first of each on a fresh server / a fresh page cache: cold runner, cold CLI.
+        data["cold_job"] = await async_job(client, 0)
+        data["cold_cli"] = await asyncio.to_thread(papermill_cli, root, env, 0)
+        for k in range(1, N + 1):
+            data["cli"].append(await asyncio.to_thread(papermill_cli, root, env, k))
+            data["async"].append(await async_job(client, k))
+            data["sync"].append(await sync_job(client, k))
+    return data
+
+
+def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
+    cli = statistics.median(data["cli"])
+    total = statistics.median(m["total"] for m in data["async"])
+    sync = statistics.median(data["sync"])
+    figures = [
+        {
+            "figure": "job total time: execute_notebook(async) until status completed",
+            "value": total,
+            "unit": "s",
+            "baseline": cli,
+            "baseline_name": "papermill CLI, same notebook",
+            "ratio": total / cli,
+            "target": f"ratio <= {RATIO_TARGET}",
+            "pass": total / cli <= RATIO_TARGET,
+            "n": len(data["async"]),
+        },
+        {
+            "figure": "execute_notebook(sync) call duration",
+            "value": sync,
+            "unit": "s",
+            "baseline": cli,
+            "baseline_name": "papermill CLI, same notebook",
+            "ratio": sync / cli,
+            "target": f"ratio <= {RATIO_TARGET}",
+            "pass": sync / cli <= RATIO_TARGET,
+            "n": len(data["sync"]),
+        },
+        {
+            "figure": "first job of a fresh server (no warm runner yet)",
+            "value": data["cold_job"]["total"],
+            "unit": "s",
+            "baseline": data["cold_cli"],
+            "baseline_name": "first papermill CLI run",
+            "ratio": data["cold_job"]["total"] / data["cold_cli"],
+            "target": f"ratio <= {RATIO_TARGET}",
+            "pass": data["cold_job"]["total"] / data["cold_cli"] <= RATIO_TARGET,
+            "n": 1,
+        },
+    ]
+    for mark, label in (
+        ("running", 'tool call -> status "running"'),
+        ("runner", "tool call -> runner process took the job"),
+        ("kernel", "tool call -> kernel started"),
+        ("first_cell", "tool call -> first cell running"),
+    ):
+        values = [m[mark] * 1000 for m in data["async"] if mark in m]
+        figures.append(
+            {
+                "figure": label,
+                "value": statistics.median(values),
+                "unit": "ms",
+                "baseline": total * 1000,
+                "baseline_name": "the job's total time",
+                "ratio": statistics.median(values) / (total * 1000),
+                "target": "reported",
+                "pass": None,
+                "n": len(values),
+                "max": max(values),
+            }
+        )
+    return figures
+
+
+def print_table(figures: list[dict[str, Any]]) -> None:
+    header = ("figure", "value", "baseline", "ratio", "target", "result")
+    rows = []
+    for f in figures:
+        unit = f["unit"]
+        digits = 0 if unit == "ms" else 2
+        rows.append(
+            (
+                f["figure"],
+                f"{f['value']:.{digits}f} {unit}",
+                f"{f['baseline']:.{digits}f} {unit} ({f['baseline_name']})",
+                f"{f['ratio']:.2f}x",
+                f["target"],
+                "-" if f["pass"] is None else ("pass" if f["pass"] else "FAIL"),
+            )
+        )
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(line.format(*header))
+    print(line.format(*("-" * w for w in widths)))
+    for r in rows:
+        print(line.format(*r))
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
+    root = tmp / "root"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        (tmp / var.lower()).mkdir()
+        env[var] = str(tmp / var.lower())
+    env["IPYTHONDIR"] = str(tmp / "ipython")
+    info: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count(), "n": N}
+    info["loadavg_start"] = os.getloadavg()[0]
+    port = free_port()
+    log = tmp / "jupyter.log"
+    server = None
+    started = time.perf_counter()
+    try:
+        with open(log, "wb") as out:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter_server",
+                    "--ServerApp.jpserver_extensions={'jupyter_mcp_ext': True}",
+                    f"--ServerApp.token={TOKEN}",
+                    f"--port={port}",
+                    f"--ip={HOST}",
+                    "--allow-root",
+                    "--no-browser",
+                    f"--ServerApp.root_dir={root}",
+                    f"--MCPExtensionApp.jobs_db_path={tmp / 'jobs' / 'jobs.sqlite'}",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=tmp,
+            )
+        url = f"http://{HOST}:{port}/"
+        wait_http(f"{url}api/status", server, log)
+        data = asyncio.run(measure(f"{url}mcp", root, env))
+    finally:
+        stop(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+    info["elapsed_s"] = time.perf_counter() - started
+    info["loadavg_end"] = os.getloadavg()[0]
+    figures = figures_from(data)
+    print(
+        f"jupyter-mcp-ext notebook jobs: {N} async jobs, {N} sync jobs and {N} papermill CLI runs, alternating, "
+        f"on {NOTEBOOK.name} (3 cells, one parameter); 1-minute load {info['loadavg_start']:.1f} -> "
+        f"{info['loadavg_end']:.1f} ({info['cpus']} CPUs), {info['elapsed_s']:.0f} s"
+    )
+    print_table(figures)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    raw = {"cli_s": data["cli"], "async_marks_s": data["async"], "sync_s": data["sync"]}
+    raw |= {"cold_job_marks_s": data["cold_job"], "cold_cli_s": data["cold_cli"]}
+    RESULTS.write_text(json.dumps({"info": info, "figures": figures, "raw": raw}, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+    return 0 if all(f["pass"] is not False for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
