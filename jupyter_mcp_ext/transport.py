@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -46,7 +47,7 @@ class MCPHandler(APIHandler):
 
     auth_resource = AUTH_RESOURCE
 
-    async def session_manager(self) -> StreamableHTTPSessionManager:
+    async def mcp_session_manager(self) -> StreamableHTTPSessionManager:
         """The SDK's session manager, started on first use if the server's start hook has not run
         (an embedding that never calls ``_post_start``, such as pytest-jupyter)."""
         manager = self.settings.get("jupyter_mcp_ext_session_manager")
@@ -99,7 +100,7 @@ class MCPHandler(APIHandler):
     def _scope(self) -> dict[str, Any]:
         request = self.request
         # "host", "host:8888", "[::1]:8888": the port is the digits after the last colon, if any.
-        host, port = re.fullmatch(r"(.*?)(?::(\d+))?", request.host or "").groups()
+        host, port = re.fullmatch(r"(.*?)(?::(\d+))?", request.host or "").groups()  # type: ignore[union-attr]
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.get_all()]
         return {
             "type": "http",
@@ -125,7 +126,7 @@ class MCPHandler(APIHandler):
         started: dict[str, Any] = {}
         content_type = "application/json"
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> MutableMapping[str, Any]:
             nonlocal body_sent
             if not body_sent:
                 body_sent = True
@@ -133,7 +134,7 @@ class MCPHandler(APIHandler):
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             nonlocal content_type
             if message["type"] == "http.response.start":
                 self.set_status(message["status"])
@@ -159,7 +160,7 @@ class MCPHandler(APIHandler):
                 if started.get("sse") or message.get("more_body"):
                     await self._flush_or_disconnect(disconnected)
 
-        manager = await self.session_manager()
+        manager = await self.mcp_session_manager()
         self._mcp_disconnected = disconnected
         try:
             await manager.handle_request(self._scope(), receive, send)

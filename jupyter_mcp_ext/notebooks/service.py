@@ -238,9 +238,11 @@ class NotebookService:
             self._cache.move_to_end(api_path)
             return cached.notebook
         model = await self._cm("get", api_path, content=True, type="notebook", path=api_path, argument=argument)
-        nb = model["content"]
-        if not isinstance(nb, dict) or nb.get("nbformat") != 4:
+        content = model["content"]
+        if not isinstance(content, dict) or content.get("nbformat") != 4:
             raise NotANotebook(f"{argument} {api_path!r} is not an nbformat 4 notebook.")
+        # A contents manager other than Jupyter's own may hand back plain dicts.
+        nb = content if isinstance(content, NotebookNode) else nbformat.from_dict(content)
         self._remember(api_path, _Cached(model.get("last_modified"), model.get("size"), nb))
         return nb
 

@@ -31,6 +31,7 @@ def _memory_total() -> int | None:
 def server_info(services: Services) -> dict[str, Any]:
     """What the running Jupyter server is: URL, version, root_dir, base_url, extensions, MCP path."""
     serverapp = services.app.serverapp
+    assert serverapp is not None, "the extension is loaded by a running server"
     extensions = sorted(
         name for name, ext in serverapp.extension_manager.extensions.items() if getattr(ext, "enabled", False)
     )
@@ -49,7 +50,7 @@ def server_info(services: Services) -> dict[str, Any]:
 def register(mcp: MCPServer, services: Services) -> None:
     """Register the system tools on ``mcp``."""
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))
+    @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @tool_errors
     async def system_info() -> dict[str, Any]:
         """Describe the machine and the Jupyter server these tools run in: Python version and executable,
@@ -77,7 +78,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             "success": True,
         }
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False))
+    @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False))
     @tool_errors
     async def start_jupyter_server(
         env_path: Annotated[
@@ -94,7 +95,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             note += f" env_path {env_path!r} selects nothing: the server runs in {sys.prefix!r}."
         return {"status": "running", "already_running": True, "server": info, "message": note, "success": True}
 
-    @mcp.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False))
+    @mcp.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
     @tool_errors
     async def stop_jupyter_server(ctx: Context) -> dict[str, Any]:
         """Shut down the Jupyter server these tools run in, with its kernels. After this call no tool answers
@@ -108,7 +109,9 @@ def register(mcp: MCPServer, services: Services) -> None:
                 "stop_jupyter_server is disabled on this server: the server hosts these tools and stays up. "
                 "Its operator can allow it with --MCPExtensionApp.allow_server_shutdown=True."
             )
-        loop = asyncio.get_running_loop()
-        # Reply first, then stop: the server hosting this response is the one going away.
-        loop.call_later(0.5, app.serverapp.stop)
+        serverapp = app.serverapp
+        assert serverapp is not None, "the extension is loaded by a running server"
+        # Reply first, then stop (kernels and extensions are cleaned up as for /api/shutdown):
+        # the server hosting this response is the one going away.
+        asyncio.get_running_loop().call_later(0.5, serverapp.stop)
         return {"status": "stopping", "message": "The Jupyter server is shutting down.", "success": True}
