@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx2
 import pytest
+import yaml
 
 from .conftest import poll, tool
+
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "jobs-openapi.yaml"
+
+
+def assert_matches_openapi(schema_name: str, instance: dict) -> None:
+    """Check a response against docs/jobs-openapi.yaml, so that the document stays true."""
+    validator = pytest.importorskip("openapi_schema_validator")
+    spec = yaml.safe_load(OPENAPI.read_text())
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
+    validator.validate(instance, schema, cls=validator.OAS30Validator)
 
 
 @pytest.fixture
@@ -41,6 +54,9 @@ async def test_rest_creates_lists_reads_logs_and_deletes_the_jobs_mcp_sees(rest,
         gone = await http.get(f"jobs/{job_id}")
 
         assert job["parameters"] == {"msg": "rest"} and job["progress"]["percent"] == 100.0
+        assert_matches_openapi("Job", job)
+        assert_matches_openapi("LogPage", logs)
+        assert_matches_openapi("Counts", listed["counts"])
         assert [line["line"] for line in logs["logs"]] == [1, 2, 3] and logs["has_more"]
         assert rest["logs"][0]["line"] == 4 and "rest" in [line["message"] for line in rest["logs"]]
         assert [j["job_id"] for j in listed["jobs"]] == [job_id] and listed["counts"]["completed"] == 1
