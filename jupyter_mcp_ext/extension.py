@@ -199,6 +199,7 @@ class MCPExtensionApp(ExtensionApp):
         self._apply_env_overrides()
         logging.getLogger("mcp").setLevel(self.log_level_mcp)
         serverapp = self.serverapp
+        assert serverapp is not None, "initialize_settings runs after the extension is linked to a server"
         notebooks = NotebookService(
             serverapp.contents_manager,
             serverapp.kernel_spec_manager,
@@ -262,12 +263,13 @@ class MCPExtensionApp(ExtensionApp):
                 self._mcp_task.result()  # re-raise what stopped it
 
     async def _run_session_manager(self) -> None:
-        assert self._mcp_ready is not None and self._mcp_stop is not None
+        assert self._mcp_ready is not None and self._mcp_stop is not None and self.serverapp is not None
+        settings = self.serverapp.web_app.settings
         async with self.mcp.session_manager.run():
-            self.serverapp.web_app.settings["jupyter_mcp_ext_session_manager"] = self.mcp.session_manager
+            settings["jupyter_mcp_ext_session_manager"] = self.mcp.session_manager
             self._mcp_ready.set()
             await self._mcp_stop.wait()
-            self.serverapp.web_app.settings.pop("jupyter_mcp_ext_session_manager", None)
+            settings.pop("jupyter_mcp_ext_session_manager", None)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Start the MCP session manager and the services' background work with the server."""
