@@ -299,6 +299,8 @@ class JobService:
             spec = await self._run_spec(job)
         except (KernelSpecNotFound, NotebookNotFound, NotANotebook, InvalidArgument) as e:
             return {"status": "failed", "error": {"type": type(e).__name__, "message": str(e), "reason": "bad_input"}}
+        if job.cancel_requested_at is not None:  # cancelled before the executor had it
+            return {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
         return await self.executor.run(spec)
 
     async def _follow(self, job: Job, outcome_coro: Awaitable[dict[str, Any] | None]) -> None:
@@ -561,6 +563,10 @@ class JobService:
     async def list(self, status: str | None = None) -> list[Job]:
         """All jobs, newest first (optionally only those with ``status``)."""
         await self._ensure_started()
+        if status is not None and status not in (*ACTIVE_STATUSES, *FINISHED_STATUSES):
+            raise InvalidArgument(
+                f"status {status!r} is not a job status; use one of: {', '.join((*ACTIVE_STATUSES, *FINISHED_STATUSES))}."
+            )
         jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
         return [j.model_copy(deep=True) for j in jobs if status is None or j.status == status]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import nbformat
 import pytest
 
-from ..conftest import MODES, error_text
+from ..conftest import MODES, error_text, result_json
 from .conftest import job_status, tool, wait_finished, wait_until
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
@@ -34,26 +35,46 @@ async def test_async_job_injects_parameters_visible_in_the_output_notebook(mcp_c
     assert printed[0]["text"] == "hi Q1\n"
 
 
-async def test_sync_mode_reports_progress_and_records_the_same_job(mcp_client, notebooks):
-    seen = []
+async def test_sync_mode_reports_progress_records_the_same_job_and_leaves_the_server_responsive(
+    mcp_client, make_notebook
+):
+    make_notebook("params.ipynb", ["import time\nmsg = None", "time.sleep(1.5)", "print(msg)"])
+    seen, answers, finished = [], [], asyncio.Event()
 
     async def on_progress(progress, total, message):
         seen.append((progress, total, message))
 
+    async def meanwhile():
+        # Another client, while the sync call waits: the server answers it at once.
+        async with mcp_client() as other:
+            while not finished.is_set():
+                started = time.perf_counter()
+                listed = await tool(other, "manage_async_job", operation="list")
+                answers.append((time.perf_counter() - started, listed["running_jobs"]))
+                await asyncio.sleep(0.1)
+
+    async def sync_call(client):
+        try:
+            return await client.call_tool(
+                "execute_notebook",
+                {"notebook_path": "params.ipynb", "parameters": {"msg": "sync"}},
+                progress_callback=on_progress,
+            )
+        finally:
+            finished.set()
+
     async with mcp_client() as client:
-        result = await client.call_tool(
-            "execute_notebook",
-            {"notebook_path": "simple_execute.ipynb", "parameters": {"msg": "sync"}},
-            progress_callback=on_progress,
-        )
-        data = json.loads(result.content[0].text) if result.structured_content is None else result.structured_content
+        result, _ = await asyncio.gather(sync_call(client), meanwhile())
+        data = result_json(result)
         listed = await tool(client, "manage_async_job", operation="list")
 
     assert data["mode"] == "sync" and data["execution_status"] == "completed", data
-    assert (data["cells_executed"], data["cells_succeeded"], data["cells_failed"]) == (3, 3, 0)
+    assert (data["cells_executed"], data["cells_succeeded"], data["cells_failed"]) == (4, 4, 0)
     assert data["parameters_injected"] == {"msg": "sync"}
     assert data["recommendation"]["estimated_duration_minutes"] is not None
     assert seen and all(b[0] > a[0] for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert seen[-1][1] == 4 and any("Running cell 1" in (m or "") for _, _, m in seen), seen
+    assert any(running == 1 for _, running in answers) and max(t for t, _ in answers) < 1.0, answers
     assert [j["job_id"] for j in listed["jobs"]] == [data["job_id"]]
     assert listed["completed_jobs"] == 1 and listed["jobs"][0]["progress_percent"] == 100.0
 

@@ -101,3 +101,14 @@ async def test_a_queued_job_cancelled_never_starts(mcp_client, make_notebook, no
     assert cancelled["status"] == "cancelled"
     assert status["status"] == "cancelled" and status["started_at"] is None
     assert not (notebooks / "simple_execute_output.ipynb").exists()
+
+
+async def test_a_job_cancelled_right_after_it_was_submitted_ends_cancelled_with_no_kernel(mcp_client, notebooks):
+    async with mcp_client() as client:
+        job = await tool(client, "execute_notebook", notebook_path="keyboard_interrupt.ipynb", mode="async")
+        cancelled = await tool(client, "manage_async_job", operation="cancel", job_id=job["job_id"])
+        status = await tool(client, "manage_async_job", operation="status", job_id=job["job_id"])
+
+    assert cancelled["status"] == "cancelled" and status["status"] == "cancelled"
+    for pid in (status["runner"]["kernel_pid"], status["runner"]["runner_pid"]):
+        assert pid is None or not process_alive(pid)
