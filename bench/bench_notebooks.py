@@ -359,7 +359,7 @@ async def part2(
                     await fn()  # warm-up
                 measured[key] += [await timed(fn) for _ in range(per)]
             # A read right after an edit: update_cell leaves the cache valid, so there is no re-parse.
-            for _ in range(2):
+            for _ in range(per):
                 await update()
                 measured["list after update"].append(await timed(listing))
             if not round_:
