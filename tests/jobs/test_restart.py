@@ -10,8 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +164,61 @@ async def test_after_a_server_crash_finished_jobs_are_listed_lost_runners_fail_a
     assert any("restarted; following the job's runner" in m for m in live_log)
     out = nbformat.read(str(root / "slow_output.ipynb"), as_version=4)
     assert out.cells[0].outputs[0]["text"] == "survived\n"
+
+
+@pytest.mark.parametrize("executor_config", [{"keep_running_on_shutdown": True}])
+async def test_with_keep_running_on_shutdown_a_job_outlives_a_clean_shutdown_and_is_followed_after(
+    mcp_client, make_notebook, services
+):
+    make_notebook("long.ipynb", ["import time\ntime.sleep(3)\nprint('kept running')"])
+    async with mcp_client() as client:
+        job = await tool(client, "execute_notebook", notebook_path="long.ipynb", mode="async")
+        running = await wait_until(client, job["job_id"], lambda s: s["progress"]["current_cell"] is not None)
+        await services.jobs.stop()
+        assert process_alive(running["runner"]["runner_pid"])
+        await services.jobs.start()
+        status = await wait_finished(client, job["job_id"])
+
+    assert status["status"] == "completed"
+    assert status["runner"]["runner_pid"] == running["runner"]["runner_pid"]
+
+
+@asynccontextmanager
+async def _mcp(server: dict[str, Any]) -> AsyncIterator[Any]:
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers={"Authorization": f"token {TOKEN}"}, timeout=120) as http:
+        async with Client(streamable_http_client(f"{server['url']}mcp", http_client=http)) as client:
+            yield client
+
+
+async def test_done_when_an_mcp_client_runs_polls_reads_cancels_and_lists_both_after_a_restart(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    for name in ("simple_execute.ipynb", "keyboard_interrupt.ipynb"):
+        (root / name).write_bytes((NOTEBOOKS / name).read_bytes())
+
+    with jupyter_server(tmp_path, root) as first:
+        async with _mcp(first) as client:
+            run = await tool(
+                client, "execute_notebook", notebook_path="simple_execute.ipynb", mode="async", parameters={"msg": "Q3"}
+            )
+            other = await tool(client, "execute_notebook", notebook_path="keyboard_interrupt.ipynb", mode="async")
+            done = await wait_finished(client, run["job_id"])
+            logs = await tool(client, "manage_async_job", operation="logs", job_id=run["job_id"])
+            await wait_until(client, other["job_id"], lambda s: s["progress"]["current_cell"] is not None)
+            cancelled = await tool(client, "manage_async_job", operation="cancel", job_id=other["job_id"])
+
+    with jupyter_server(tmp_path, root) as second:
+        async with _mcp(second) as client:
+            listed = await tool(client, "manage_async_job", operation="list")
+        async with _api(second) as http:
+            rest = (await http.get("jobs")).json()
+
+    assert done["status"] == "completed" and done["progress"]["percent"] == 100.0
+    assert "Q3" in [line["message"] for line in logs["logs"] if line["level"] == "stdout"]
+    assert cancelled["status"] == "cancelled"
+    statuses = {j["job_id"]: j["status"] for j in listed["jobs"]}
+    assert statuses == {run["job_id"]: "completed", other["job_id"]: "cancelled"}
+    assert {j["job_id"]: j["status"] for j in rest["jobs"]} == statuses
