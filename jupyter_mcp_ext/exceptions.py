@@ -78,3 +78,10 @@ class PermissionDenied(MCPExtError):
 
 class KernelBusy(Conflict):
     """The kernel is running another execute_on_kernel call for longer than this call's timeout."""
+
+
+class JobsUnavailable(MCPExtError):
+    """Notebook jobs cannot run on this server: its job database cannot be opened, or its
+    ContentsManager keeps no files on this machine's disk."""
+
+    http_status = 503

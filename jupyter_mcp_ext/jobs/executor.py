@@ -278,6 +278,7 @@ class ProcessJobExecutor(JobExecutor):
             await asyncio.wait([asyncio.ensure_future(w) for w in actives], timeout=STOP_KILL_AFTER + 2)
         for task in list(self._tasks):
             task.cancel()
+        self._active.clear()  # what is left was detached: the next start resumes it
 
     async def run(self, spec: RunSpec) -> dict[str, Any] | None:
         job_dir = self.job_dir(spec.job_id)
@@ -442,9 +443,10 @@ class ProcessJobExecutor(JobExecutor):
                 "reason": "server_shutdown",
             }
             return {"status": "failed", "error": error, "note": None}
+        which = f"(pid {active.runner_pid}) " if active.runner_pid else ""
         message = (
-            f"The job's runner process (pid {active.runner_pid}) ended without reporting a result: it was "
-            "killed, ran out of memory, or the machine or server restarted."
+            f"The job's runner process {which}ended without reporting a result: it was killed, ran out of "
+            "memory, or the machine or server restarted."
         )
         if detail:
             message += f" Its last output: {detail[-1000:]}"

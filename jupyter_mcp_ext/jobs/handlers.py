@@ -21,6 +21,7 @@ from ..exceptions import (
     Conflict,
     InvalidArgument,
     JobNotFound,
+    JobsUnavailable,
     KernelSpecNotFound,
     MCPExtError,
     NotFound,
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: dict[type[MCPExtError], int] = {
     PermissionDenied: 403,
     Conflict: 409,
     InvalidArgument: 400,
+    JobsUnavailable: 503,
     MCPExtError: 400,
 }
 

@@ -12,6 +12,7 @@ import math
 import os
 import posixpath
 import secrets
+import sqlite3
 import statistics
 import time
 import uuid
@@ -24,6 +25,7 @@ from ..exceptions import (
     Conflict,
     InvalidArgument,
     JobNotFound,
+    JobsUnavailable,
     KernelSpecNotFound,
     NotANotebook,
     NotebookNotFound,
@@ -127,8 +129,15 @@ class JobService:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the store, start the executor, and take over the jobs an earlier server left."""
-        await self._ensure_started()
+        """Open the store, start the executor, and take over the jobs an earlier server left.
+
+        Called with the server; a job database that cannot be opened is logged, not raised, so
+        that the server and the other tools start anyway (job calls then report the error).
+        """
+        try:
+            await self._ensure_started()
+        except JobsUnavailable as e:
+            self.log.error("%s", e)
 
     async def _ensure_started(self) -> None:
         if self._started:
@@ -139,7 +148,13 @@ class JobService:
             if self._started:
                 return
             self._stopping = False
-            self.store = JobStore(self.db_path)
+            try:
+                self.store = JobStore(self.db_path)
+            except (OSError, sqlite3.Error) as e:
+                raise JobsUnavailable(
+                    f"Notebook jobs are unavailable: the job database {self.db_path!r} cannot be opened ({e}). "
+                    "The server's operator can set MCPExtensionApp.jobs_db_path to a writable file."
+                ) from e
             self.executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self._on_event)
             await self.executor.start()
             for job in self.store.all():
@@ -333,7 +348,7 @@ class JobService:
     def _root_dir(self) -> str:
         root = getattr(self.contents_manager, "root_dir", None)
         if not root or not os.path.isdir(root):
-            raise InvalidArgument(
+            raise JobsUnavailable(
                 "Notebook jobs need notebooks on this machine's disk, and this server's ContentsManager "
                 f"({type(self.contents_manager).__name__}) has no root_dir. Use execute_on_kernel instead."
             )
@@ -570,10 +585,14 @@ class JobService:
         jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
         return [j.model_copy(deep=True) for j in jobs if status is None or j.status == status]
 
-    async def counts(self) -> dict[str, int]:
-        """Jobs per status, and their total."""
-        await self._ensure_started()
-        counts = dict.fromkeys((*ACTIVE_STATUSES, *FINISHED_STATUSES), 0)
+    async def counts(self) -> dict[str, Any]:
+        """Jobs per status, and their total (for the server's status endpoint, which must not fail:
+        when jobs are unavailable the counts are 0 and ``unavailable`` says why)."""
+        counts: dict[str, Any] = dict.fromkeys((*ACTIVE_STATUSES, *FINISHED_STATUSES), 0)
+        try:
+            await self._ensure_started()
+        except JobsUnavailable as e:
+            return {**counts, "total": 0, "unavailable": str(e)}
         for job in self._jobs.values():
             counts[job.status] += 1
         counts["total"] = len(self._jobs)

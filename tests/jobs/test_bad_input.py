@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 
+import httpx2
 import pytest
 
 from jupyter_mcp_ext.exceptions import InvalidArgument
@@ -72,3 +73,20 @@ async def test_manage_async_job_names_the_missing_or_unknown_job_id(mcp_client):
     assert "operation='status' needs job_id" in missing
     assert "job_id 'job_nope' is not a known job" in unknown and "there are no jobs yet" in unknown
     assert not negative.is_error
+
+
+@pytest.mark.parametrize("jobs_config", [{"jobs_db_path": "/dev/null/cannot/jobs.sqlite"}])
+async def test_a_job_database_that_cannot_be_opened_is_a_clear_error_and_the_server_still_serves(
+    mcp_client, notebooks, server_url, auth_headers
+):
+    async with mcp_client() as client:
+        error = error_text(await client.call_tool("execute_notebook", {"notebook_path": "simple_execute.ipynb"}))
+        cells = await tool(client, "read_cells", path="simple_execute.ipynb")
+    async with httpx2.AsyncClient(headers=auth_headers, timeout=30) as http:
+        rest = await http.get(f"{server_url}jupyter-mcp-ext/jobs")
+        status = await http.get(f"{server_url}jupyter-mcp-ext/status")
+
+    assert "job database '/dev/null/cannot/jobs.sqlite' cannot be opened" in error
+    assert len(cells["cells"]) == 3
+    assert rest.status_code == 503 and "jobs_db_path" in rest.json()["message"]
+    assert status.status_code == 200 and "cannot be opened" in status.json()["jobs"]["unavailable"]
