@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from ..conftest import MODES, error_text, result_json
-from .conftest import job_status, tool, wait_finished, wait_until
+from .conftest import job_status, poll, tool, wait_finished, wait_until
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -186,3 +186,19 @@ async def test_status_shows_the_running_cell_while_it_runs(mcp_client, make_note
     assert running["status"] == "running"
     assert running["progress"]["cells_executed"] == 1 and running["progress"]["cells_total"] == 3
     assert running["progress"]["current_cell"]["source"].startswith("import time")
+
+
+@pytest.mark.parametrize("jobs_config", [{"enable_legacy_tool_names": True}])
+async def test_the_older_job_tool_names_reach_the_same_jobs(mcp_client, notebooks):
+    async with mcp_client() as client:
+        started = await tool(client, "start_notebook_async", input_path="simple_execute.ipynb")
+
+        async def finished():
+            status = await tool(client, "get_execution_status_async", job_id=started["job_id"])
+            return status if status["status"] == "completed" else None
+
+        status = await poll(finished, 60, "the job started by its old name")
+        listed = await tool(client, "list_jobs")
+
+    assert started["mode"] == "async" and status["notebook_path"] == "simple_execute.ipynb"
+    assert [j["job_id"] for j in listed["jobs"]] == [started["job_id"]]
