@@ -25,6 +25,10 @@ pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "restart-token"
+#: A cell that waits (up to a minute) for the test to create the file "go" in its directory.
+WAIT_FOR_GO = (
+    "import os, time\nfor _ in range(600):\n    if os.path.exists('go'):\n        break\n    time.sleep(0.1)\n"
+)
 
 
 @pytest.mark.parametrize("jobs_config", [{"max_concurrent_jobs": 1}])
@@ -130,7 +134,7 @@ async def test_after_a_server_crash_finished_jobs_are_listed_lost_runners_fail_a
     root.mkdir()
     for name in ("simple_execute.ipynb", "keyboard_interrupt.ipynb"):
         (root / name).write_bytes((NOTEBOOKS / name).read_bytes())
-    slow = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(10)\nprint('survived')")])
+    slow = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WAIT_FOR_GO + "print('survived')")])
     slow.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(slow, str(root / "slow.ipynb"))
 
@@ -151,6 +155,7 @@ async def test_after_a_server_crash_finished_jobs_are_listed_lost_runners_fail_a
         async with _api(second) as http:
             listed = {j["job_id"]: j for j in (await http.get("jobs")).json()["jobs"]}
             lost_after = await _wait_job(http, lost, lambda j: j["status"] != "running", "the lost job")
+            (root / "go").touch()  # now let the followed job finish
             live_after = await _wait_job(http, live, lambda j: j["status"] != "running", "the followed job")
             live_log = [line["message"] for line in (await http.get(f"jobs/{live}/logs")).json()["logs"]]
 
@@ -168,15 +173,16 @@ async def test_after_a_server_crash_finished_jobs_are_listed_lost_runners_fail_a
 
 @pytest.mark.parametrize("executor_config", [{"keep_running_on_shutdown": True}])
 async def test_with_keep_running_on_shutdown_a_job_outlives_a_clean_shutdown_and_is_followed_after(
-    mcp_client, make_notebook, services
+    mcp_client, make_notebook, services, jp_root_dir
 ):
-    make_notebook("long.ipynb", ["import time\ntime.sleep(3)\nprint('kept running')"])
+    make_notebook("long.ipynb", [WAIT_FOR_GO + "print('kept running')"])
     async with mcp_client() as client:
         job = await tool(client, "execute_notebook", notebook_path="long.ipynb", mode="async")
         running = await wait_until(client, job["job_id"], lambda s: s["progress"]["current_cell"] is not None)
         await services.jobs.stop()
         assert process_alive(running["runner"]["runner_pid"])
         await services.jobs.start()
+        (jp_root_dir / "go").touch()
         status = await wait_finished(client, job["job_id"])
 
     assert status["status"] == "completed"
