@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jupyter_client.session import Session
 from jupyter_core.utils import ensure_async
 from nbformat import NotebookNode
 
@@ -41,8 +42,9 @@ ALIVE_POLL_INTERVAL = 0.5
 INTERRUPT_GRACE = 5.0
 #: Seconds to wait for the IOPub "idle" status once the execute_reply has arrived.
 IDLE_GRACE = 2.0
-#: Seconds to wait for a new connection's IOPub subscription to be confirmed.
-READY_TIMEOUT = 3.0
+#: Seconds to wait for a new connection's IOPub subscription to be confirmed (a busy kernel
+#: answers only after its current cell; our requests then queue behind it anyway).
+READY_TIMEOUT = 1.0
 #: Seconds between notebook writes while mode="notebook" runs (always written at the end).
 WRITE_INTERVAL = 1.0
 
@@ -143,6 +145,10 @@ class _Execution:
         self.idle = False
         self.done = asyncio.Event()
         self.failure: BaseException | None = None
+        #: Set when the caller gave up before the kernel reached this request (it sits in the
+        #: kernel's queue): called once when it starts, to interrupt it.
+        self.on_start: Callable[[], None] | None = None
+        self.orphaned = False
         self._clear_pending = False
         self._displays: dict[str, list[int]] = {}
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -151,14 +157,14 @@ class _Execution:
         if msg_type == "status":
             state = content.get("execution_state")
             if state == "busy" and self.started_at is None:
-                self.started_at = time.monotonic()
+                self._started()
             elif state == "idle":
                 self.idle = True
                 self._check_done()
             return
         if msg_type == "execute_input":
             if self.started_at is None:
-                self.started_at = time.monotonic()
+                self._started()
             self.execution_count = content.get("execution_count", self.execution_count)
             return
         if msg_type == "clear_output":
@@ -190,6 +196,11 @@ class _Execution:
         elif msg_type == "error":
             self.error = {"ename": node["ename"], "evalue": node["evalue"], "traceback": node["traceback"]}
         self.outputs.append(node)
+
+    def _started(self) -> None:
+        self.started_at = time.monotonic()
+        if self.on_start is not None:
+            self.on_start()
 
     def _clear(self) -> None:
         self.outputs.clear()
@@ -232,7 +243,16 @@ class _KernelConnection:
         self.kernel_id = kernel_id
         self.manager = manager
         self.log = log
-        self.client = manager.client()
+        # A session of our own: the shell socket's ZMQ identity is the session id, and a second
+        # socket with the manager's identity (the server uses it to restart kernels) would take
+        # over the kernel's replies to ours.
+        session = Session(
+            config=manager.session.config,
+            key=manager.session.key,
+            signature_scheme=manager.session.signature_scheme,
+            username="jupyter-mcp-ext",
+        )
+        self.client = manager.client(session=session)
         self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self.pending: dict[str, _Execution] = {}
         self.lock = asyncio.Lock()
@@ -282,13 +302,16 @@ class _KernelConnection:
         execution = self.pending.get(parent_id) if parent_id else None
         if execution is not None and msg_type == "execute_reply":
             execution.on_reply(msg["content"])
+            if execution.orphaned:
+                del self.pending[parent_id]
 
     async def wait_ready(self) -> None:
         """Make sure our IOPub subscription is live before the first request (ZMQ's slow joiner).
 
-        ipykernel greets each new subscriber (``iopub_welcome``); other kernels answer a
-        ``kernel_info_request`` on IOPub too. A kernel busy with a long cell does neither
-        soon, so after READY_TIMEOUT we go on: the subscription is established by then.
+        The IOPub status messages of our ``kernel_info_request`` prove it (an ``iopub_welcome``
+        too, but ipykernel's XPUB greets only the first subscriber to a topic). A kernel busy with
+        a long cell answers only after it, so after READY_TIMEOUT we go on: the subscription is
+        established by then, and our requests queue behind that cell anyway.
         """
         deadline = time.monotonic() + READY_TIMEOUT
         while not self.ready.is_set() and time.monotonic() < deadline:
@@ -389,6 +412,11 @@ class KernelService:
 
     async def start(self) -> None:
         """Start the idle-kernel culler when ``kernel_idle_timeout`` is set."""
+        self._ensure_culler()
+
+    def _ensure_culler(self) -> None:
+        # Also called by start_kernel: it culls only kernels that start_kernel started, and an
+        # embedding of the server may never run the extensions' start hook.
         if self.settings.kernel_idle_timeout > 0 and self._culler is None:
             self._culler = asyncio.create_task(self._cull_loop(), name="jupyter_mcp_ext.kernel_culler")
 
@@ -588,7 +616,16 @@ class KernelService:
             )
         self._started_at[kernel_id] = started
         self._ours.add(kernel_id)
+        self._ensure_culler()
         KERNEL_STARTS_TOTAL.labels(kernel_name=kernel_name).inc()
+        # Connect now: the first execution is then as quick as the next ones, and the kernel's
+        # kernel_info reply (its status messages) is what moves the server's execution_state
+        # from "starting" to "idle" when no frontend has connected yet.
+        conn = await self._connection(kernel_id)
+        try:
+            await asyncio.wait_for(conn.info_received.wait(), timeout=min(self.settings.jupyter_timeout or 60, 60))
+        except asyncio.TimeoutError:
+            self.log.warning("Kernel %s started but did not answer a kernel_info_request", kernel_id)
         kernel = self.kernel_manager.get_kernel(kernel_id)
         return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
 
@@ -772,12 +809,12 @@ class KernelService:
             if execution.failure is not None:
                 raise execution.failure
         except asyncio.CancelledError:
-            if execution.started_at is not None and execution.reply is None:
-                # The client gave up (notifications/cancelled, closed stream): stop the code too.
-                self._spawn(self._interrupt_quietly(conn.kernel_id), f"jupyter_mcp_ext.interrupt.{conn.kernel_id}")
+            # The client gave up (notifications/cancelled, closed stream): stop the code too.
+            self._withdraw(conn, execution)
             raise
         finally:
-            conn.pending.pop(execution.msg_id, None)
+            if not execution.orphaned:
+                conn.pending.pop(execution.msg_id, None)
         if status is None:
             reply = execution.reply or {}
             status = {"ok": "ok", "error": "error", "aborted": "abort"}.get(reply.get("status"), "error")
@@ -811,6 +848,21 @@ class KernelService:
         except Exception:
             self.log.debug("Could not report progress", exc_info=True)
 
+    def _withdraw(self, conn: _KernelConnection, execution: _Execution) -> None:
+        """Stop an execution nobody waits for any more: interrupt it if it runs, or as soon as it
+        starts if it still waits in the kernel's queue (behind a JupyterLab user's cell)."""
+        if execution.reply is not None or execution.failure is not None:
+            return
+
+        def interrupt() -> None:
+            self._spawn(self._interrupt_quietly(conn.kernel_id), f"jupyter_mcp_ext.interrupt.{conn.kernel_id}")
+
+        if execution.started_at is not None:
+            interrupt()
+        else:
+            execution.orphaned = True
+            execution.on_start = interrupt
+
     async def _interrupt_quietly(self, kernel_id: str) -> None:
         try:
             if kernel_id in self.kernel_manager:
@@ -820,11 +872,11 @@ class KernelService:
 
     async def _on_timeout(self, conn: _KernelConnection, execution: _Execution, timeout: float) -> tuple[str, str]:
         if execution.started_at is None:
+            self._withdraw(conn, execution)
             return "timeout", (
                 f"Timed out after {timeout:g} s before the code started: the kernel was busy with other work "
-                "(e.g. a cell run from JupyterLab) the whole time. The request stays in the kernel's queue and "
-                "will run when that work ends; its outputs will not be returned. Use interrupt_kernel to stop "
-                "the running work."
+                "(e.g. a cell run from JupyterLab) the whole time. The code was withdrawn: it is interrupted as "
+                "soon as the kernel reaches it. Try again later, or stop that work with interrupt_kernel."
             )
         await ensure_async(self.kernel_manager.interrupt_kernel(conn.kernel_id))
         try:

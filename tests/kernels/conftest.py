@@ -15,6 +15,24 @@ import pytest
 from ..conftest import result_json
 
 
+def with_config(**traits: Any) -> Callable[[Any], Any]:
+    """Run the decorated test on a server whose MCPExtensionApp has these traits set."""
+
+    def mark(test: Any) -> Any:
+        test.mcp_config = traits
+        return test
+
+    return mark
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any], request: Any) -> dict[str, Any]:
+    traits = getattr(request.function, "mcp_config", None)
+    if not traits:
+        return jp_server_config
+    return {**jp_server_config, "MCPExtensionApp": {**jp_server_config.get("MCPExtensionApp", {}), **traits}}
+
+
 @pytest.fixture(autouse=True)
 def stop_kernels_after_test(jp_serverapp: Any, jp_asyncio_loop: Any):
     """Every test leaves no kernel behind (killed at once: a graceful shutdown only costs time here)."""
@@ -57,9 +75,34 @@ async def poll(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, in
         await asyncio.sleep(interval)
 
 
+def running_marker(path: Any) -> str:
+    """Kernel code that creates the file ``path`` (absolute: a kernel's cwd may not be the server
+    root), so that the test sees the code run."""
+    return f"open({str(path)!r}, 'w').close()\n"
+
+
+async def wait_for_file(path: Any, timeout: float = 20.0) -> None:
+    """Poll until ``path`` exists (created by code running in a kernel, see ``running_marker``)."""
+
+    async def exists() -> bool:
+        return path.exists()
+
+    await poll(exists, timeout=timeout)
+
+
 async def execution_state(client: Any, kernel_id: str) -> str:
+    """The kernel's execution_state as list_kernels reports it ("idle", "busy", ...)."""
     data = result_json(await client.call_tool("list_kernels", {"kernel_id": kernel_id}))
     return data["execution_state"]
+
+
+async def wait_for_state(client: Any, kernel_id: str, state: str, timeout: float = 20.0) -> None:
+    """Poll list_kernels until the kernel's execution_state is ``state``."""
+
+    async def reached() -> bool:
+        return await execution_state(client, kernel_id) == state
+
+    await poll(reached, timeout=timeout)
 
 
 def png_bytes(width: int, height: int, rgb: tuple[int, int, int] = (200, 30, 30), noise: bool = False) -> bytes:
