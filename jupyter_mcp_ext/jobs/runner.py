@@ -240,7 +240,7 @@ class JobRun:
         self.stopped_at = self.current
         what = {
             "cancel": "Cancel requested",
-            "timeout": f"Timeout: the job ran for more than timeout_seconds={self.spec.get('timeout_seconds')}",
+            "timeout": f"Timeout: the job ran for more than timeout_seconds={(self.spec.get('timeout_seconds') or 0):g}",
             "server_shutdown": "The Jupyter server is shutting down",
         }[reason]
         self.log.log("warning", f"{what}: interrupting the kernel.")
@@ -282,10 +282,10 @@ class JobRun:
         if self.stop_reason == "cancel":
             return {"status": "cancelled", "error": None, "note": f"Cancelled{where}.", **self.counts()}
         if self.stop_reason == "timeout":
-            timeout = self.spec.get("timeout_seconds")
+            timeout = self.spec.get("timeout_seconds") or 0
             error: dict[str, Any] = {
                 "type": "Timeout",
-                "message": f"The job ran longer than timeout_seconds={timeout} and was stopped{where}.",
+                "message": f"The job ran longer than timeout_seconds={timeout:g} and was stopped{where}.",
                 "reason": "timeout",
                 "cell_index": self.input_index(self.stopped_at),
             }
