@@ -107,6 +107,7 @@ class JobRun:
         self.current_started: float | None = None
         self.stopped_at: int | None = None  # the cell running when a stop was requested
         self.fatal_error: dict[str, Any] | None = None
+        self.allowed_errors: set[int] = set()  # cells whose error their raises-exception tag allows
         self.exit_note: str | None = None
         self.map: list[int | None] = []
         self.raw_cells: list[Any] = []
@@ -198,7 +199,9 @@ class JobRun:
                     f"{self.cell_label(cell_index)} raised {ename}: {evalue}"
                     + (" (allowed by its raises-exception tag)" if allowed else ""),
                 )
-                if not allowed and self.fatal_error is None:
+                if allowed:
+                    self.allowed_errors.add(cell_index)
+                elif self.fatal_error is None:
                     self.fatal_error = {
                         "type": ename,
                         "message": f"{self.cell_label(cell_index)} raised {ename}: {evalue}",
@@ -300,9 +303,13 @@ class JobRun:
             return {"status": "failed", "error": error, "note": None, **self.counts()}
         if self.fatal_error is not None:
             return {"status": "failed", "error": self.fatal_error, "note": None, **self.counts()}
+        name = type(exc).__name__
+        if name == "PapermillExecutionError" and getattr(exc, "cell_index", None) in self.allowed_errors:
+            # Papermill fails on any error output; nbclient (and we) honour raises-exception tags.
+            exc = None
+            note = f"{len(self.allowed_errors)} cell(s) raised as their raises-exception tag allows."
         if exc is None:
             return {"status": "completed", "error": None, "note": note, **self.counts()}
-        name = type(exc).__name__
         if name == "PapermillExecutionError":
             # An error Papermill found in the outputs without a reply we saw (rare).
             error = {

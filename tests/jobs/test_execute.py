@@ -202,3 +202,18 @@ async def test_the_older_job_tool_names_reach_the_same_jobs(mcp_client, notebook
 
     assert started["mode"] == "async" and status["notebook_path"] == "simple_execute.ipynb"
     assert [j["job_id"] for j in listed["jobs"]] == [started["job_id"]]
+
+
+async def test_a_cell_tagged_raises_exception_may_raise_and_the_job_still_completes(mcp_client, jp_root_dir):
+    nb = nbformat.v4.new_notebook()
+    expected = nbformat.v4.new_code_cell("raise ValueError('expected')")
+    expected.metadata["tags"] = ["raises-exception"]
+    nb.cells = [expected, nbformat.v4.new_code_cell("print('after')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(jp_root_dir / "expected.ipynb"))
+    async with mcp_client() as client:
+        data = await tool(client, "execute_notebook", notebook_path="expected.ipynb")
+
+    assert data["execution_status"] == "completed", data
+    assert (data["cells_executed"], data["cells_succeeded"], data["cells_failed"]) == (2, 1, 1)
+    assert "raises-exception" in data["note"]
