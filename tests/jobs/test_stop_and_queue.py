@@ -112,3 +112,16 @@ async def test_a_job_cancelled_right_after_it_was_submitted_ends_cancelled_with_
     assert cancelled["status"] == "cancelled" and status["status"] == "cancelled"
     for pid in (status["runner"]["kernel_pid"], status["runner"]["runner_pid"]):
         assert pid is None or not process_alive(pid)
+
+
+async def test_a_sync_call_the_client_gives_up_on_cancels_its_job(mcp_client, notebooks):
+    async with mcp_client() as client:
+        with pytest.raises(Exception, match="timed out"):
+            await client.call_tool(
+                "execute_notebook", {"notebook_path": "keyboard_interrupt.ipynb"}, read_timeout_seconds=4
+            )
+        (job,) = (await tool(client, "manage_async_job", operation="list"))["jobs"]
+        status = await wait_finished(client, job["job_id"], timeout=15)
+
+    assert status["status"] == "cancelled"
+    assert not process_alive(status["runner"]["kernel_pid"])
