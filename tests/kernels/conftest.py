@@ -15,11 +15,12 @@ import pytest
 from ..conftest import result_json
 
 
-def with_config(**traits: Any) -> Callable[[Any], Any]:
-    """Run the decorated test on a server whose MCPExtensionApp has these traits set."""
+def with_config(server: dict[str, Any] | None = None, **traits: Any) -> Callable[[Any], Any]:
+    """Run the decorated test on a server whose MCPExtensionApp has these traits set (and whose
+    ServerApp has the ``server`` traits)."""
 
     def mark(test: Any) -> Any:
-        test.mcp_config = traits
+        test.mcp_config = (server or {}, traits)
         return test
 
     return mark
@@ -27,10 +28,12 @@ def with_config(**traits: Any) -> Callable[[Any], Any]:
 
 @pytest.fixture
 def jp_server_config(jp_server_config: dict[str, Any], request: Any) -> dict[str, Any]:
-    traits = getattr(request.function, "mcp_config", None)
-    if not traits:
-        return jp_server_config
-    return {**jp_server_config, "MCPExtensionApp": {**jp_server_config.get("MCPExtensionApp", {}), **traits}}
+    server, traits = getattr(request.function, "mcp_config", ({}, {}))
+    return {
+        **jp_server_config,
+        "ServerApp": {**jp_server_config.get("ServerApp", {}), **server},
+        "MCPExtensionApp": {**jp_server_config.get("MCPExtensionApp", {}), **traits},
+    }
 
 
 @pytest.fixture(autouse=True)

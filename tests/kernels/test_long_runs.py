@@ -28,13 +28,14 @@ async def test_a_timeout_interrupts_the_loop_returns_partial_output_and_the_kern
 
 
 @pytest.mark.slow
-async def test_a_long_execution_sends_progress_notifications_every_few_seconds(mcp_client):
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_long_execution_sends_progress_notifications_every_few_seconds(mcp_client, mode):
     received: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         received.append((progress, total, message))
 
-    async with mcp_client() as client:
+    async with mcp_client(mode=mode) as client:
         kernel_id = await start_kernel(client)
         result = await client.call_tool(
             "execute_on_kernel",
