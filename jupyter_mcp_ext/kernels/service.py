@@ -627,7 +627,23 @@ class KernelService:
         except asyncio.TimeoutError:
             self.log.warning("Kernel %s started but did not answer a kernel_info_request", kernel_id)
         kernel = self.kernel_manager.get_kernel(kernel_id)
+        if conn.info_received.is_set():
+            await self._nudge(conn, kernel)
         return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
+
+    async def _nudge(self, conn: _KernelConnection, kernel: Any, attempts: int = 20) -> None:
+        """Send kernel_info requests until the server has seen the kernel's status.
+
+        The server's activity watcher subscribes to IOPub when the kernel starts and may miss
+        the first status messages (ZMQ's slow joiner); with no frontend connected, nothing else
+        would follow, and the kernel would stay "starting" in /api/kernels. JupyterLab's
+        websocket does the same nudging when it connects.
+        """
+        for _ in range(attempts):
+            if getattr(kernel, "execution_state", None) != "starting":
+                return
+            conn._info_requests.add(conn.client.kernel_info())
+            await asyncio.sleep(0.05)
 
     async def stop_kernel(self, kernel_id: str) -> None:
         """Shut a kernel down (as JupyterLab's "Shut Down Kernel"); pending executions fail."""
