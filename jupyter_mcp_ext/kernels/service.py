@@ -175,7 +175,7 @@ class _Execution:
             return
         if msg_type == "update_display_data":
             display_id = (content.get("transient") or {}).get("display_id")
-            for i in self._displays.get(display_id, []):
+            for i in self._displays.get(display_id, []) if display_id else []:
                 self.outputs[i]["data"] = NotebookNode(content.get("data") or {})
                 self.outputs[i]["metadata"] = NotebookNode(content.get("metadata") or {})
             return
@@ -303,7 +303,7 @@ class _KernelConnection:
         if execution is not None and msg_type == "execute_reply":
             execution.on_reply(msg["content"])
             if execution.orphaned:
-                del self.pending[parent_id]
+                self.pending.pop(execution.msg_id, None)
 
     async def wait_ready(self) -> None:
         """Make sure our IOPub subscription is live before the first request (ZMQ's slow joiner).
@@ -833,7 +833,7 @@ class KernelService:
                 conn.pending.pop(execution.msg_id, None)
         if status is None:
             reply = execution.reply or {}
-            status = {"ok": "ok", "error": "error", "aborted": "abort"}.get(reply.get("status"), "error")
+            status = {"ok": "ok", "error": "error", "aborted": "abort"}.get(str(reply.get("status")), "error")
             if status == "error" and execution.error is None:
                 execution.error = {
                     "ename": reply.get("ename", "Error"),

@@ -18,10 +18,11 @@ from . import authorize, tool_errors
 
 KernelId = Annotated[str, Field(description="The kernel's id, as returned by start_kernel or listed by list_kernels.")]
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
-LIFECYCLE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
-DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
-EXECUTE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=True)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+LIFECYCLE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
+# Code can reach anything the kernel can (files, network): open world.
+EXECUTE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
 
 
 def _outcome_fields(outcome: ExecutionOutcome, outputs: list[dict[str, Any]], options: ShapeOptions) -> dict[str, Any]:
@@ -43,9 +44,7 @@ def _outcome_fields(outcome: ExecutionOutcome, outputs: list[dict[str, Any]], op
 
 def _result(payload: dict[str, Any], images: list[Any]) -> CallToolResult:
     """The JSON result for the model (text) and for clients (structured), then the images."""
-    content: list[TextContent | ImageContent] = [
-        TextContent(type="text", text=json.dumps(payload, ensure_ascii=False, default=str))
-    ]
+    content: list[Any] = [TextContent(type="text", text=json.dumps(payload, ensure_ascii=False, default=str))]
     content += [ImageContent(type="image", data=image.data, mime_type=image.mime_type) for image in images]
     return CallToolResult(content=content, structured_content=payload)
 
@@ -53,7 +52,7 @@ def _result(payload: dict[str, Any], images: list[Any]) -> CallToolResult:
 def code_result(kernel_id: str, outcome: ExecutionOutcome, options: ShapeOptions) -> CallToolResult:
     """The spec's mode="code" result, with images as image content."""
     shaped = shape_outputs([outcome.outputs], options)
-    payload = {"kernel_id": kernel_id, "mode": "code"}
+    payload: dict[str, Any] = {"kernel_id": kernel_id, "mode": "code"}
     payload.update(_outcome_fields(outcome, shaped.outputs[0], options))
     payload["execution_time"] = outcome.execution_time
     if shaped.truncated_chars:
@@ -232,8 +231,8 @@ def register(mcp: MCPServer, services: Services) -> None:
             float | None,
             Field(
                 description="Seconds before the kernel is interrupted and the outputs so far are returned with "
-                "status 'timeout' (per cell in mode='notebook'). Default: the server's execution_timeout (60). "
-                "0: no timeout.",
+                "status 'timeout' (per cell in mode='notebook'). Default: the server's execution_timeout setting "
+                "(60 unless configured). 0: no timeout.",
                 ge=0,
             ),
         ] = None,
@@ -241,14 +240,14 @@ def register(mcp: MCPServer, services: Services) -> None:
             bool | None,
             Field(
                 description="mode='notebook': keep running the next cells after a cell raises. Default: the "
-                "server's continue_on_error (false: stop at the first error)."
+                "server's continue_on_error setting (false unless configured: stop at the first error)."
             ),
         ] = None,
         max_output_chars: Annotated[
             int | None,
             Field(
                 description="Characters of output text returned; longer output keeps its start and end around a "
-                "marker. Default: the server's max_output_chars (20,000). 0: no limit.",
+                "marker. Default: the server's max_output_chars setting (20,000 unless configured). 0: no limit.",
                 ge=0,
             ),
         ] = None,
