@@ -997,7 +997,13 @@ class KernelService:
                     except KernelDied as e:
                         self._count_notebook_run(cell_index, "died")
                         done = [c.cell_index for c in run.cells]
-                        note = f" Cells {_index_list(done)} had finished; their outputs were saved." if done else ""
+                        many = len(done) > 1
+                        note = (
+                            f" Cell{'s' if many else ''} {_index_list(done)} had finished; "
+                            f"{'their' if many else 'its'} outputs were saved."
+                            if done
+                            else ""
+                        )
                         await writer.flush(force=True)
                         raise KernelDied(f"{e} It was running cell {index} of {api_path!r}.{note}") from e
                     except asyncio.CancelledError:

@@ -137,3 +137,26 @@ async def test_notebook_cell_refuses_a_markdown_cell_or_an_index_out_of_range_na
     assert "needs cell_index" in missing
     assert "needs path" in no_path
     assert "missing.ipynb" in not_found and "does not exist" in not_found
+
+
+async def test_a_notebook_without_cell_ids_still_gets_its_outputs_written(mcp_client, make_notebook, jp_fetch):
+    make_notebook("old.ipynb", ["print('four')", "2 + 2"], minor=4)
+    async with mcp_client() as client:
+        kernel_id = await start_kernel(client)
+        data = result_json(await run_cells(client, kernel_id, "old.ipynb"))
+    assert data["cells_succeeded"] == 2 and "message" not in data
+    cells = (await read_via_rest(jp_fetch, "old.ipynb"))["cells"]
+    assert cells[0]["outputs"][0]["text"] == "four\n" and cells[1]["outputs"][0]["data"]["text/plain"] == "4"
+
+
+async def test_a_kernel_dying_mid_notebook_names_the_cell_and_keeps_the_outputs_of_cells_before_it(
+    mcp_client, make_notebook, jp_fetch
+):
+    make_notebook("nb.ipynb", ["print('saved')", "import os\nos._exit(1)", "print('never')"])
+    async with mcp_client() as client:
+        kernel_id = await start_kernel(client)
+        message = error_text(await run_cells(client, kernel_id, "nb.ipynb", timeout=30))
+    assert "died" in message and "running cell 1 of 'nb.ipynb'" in message
+    assert "Cell 0 had finished; its outputs were saved" in message
+    cells = (await read_via_rest(jp_fetch, "nb.ipynb"))["cells"]
+    assert cells[0]["outputs"][0]["text"] == "saved\n" and cells[2]["outputs"] == []
