@@ -260,6 +260,8 @@ class _KernelConnection:
         self.ready = asyncio.Event()
         self.kernel_info: dict[str, Any] | None = None
         self.info_received = asyncio.Event()
+        #: Registered with the kernel's restarter; removed when the connection is dropped.
+        self.restart_callback: Callable[[], None] | None = None
         self._info_requests: set[str] = set()
         self.closed = False
         self._tasks = [
@@ -522,6 +524,7 @@ class KernelService:
     async def list_kernels(self) -> list[dict[str, Any]]:
         """The active kernels: ``[{"kernel_id", "name", "state", "connections", "execution_state",
         "started_at", "last_activity"}]`` (times in seconds since the epoch)."""
+        await self._prune()
         out = []
         for model in self.kernel_manager.list_kernels():
             kernel_id = model["id"]
@@ -684,7 +687,16 @@ class KernelService:
 
     # -- connections -----------------------------------------------------------------------
 
+    async def _prune(self) -> None:
+        """Drop connections to kernels shut down elsewhere (from JupyterLab, the REST API, the culler)."""
+        for kernel_id in [k for k in self._connections if k not in self.kernel_manager]:
+            self._connections[kernel_id].fail_all(KernelDied(f"Kernel {kernel_id} was shut down while this code ran."))
+            await self._drop_connection(kernel_id)
+        for kernel_id in [k for k in self._connecting if k not in self.kernel_manager]:
+            del self._connecting[kernel_id]
+
     async def _connection(self, kernel_id: str) -> _KernelConnection:
+        await self._prune()
         kernel = self._check_kernel(kernel_id)
         conn = self._connections.get(kernel_id)
         if conn is not None and not conn.closed:
@@ -711,7 +723,7 @@ class KernelService:
 
                 kernel.add_restart_callback(on_restart, "restart")
                 kernel.add_restart_callback(on_restart, "dead")
-                conn.restart_callback = on_restart  # type: ignore[attr-defined]
+                conn.restart_callback = on_restart
                 await conn.wait_ready()
         return conn
 
@@ -723,7 +735,7 @@ class KernelService:
             return
         if current is conn:
             del self._connections[kernel_id]
-        callback = getattr(conn, "restart_callback", None)
+        callback = conn.restart_callback
         if callback is not None:
             for event in ("restart", "dead"):
                 try:
@@ -803,6 +815,11 @@ class KernelService:
                     pass
                 if execution.done.is_set():
                     break
+                if conn.kernel_id not in self.kernel_manager:
+                    raise KernelDied(
+                        f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
+                        "while this code ran. Start a kernel with start_kernel and run it there."
+                    )
                 if not await ensure_async(conn.manager.is_alive()):
                     raise await self._died(conn, execution)
                 now = time.monotonic()

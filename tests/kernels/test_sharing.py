@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import datetime, timezone
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import result_json
+from ..conftest import error_text, result_json
 from .conftest import run_code, running_marker, stream_text, wait_for_file
 
 pytestmark = pytest.mark.kernel
@@ -107,3 +108,18 @@ async def test_mcp_code_that_times_out_waiting_behind_a_lab_cell_is_withdrawn_an
     assert "withdrawn" in late["message"] and late["outputs"] == []
     assert lab["status"] == "ok"
     assert stream_text(after) == "True False\n"
+
+
+async def test_a_kernel_shut_down_from_lab_during_an_execution_gives_an_error_saying_so(
+    mcp_client, jp_fetch, jp_root_dir
+):
+    kernel_id = await rest_start_kernel(jp_fetch)
+    code = running_marker(jp_root_dir / "running") + "import time\ntime.sleep(30)"
+    async with mcp_client() as client:
+        call = asyncio.create_task(run_code(client, kernel_id, code))
+        await wait_for_file(jp_root_dir / "running")
+        await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+        message = error_text(await call)
+        listed = result_json(await client.call_tool("list_kernels", {}))
+    assert "was shut down" in message and kernel_id in message and "start_kernel" in message
+    assert listed["active_kernels"] == []
