@@ -168,6 +168,13 @@ class MCPExtensionApp(ExtensionApp):
 
     # ----------------------------------------------------------------------------------------
 
+    # Set by ensure_mcp_running; class-level so that stop_extension works even when
+    # initialize_settings failed half-way.
+    _mcp_task: asyncio.Task[None] | None = None
+    _mcp_ready: asyncio.Event | None = None
+    _mcp_stop: asyncio.Event | None = None
+    services: Services | None = None
+
     @default("jobs_db_path")
     def _default_jobs_db_path(self) -> str:
         from jupyter_core.paths import jupyter_data_dir
@@ -206,15 +213,15 @@ class MCPExtensionApp(ExtensionApp):
             max_source_chars=self.max_source_chars,
             log=self.log,
         )
-        self.services = Services(app=self, notebooks=notebooks)
+        services = self.services = Services(app=self, notebooks=notebooks)
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
         from .jobs.service import JobService
         from .kernels.service import KernelService
 
-        self.services.kernels = KernelService.from_app(self, self.services)
-        self.services.jobs = JobService.from_app(self, self.services)
-        self.mcp = build_mcp_server(self.services)
+        services.kernels = KernelService.from_app(self, services)
+        services.jobs = JobService.from_app(self, services)
+        self.mcp = build_mcp_server(services)
         from mcp.server.transport_security import TransportSecuritySettings
 
         # Jupyter Server checks Host and Origin for every handler (ServerApp.allow_origin,
@@ -225,13 +232,10 @@ class MCPExtensionApp(ExtensionApp):
             max_request_body_size=self.max_request_body_bytes,
             session_idle_timeout=self.session_idle_timeout or None,
         )
-        self._mcp_task: asyncio.Task[None] | None = None
-        self._mcp_ready: asyncio.Event | None = None
-        self._mcp_stop: asyncio.Event | None = None
         self.settings.update(
             {
                 "jupyter_mcp_ext_app": self,
-                "jupyter_mcp_ext_services": self.services,
+                "jupyter_mcp_ext_services": services,
             }
         )
 
@@ -274,12 +278,14 @@ class MCPExtensionApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Start the MCP session manager and the services' background work with the server."""
         await self.ensure_mcp_running()
+        assert self.services is not None
         await self.services.start()
         self.log.info("jupyter_mcp_ext %s | MCP endpoint at %s%s", __version__, serverapp.connection_url, self.mcp_path)
 
     async def stop_extension(self) -> None:
         """Stop the services and the MCP session manager, so that Ctrl-C / SIGTERM is prompt."""
-        await self.services.stop()
+        if self.services is not None:
+            await self.services.stop()
         if self._mcp_task is not None and self._mcp_stop is not None:
             self._mcp_stop.set()
             try:
