@@ -23,74 +23,35 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-RESULTS = HERE / "results" / "jobs.json"
+from common import (
+    HOST,
+    REPO,
+    bench_env,
+    exit_code,
+    free_port,
+    machine_info,
+    make_tmp,
+    mcp_client,
+    print_table,
+    start_jupyter,
+    stop,
+    wait_http,
+    write_results,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "jobs.json"
 NOTEBOOK = REPO / "tests" / "jobs" / "notebooks" / "simple_execute.ipynb"
-TOKEN = "bench-token"
-HOST = "127.0.0.1"
 N = int(os.environ.get("BENCH_JOBS_N", "7"))
 POLL_S = 0.02
 RATIO_TARGET = 1.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 60.0) -> None:
-    import httpx2
-
-    deadline = time.monotonic() + deadline_s
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx2.get(url, headers={"Authorization": f"token {TOKEN}"}, timeout=2).status_code == 200:
-                return
-        except httpx2.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"server did not answer {url} in {deadline_s} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-@asynccontextmanager
-async def mcp_client(url: str) -> AsyncIterator[Any]:
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    async with httpx2.AsyncClient(headers={"Authorization": f"token {TOKEN}"}, timeout=300) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
-            yield client
 
 
 async def call(client: Any, name: str, **arguments: Any) -> dict[str, Any]:
@@ -159,7 +120,7 @@ async def sync_job(client: Any, k: int) -> float:
 
 async def measure(url: str, root: Path, env: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {"cli": [], "async": [], "sync": []}
-    async with mcp_client(url) as client:
+    async with mcp_client(url, "legacy") as client:
         # The first of each on a fresh server / a fresh page cache: cold runner, cold CLI.
         data["cold_job"] = await async_job(client, 0)
         data["cold_cli"] = await asyncio.to_thread(papermill_cli, root, env, 0)
@@ -233,68 +194,17 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
     return figures
 
 
-def print_table(figures: list[dict[str, Any]]) -> None:
-    header = ("figure", "value", "baseline", "ratio", "target", "result")
-    rows = []
-    for f in figures:
-        unit = f["unit"]
-        digits = 0 if unit == "ms" else 2
-        rows.append(
-            (
-                f["figure"],
-                f"{f['value']:.{digits}f} {unit}",
-                f"{f['baseline']:.{digits}f} {unit} ({f['baseline_name']})",
-                f"{f['ratio']:.2f}x",
-                f["target"],
-                "-" if f["pass"] is None else ("pass" if f["pass"] else "FAIL"),
-            )
-        )
-    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*header))
-    print(line.format(*("-" * w for w in widths)))
-    for r in rows:
-        print(line.format(*r))
-
-
 def main() -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
-    root = tmp / "root"
-    root.mkdir()
+    tmp, root = make_tmp("bench-jobs-")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
-        (tmp / var.lower()).mkdir()
-        env[var] = str(tmp / var.lower())
-    env["IPYTHONDIR"] = str(tmp / "ipython")
-    info: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count(), "n": N}
-    info["loadavg_start"] = os.getloadavg()[0]
+    env = bench_env(tmp)
+    info = machine_info(n=N)
     port = free_port()
     log = tmp / "jupyter.log"
     server = None
     started = time.perf_counter()
     try:
-        with open(log, "wb") as out:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "jupyter_server",
-                    "--ServerApp.jpserver_extensions={'jupyter_mcp_ext': True}",
-                    f"--ServerApp.token={TOKEN}",
-                    f"--port={port}",
-                    f"--ip={HOST}",
-                    "--allow-root",
-                    "--no-browser",
-                    f"--ServerApp.root_dir={root}",
-                    f"--MCPExtensionApp.jobs_db_path={tmp / 'jobs' / 'jobs.sqlite'}",
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=tmp,
-            )
+        server = start_jupyter(port, root, env, log, f"--MCPExtensionApp.jobs_db_path={tmp / 'jobs' / 'jobs.sqlite'}")
         url = f"http://{HOST}:{port}/"
         wait_http(f"{url}api/status", server, log)
         data = asyncio.run(measure(f"{url}mcp", root, env))
@@ -309,13 +219,12 @@ def main() -> int:
         f"on {NOTEBOOK.name} (3 cells, one parameter); 1-minute load {info['loadavg_start']:.1f} -> "
         f"{info['loadavg_end']:.1f} ({info['cpus']} CPUs), {info['elapsed_s']:.0f} s"
     )
-    print_table(figures)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    print_table(figures, p95_column=False, ms_digits=0, baseline_names=True)
     raw = {"cli_s": data["cli"], "async_marks_s": data["async"], "sync_s": data["sync"]}
     raw |= {"cold_job_marks_s": data["cold_job"], "cold_cli_s": data["cold_cli"]}
-    RESULTS.write_text(json.dumps({"info": info, "figures": figures, "raw": raw}, indent=2) + "\n")
+    write_results(RESULTS, {"info": info, "figures": figures, "raw": raw}, indent=2)
     print(f"wrote {RESULTS.relative_to(REPO)}")
-    return 0 if all(f["pass"] is not False for f in figures) else 1
+    return exit_code(figures)
 
 
 if __name__ == "__main__":

@@ -26,25 +26,37 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from common import (
+    HOST,
+    REPO,
+    bench_env,
+    exit_code,
+    free_port,
+    interleaved,
+    machine_info,
+    make_tmp,
+    mcp_client,
+    ok,
+    p95,
+    print_load,
+    print_table,
+    start_jupyter,
+    stop,
+    wait_http,
+    write_results,
+)
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 RESULTS = HERE / "results" / "kernels.json"
-TOKEN = "bench-token"
-HOST = "127.0.0.1"
 
 N = int(os.environ.get("BENCH_N", "200"))
 BIG_N = int(os.environ.get("BENCH_BIG_N", "20"))
@@ -87,42 +99,6 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         app.mcp.add_tool(bench_noop, name="bench_noop")
 
     asyncio.get_event_loop().call_soon(register)
-
-
-# -- processes ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 60.0) -> None:
-    import httpx2
-
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx2.get(url, headers={"Authorization": f"token {TOKEN}"}, timeout=2).status_code < 500:
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {deadline_s} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 # -- clients --------------------------------------------------------------------------------
@@ -168,22 +144,9 @@ def counting_transport(counter: Counter) -> Any:
     return CountingTransport()
 
 
-@asynccontextmanager
-async def mcp_client(url: str, mode: str, counter: Counter) -> AsyncIterator[Any]:
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    headers = {"Authorization": f"token {TOKEN}"}
-    async with httpx2.AsyncClient(headers=headers, timeout=300, transport=counting_transport(counter)) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
-            yield client
-
-
-def ok(result: Any) -> Any:
-    if getattr(result, "is_error", False):
-        raise RuntimeError(f"tool error: {result.content[0].text if result.content else result}")
-    return result
+def counted_client(url: str, mode: str, counter: Counter) -> AbstractAsyncContextManager[Any]:
+    """An MCP client whose HTTP response bytes are added to ``counter``."""
+    return mcp_client(url, mode, transport=counting_transport(counter))
 
 
 class RawKernel:
@@ -220,37 +183,13 @@ class RawKernel:
 # -- measuring ------------------------------------------------------------------------------
 
 
-async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
-    started = time.perf_counter()
-    await fn()
-    return (time.perf_counter() - started) * 1000
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-async def interleaved(calls: dict[str, Callable[[], Awaitable[Any]]], n: int, warmup: int) -> dict[str, list[float]]:
-    """Warm each call up, then time n of each, one of each per round, order reversed every other round."""
-    for fn in calls.values():
-        for _ in range(warmup):
-            await fn()
-    keys = list(calls)
-    times: dict[str, list[float]] = {k: [] for k in keys}
-    for i in range(n):
-        for key in keys if i % 2 == 0 else reversed(keys):
-            times[key].append(await timed(calls[key]))
-    return times
-
-
 def execute_args(kernel_id: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"kernel_id": kernel_id, "mode": "code", "code": code, **extra}
 
 
 async def part1(mcp_url: str, kernel_id: str, raw: RawKernel, figures: list[dict[str, Any]]) -> None:
     for mode in ("legacy", "2026-07-28"):
-        async with mcp_client(mcp_url, mode, Counter()) as client:
+        async with counted_client(mcp_url, mode, Counter()) as client:
             await client.list_tools()
 
             async def mcp_exec() -> Any:
@@ -311,7 +250,7 @@ async def part1(mcp_url: str, kernel_id: str, raw: RawKernel, figures: list[dict
 
 async def part2(mcp_url: str, kernel_id: str, raw: RawKernel, figures: list[dict[str, Any]], info: dict) -> None:
     counter = Counter()
-    async with mcp_client(mcp_url, "2026-07-28", counter) as client:
+    async with counted_client(mcp_url, "2026-07-28", counter) as client:
         await client.list_tools()
         setup = ok(await client.call_tool("execute_on_kernel", execute_args(kernel_id, IMAGE_SETUP)))
         info["png_bytes"] = int(setup.structured_content["outputs"][0]["text"])
@@ -367,7 +306,7 @@ async def part2(mcp_url: str, kernel_id: str, raw: RawKernel, figures: list[dict
 
 async def measure(server_url: str, runtime_dir: Path, figures: list[dict[str, Any]], info: dict[str, Any]) -> None:
     mcp_url = f"{server_url}mcp"
-    async with mcp_client(mcp_url, "2026-07-28", Counter()) as client:
+    async with counted_client(mcp_url, "2026-07-28", Counter()) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         if "bench_noop" not in tools:
             raise RuntimeError("the bench_noop tool was not registered")
@@ -387,69 +326,17 @@ async def measure(server_url: str, runtime_dir: Path, figures: list[dict[str, An
 # -- main -----------------------------------------------------------------------------------
 
 
-def print_table(figures: list[dict[str, Any]]) -> None:
-    header = ("figure", "value", "p95", "baseline", "ratio", "target", "result")
-    rows = []
-    for f in figures:
-        unit = f["unit"]
-        rows.append(
-            (
-                f["figure"],
-                f"{f['value']:.2f} {unit}",
-                f"{f['p95']:.2f}" if "p95" in f else "",
-                f"{f['baseline']:.2f} {unit}",
-                f"{f['ratio']:.2f}x",
-                f["target"],
-                "-" if f["pass"] is None else ("pass" if f["pass"] else "FAIL"),
-            )
-        )
-    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*header))
-    print(line.format(*("-" * w for w in widths)))
-    for r in rows:
-        print(line.format(*r))
-
-
 def main() -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-kernels-"))
-    root = tmp / "root"
-    root.mkdir()
-    env = dict(os.environ)
-    paths = [str(REPO), str(HERE)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
-        d = tmp / var.lower()
-        d.mkdir()
-        env[var] = str(d)
-    env["IPYTHONDIR"] = str(tmp / "ipython")
+    tmp, root = make_tmp("bench-kernels-")
+    env = bench_env(tmp, HERE)  # HERE: this module is the server extension ``bench_kernels``
     figures: list[dict[str, Any]] = []
-    info: dict[str, Any] = {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "n": N,
-        "big_n": BIG_N,
-        "loadavg_start": os.getloadavg()[0],
-    }
+    info = machine_info(n=N, big_n=BIG_N)
     started = time.perf_counter()
     jupyter = None
     try:
         port = free_port()
         log = tmp / "jupyter.log"
-        argv = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--ServerApp.jpserver_extensions={'jupyter_mcp_ext': True, 'bench_kernels': True}",
-            f"--ServerApp.token={TOKEN}",
-            f"--port={port}",
-            f"--ip={HOST}",
-            "--allow-root",
-            "--no-browser",
-            f"--ServerApp.root_dir={root}",
-        ]
-        with open(log, "wb") as out:
-            jupyter = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
+        jupyter = start_jupyter(port, root, env, log, extensions=("jupyter_mcp_ext", "bench_kernels"))
         server_url = f"http://{HOST}:{port}/"
         wait_http(f"{server_url}api/status", jupyter, log)
         asyncio.run(measure(server_url, tmp / "jupyter_runtime_dir", figures, info))
@@ -462,20 +349,11 @@ def main() -> int:
         f"jupyter-mcp-ext kernel tools: N={N} per part-1 figure, {BIG_N} per part-2 figure; "
         f"start_kernel took {info['start_kernel_ms']:.0f} ms"
     )
-    print(
-        f"1-minute load average {info['loadavg_start']:.1f} at the start, {info['loadavg_end']:.1f} at the end "
-        f"({info['cpus']} CPUs)"
-        + (
-            "; the machine was busy: absolute figures are inflated, ratios less so"
-            if max(info["loadavg_start"], info["loadavg_end"]) > 0.75 * (info["cpus"] or 1)
-            else ""
-        )
-    )
+    print_load(info)
     print_table(figures)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"figures": figures, "info": info}, indent=1) + "\n")
+    write_results(RESULTS, {"figures": figures, "info": info}, indent=1)
     print(f"wrote {RESULTS.relative_to(REPO)} in {info['elapsed_s']:.0f} s")
-    return 0 if all(f["pass"] is not False for f in figures) else 1
+    return exit_code(figures)
 
 
 if __name__ == "__main__":

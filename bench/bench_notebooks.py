@@ -24,26 +24,41 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-RESULTS = HERE / "results" / "notebooks.json"
-TOKEN = "bench-token"
-HOST = "127.0.0.1"
+from common import (
+    HOST,
+    REPO,
+    TOKEN,
+    bench_env,
+    exit_code,
+    free_port,
+    interleaved,
+    machine_info,
+    make_tmp,
+    mcp_client,
+    ok,
+    p95,
+    print_load,
+    print_table,
+    server_argv,
+    spawn,
+    start_jupyter,
+    stop,
+    timed,
+    wait_http,
+    write_results,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "notebooks.json"
 
 N = int(os.environ.get("BENCH_N", "200"))
 WARMUP = 20
@@ -121,73 +136,17 @@ def write_notebook(path: Path, cells: int, seed: int = 2) -> int:
 # -- processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def vm_hwm_kib(pid: int) -> int | None:
-    """Peak resident set size of a process (``VmHWM``), in KiB."""
+def vm_kib(pid: int, field: str) -> int | None:
+    """A memory figure of a process from ``/proc/<pid>/status``, in KiB: ``VmHWM`` is its peak
+    resident set size, ``VmRSS`` its current one."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except OSError:
         return None
     return None
-
-
-def vm_rss_kib(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 60.0) -> None:
-    import httpx2
-
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            r = httpx2.get(url, headers={"Authorization": f"token {TOKEN}"}, timeout=2)
-            if r.status_code < 500:
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {deadline_s} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-def server_argv(port: int, root: Path) -> list[str]:
-    return [
-        "--ServerApp.jpserver_extensions={'jupyter_mcp_ext': True}",
-        f"--ServerApp.token={TOKEN}",
-        f"--port={port}",
-        f"--ip={HOST}",
-        "--allow-root",
-        "--no-browser",
-        f"--ServerApp.root_dir={root}",
-    ]
 
 
 def serve_baseline(port: int, root: str) -> None:
@@ -211,54 +170,14 @@ def serve_baseline(port: int, root: str) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def mcp_client(url: str, mode: str, token: bool) -> AsyncIterator[Any]:
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    headers = {"Authorization": f"token {TOKEN}"} if token else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
-        transport = streamable_http_client(url, http_client=http)
-        # cache=None: every tools/list must reach the server (the client caches listings by default).
-        async with Client(transport, mode=mode, cache=None) as client:
-            yield client
-
-
-def ok(result: Any) -> Any:
-    if getattr(result, "is_error", False):
-        raise RuntimeError(f"tool error: {result.content[0].text if result.content else result}")
-    return result
-
-
-async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
-    started = time.perf_counter()
-    await fn()
-    return (time.perf_counter() - started) * 1000
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-async def interleaved(calls: dict[str, Callable[[], Awaitable[Any]]], n: int) -> dict[str, list[float]]:
-    """Warm each call up, then time n of each, one of each per round, the order reversed every
-    other round: each host sees the same machine load, even on a busy machine."""
-    for fn in calls.values():
-        for _ in range(WARMUP):
-            await fn()
-    keys = list(calls)
-    times: dict[str, list[float]] = {k: [] for k in keys}
-    for i in range(n):
-        for key in keys if i % 2 == 0 else reversed(keys):
-            times[key].append(await timed(calls[key]))
-    return times
+def mcp_session(url: str, mode: str, token: bool = True) -> AbstractAsyncContextManager[Any]:
+    # cache=None: every tools/list must reach the server (the client caches listings by default).
+    return mcp_client(url, mode, token=token, timeout=120, cache=None)
 
 
 async def part1(jupyter_mcp: str, baseline_mcp: str, figures: list[dict[str, Any]], info: dict[str, Any]) -> None:
     for mode in ("legacy", "2026-07-28"):
-        async with mcp_client(jupyter_mcp, mode, True) as jc, mcp_client(baseline_mcp, mode, False) as bc:
+        async with mcp_session(jupyter_mcp, mode) as jc, mcp_session(baseline_mcp, mode, token=False) as bc:
             jtools = {t.name for t in (await jc.list_tools()).tools}
             btools = {t.name for t in (await bc.list_tools()).tools}
             if jtools != btools:
@@ -272,6 +191,7 @@ async def part1(jupyter_mcp: str, baseline_mcp: str, figures: list[dict[str, Any
                     "baseline read_cells": lambda: _call(bc, "read_cells", NB50_LIST),
                 },
                 N,
+                WARMUP,
             )
             for what, label in (("tools/list", "tools/list"), ("read_cells", 'read_cells(mode="list"), 50 cells')):
                 j = statistics.median(times[f"jupyter {what}"])
@@ -307,15 +227,15 @@ async def part2(
 
     path = "big.ipynb"
     url = f"{server_url}api/contents/{path}"
-    hwm = {"before": vm_hwm_kib(pid)}
-    rss = {"before": vm_rss_kib(pid)}
+    hwm = {"before": vm_kib(pid, "VmHWM")}
+    rss = {"before": vm_kib(pid, "VmRSS")}
     per = max(1, BIG_N // ROUNDS)
     measured: dict[str, list[float]] = {
         k: [] for k in ("list", "single", "update", "list after update", "cold list", "baseline open", "baseline save")
     }
     headers = {"Authorization": f"token {TOKEN}"}
     async with (
-        mcp_client(jupyter_mcp, "2026-07-28", True) as client,
+        mcp_session(jupyter_mcp, "2026-07-28") as client,
         httpx2.AsyncClient(headers=headers, timeout=300) as rest,
     ):
         await client.list_tools()
@@ -363,13 +283,13 @@ async def part2(
                 await update()
                 measured["list after update"].append(await timed(listing))
             if not round_:
-                hwm["mcp"], rss["mcp"] = vm_hwm_kib(pid), vm_rss_kib(pid)
+                hwm["mcp"], rss["mcp"] = vm_kib(pid, "VmHWM"), vm_kib(pid, "VmRSS")
             # The baseline: Jupyter's own REST API on the same file, as JupyterLab opens and saves it.
             for key, fn in (("baseline open", rest_get), ("baseline save", rest_put)):
                 if not round_:
                     await fn()  # warm-up
                 measured[key] += [await timed(fn) for _ in range(per)]
-    hwm["rest"], rss["rest"] = vm_hwm_kib(pid), vm_rss_kib(pid)
+    hwm["rest"], rss["rest"] = vm_kib(pid, "VmHWM"), vm_kib(pid, "VmRSS")
 
     open_name = "GET /api/contents (JupyterLab opening it)"
     rows = (
@@ -427,49 +347,11 @@ async def part2(
 # -- main -----------------------------------------------------------------------------------
 
 
-def print_table(figures: list[dict[str, Any]]) -> None:
-    header = ("figure", "value", "p95", "baseline", "ratio", "target", "result")
-    rows = []
-    for f in figures:
-        unit = f["unit"]
-        rows.append(
-            (
-                f["figure"],
-                f"{f['value']:.2f} {unit}",
-                f"{f['p95']:.2f}" if "p95" in f else "",
-                f"{f['baseline']:.2f} {unit}",
-                f"{f['ratio']:.2f}x",
-                f["target"],
-                "-" if f["pass"] is None else ("pass" if f["pass"] else "FAIL"),
-            )
-        )
-    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*header))
-    print(line.format(*("-" * w for w in widths)))
-    for r in rows:
-        print(line.format(*r))
-
-
 def main() -> int:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-notebooks-"))
-    root = tmp / "root"
-    root.mkdir()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
-        d = tmp / var.lower()
-        d.mkdir()
-        env[var] = str(d)
-    env["IPYTHONDIR"] = str(tmp / "ipython")
+    tmp, root = make_tmp("bench-notebooks-")
+    env = bench_env(tmp)
     figures: list[dict[str, Any]] = []
-    info: dict[str, Any] = {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "n": N,
-        "big_n": BIG_N,
-        "loadavg_start": os.getloadavg()[0],
-    }
+    info = machine_info(n=N, big_n=BIG_N)
     started = time.perf_counter()
     jupyter = baseline = None
     try:
@@ -479,19 +361,9 @@ def main() -> int:
         info["big_generate_s"] = time.perf_counter() - t
         jport, bport = free_port(), free_port()
         jlog, blog = tmp / "jupyter.log", tmp / "baseline.log"
-        jcmd = [sys.executable]
-        if os.environ.get("BENCH_PROFILE"):
-            jcmd += ["-m", "cProfile", "-o", str(RESULTS.with_name("notebooks_server.prof"))]
-        jcmd += ["-m", "jupyter_server", *server_argv(jport, root)]
-        with open(jlog, "wb") as jl, open(blog, "wb") as bl:
-            jupyter = subprocess.Popen(jcmd, env=env, stdout=jl, stderr=subprocess.STDOUT, cwd=tmp)
-            baseline = subprocess.Popen(
-                [sys.executable, __file__, "--serve-baseline", str(bport), str(root)],
-                env=env,
-                stdout=bl,
-                stderr=subprocess.STDOUT,
-                cwd=tmp,
-            )
+        profile = ("-m", "cProfile", "-o", str(RESULTS.with_name("notebooks_server.prof")))
+        jupyter = start_jupyter(jport, root, env, jlog, python=profile if os.environ.get("BENCH_PROFILE") else ())
+        baseline = spawn([sys.executable, __file__, "--serve-baseline", str(bport), str(root)], env, blog, tmp)
         server_url = f"http://{HOST}:{jport}/"
         wait_http(f"{server_url}api/status", jupyter, jlog)
         wait_http(f"http://{HOST}:{bport}/mcp", baseline, blog)
@@ -515,20 +387,11 @@ def main() -> int:
             else ""
         )
     )
-    print(
-        f"1-minute load average {info['loadavg_start']:.1f} at the start, {info['loadavg_end']:.1f} at the end "
-        f"({info['cpus']} CPUs)"
-        + (
-            "; the machine was busy: absolute figures are inflated, ratios less so"
-            if max(info["loadavg_start"], info["loadavg_end"]) > 0.75 * (info["cpus"] or 1)
-            else ""
-        )
-    )
+    print_load(info)
     print_table(figures)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"figures": figures, "info": info}, indent=1) + "\n")
+    write_results(RESULTS, {"figures": figures, "info": info}, indent=1)
     print(f"wrote {RESULTS.relative_to(REPO)} in {info['elapsed_s']:.0f} s")
-    return 0 if all(f["pass"] is not False for f in figures) else 1
+    return exit_code(figures)
 
 
 if __name__ == "__main__":
