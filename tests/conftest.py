@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -135,3 +137,17 @@ def contents_api(server_url: str, auth_headers: dict[str, str]) -> Callable[...,
         return httpx2.AsyncClient(base_url=server_url, headers=auth_headers, timeout=60, **kwargs)
 
     return make
+
+
+async def poll(
+    check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition", *, interval: float = 0.05
+) -> Any:
+    """Await ``check()`` until it returns something truthy and return that; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last value: {value!r})")
+        await asyncio.sleep(interval)

@@ -13,29 +13,29 @@ import os
 import signal
 
 
-def start_time(pid: int) -> int | None:
-    """The start time of process ``pid`` in clock ticks since boot, or None if unknown/not running."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3 onwards), or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
         return None
     # The command name (field 2) is in parentheses and may contain spaces or ')'.
-    fields = data[data.rfind(b")") + 2 :].split()
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def start_time(pid: int) -> int | None:
+    """The start time of process ``pid`` in clock ticks since boot, or None if unknown/not running."""
+    fields = _stat_fields(pid)
     try:
-        return int(fields[19])
+        return int(fields[19]) if fields is not None else None
     except (IndexError, ValueError):
         return None
 
 
 def _state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    rest = data[data.rfind(b")") + 2 :].split()
-    return rest[0].decode() if rest else None
+    fields = _stat_fields(pid)
+    return fields[0].decode() if fields else None
 
 
 def is_alive(pid: int | None, started: int | None = None) -> bool:

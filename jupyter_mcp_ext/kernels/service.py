@@ -815,7 +815,9 @@ class KernelService:
                     pass
                 if execution.done.is_set():
                     break
-                if conn.kernel_id not in self.kernel_manager:
+                # The manager lists a kernel until its shutdown has finished; ``shutting_down`` (what
+                # jupyter_client's restarter reads) tells a shutdown in progress from a crash.
+                if conn.kernel_id not in self.kernel_manager or getattr(conn.manager, "shutting_down", False):
                     raise KernelDied(
                         f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
                         "while this code ran. Start a kernel with start_kernel and run it there."

@@ -3,16 +3,14 @@ the real notebooks of tests/jobs/notebooks copied under its root, and polling he
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..conftest import TOKEN, result_json
+from ..conftest import TOKEN, poll, result_json
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
@@ -51,18 +49,6 @@ def notebooks(jp_root_dir: Path) -> Path:
 def services(jp_serverapp: Any) -> Any:
     """The extension's services (for checks a client cannot make, e.g. service-level arguments)."""
     return jp_serverapp.web_app.settings["jupyter_mcp_ext_services"]
-
-
-async def poll(check: Callable[[], Awaitable[Any]], timeout: float = 60, what: str = "condition") -> Any:
-    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def tool(client: Any, name: str, **arguments: Any) -> dict[str, Any]:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import struct
-import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from ..conftest import result_json
+from ..conftest import poll, result_json
 
 
 def with_config(server: dict[str, Any] | None = None, **traits: Any) -> Callable[[Any], Any]:
@@ -64,18 +62,6 @@ def images_of(result: Any) -> list[Any]:
 def stream_text(data: dict[str, Any], name: str = "stdout") -> str:
     """All text of the ``name`` streams of a code / notebook_cell result."""
     return "".join(o["text"] for o in data["outputs"] if o["output_type"] == "stream" and o["name"] == name)
-
-
-async def poll(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.05) -> Any:
-    """Await ``check()`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last value: {value!r})")
-        await asyncio.sleep(interval)
 
 
 def running_marker(path: Any) -> str:
