@@ -1,1 +1,1 @@
-"""The kernel service: lifecycle through the server's MultiKernelManager, execution, outputs."""
+"""The kernel service: lifecycle through the server's MultiKernelManager, connections, execution."""

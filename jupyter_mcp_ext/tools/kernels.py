@@ -11,8 +11,8 @@ from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
-from ..kernels.outputs import ShapeOptions, shape_error, shape_outputs
 from ..kernels.service import ExecutionOutcome, KernelService, NotebookRun
+from ..outputs import ShapeOptions, shape_error, shape_outputs
 from ..services import Services
 from . import authorize, tool_errors
 

@@ -1,7 +1,9 @@
-"""Output shaping: turn a kernel's nbformat outputs into what a model can read.
+"""Output shaping: turn nbformat outputs into what a model can read.
 
-The kernel service keeps the outputs it collects exactly as nbformat stores them (that is
-what is written back into notebooks); this module builds the model's view of them:
+The one shaper of every tool result that carries outputs (execute_on_kernel today, the
+notebook read tools next), so that one rule cannot drift between them. The services keep
+outputs exactly as nbformat stores them (that is what is written back into notebooks);
+this module builds the model's view of them:
 
 - ``stream`` text merged in order, ANSI colour codes stripped, carriage-return progress
   bars reduced to their last state;
