@@ -15,11 +15,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from typing import Any
 
-from jupyter_client.session import Session
 from jupyter_core.utils import ensure_async
 from nbformat import NotebookNode
 
@@ -33,6 +31,11 @@ from ..exceptions import (
     KernelSpecNotFound,
 )
 from ..metrics import EXECUTION_DURATION_SECONDS, KERNEL_STARTS_TOTAL, NOTEBOOK_EXECUTIONS_TOTAL
+from .connection import Execution, KernelConnection
+from .models import CellOutcome, ExecutionOutcome, KernelSettings, NotebookRun, ProgressFn
+from .zmq_connection import ZMQKernelConnection
+
+__all__ = ["CellOutcome", "ExecutionOutcome", "KernelService", "KernelSettings", "NotebookRun", "ProgressFn"]
 
 #: Seconds between progress reports during a long execution.
 PROGRESS_INTERVAL = 2.0
@@ -40,313 +43,8 @@ PROGRESS_INTERVAL = 2.0
 ALIVE_POLL_INTERVAL = 0.5
 #: Seconds to wait, after interrupting timed-out code, for the kernel to answer.
 INTERRUPT_GRACE = 5.0
-#: Seconds to wait for the IOPub "idle" status once the execute_reply has arrived.
-IDLE_GRACE = 2.0
-#: Seconds to wait for a new connection's IOPub subscription to be confirmed (a busy kernel
-#: answers only after its current cell; our requests then queue behind it anyway).
-READY_TIMEOUT = 1.0
 #: Seconds between notebook writes while mode="notebook" runs (always written at the end).
 WRITE_INTERVAL = 1.0
-
-#: ``async progress(done, total, message)``: reports progress to whoever asked for the execution.
-ProgressFn = Callable[[float, "float | None", str], Awaitable[None]]
-
-
-@dataclass
-class KernelSettings:
-    """The extension's kernel traits (see ``MCPExtensionApp`` for units and defaults)."""
-
-    max_kernels: int = 10
-    execution_timeout: float = 60.0
-    jupyter_timeout: float = 300.0
-    continue_on_error: bool = False
-    kernel_idle_timeout: float = 0.0
-    cleanup_interval: float = 300.0
-
-
-@dataclass
-class ExecutionOutcome:
-    """What one execution produced.
-
-    status: "ok", "error" (the code raised), "abort" (the kernel skipped it after an earlier
-    error in its queue) or "timeout" (interrupted at the timeout, or never started).
-    outputs: nbformat 4 output nodes, exactly as a notebook stores them.
-    error: the raw ``{"ename", "evalue", "traceback"}`` of the error output, if any.
-    execution_time: seconds from sending the request to its end.
-    message: a sentence about what happened when it is not plain (timeouts).
-    """
-
-    status: str
-    execution_count: int | None
-    outputs: list[NotebookNode]
-    error: dict[str, Any] | None
-    execution_time: float
-    message: str | None = None
-
-
-@dataclass
-class CellOutcome:
-    """The outcome of one notebook cell (``outcome`` is None for a cell that had nothing to run)."""
-
-    cell_index: int
-    cell_type: str
-    outcome: ExecutionOutcome
-
-
-@dataclass
-class NotebookRun:
-    """The result of running cells of a notebook: per-cell outcomes, in order.
-
-    ``stopped_at`` is the index of the cell whose error stopped the run (None if it ran to the
-    end); ``not_run`` the indices of the code cells left unrun after it.
-    """
-
-    path: str
-    cells: list[CellOutcome] = field(default_factory=list)
-    stopped_at: int | None = None
-    not_run: list[int] = field(default_factory=list)
-    write_error: str | None = None
-    execution_time: float = 0.0
-
-
-def _output_from_msg(msg_type: str, content: dict[str, Any]) -> NotebookNode:
-    # nbformat.v4.output_from_msg validates every output against the schema, which costs
-    # milliseconds per large image; the kernel's messages are already well formed.
-    if msg_type == "stream":
-        return NotebookNode(output_type="stream", name=content.get("name", "stdout"), text=content.get("text", ""))
-    if msg_type == "error":
-        return NotebookNode(
-            output_type="error",
-            ename=content.get("ename", ""),
-            evalue=content.get("evalue", ""),
-            traceback=list(content.get("traceback") or []),
-        )
-    node = NotebookNode(
-        output_type=msg_type,
-        data=NotebookNode(content.get("data") or {}),
-        metadata=NotebookNode(content.get("metadata") or {}),
-    )
-    if msg_type == "execute_result":
-        node["execution_count"] = content.get("execution_count")
-    return node
-
-
-class _Execution:
-    """Collects the IOPub outputs and the shell reply of one execute_request, as Lab would."""
-
-    def __init__(self, msg_id: str) -> None:
-        self.msg_id = msg_id
-        self.sent_at = time.monotonic()
-        self.started_at: float | None = None
-        self.outputs: list[NotebookNode] = []
-        self.execution_count: int | None = None
-        self.error: dict[str, Any] | None = None
-        self.reply: dict[str, Any] | None = None
-        self.idle = False
-        self.done = asyncio.Event()
-        self.failure: BaseException | None = None
-        #: Set when the caller gave up before the kernel reached this request (it sits in the
-        #: kernel's queue): called once when it starts, to interrupt it.
-        self.on_start: Callable[[], None] | None = None
-        self.orphaned = False
-        self._clear_pending = False
-        self._displays: dict[str, list[int]] = {}
-        self._idle_timer: asyncio.TimerHandle | None = None
-
-    def on_iopub(self, msg_type: str, content: dict[str, Any]) -> None:
-        if msg_type == "status":
-            state = content.get("execution_state")
-            if state == "busy" and self.started_at is None:
-                self._started()
-            elif state == "idle":
-                self.idle = True
-                self._check_done()
-            return
-        if msg_type == "execute_input":
-            if self.started_at is None:
-                self._started()
-            self.execution_count = content.get("execution_count", self.execution_count)
-            return
-        if msg_type == "clear_output":
-            if content.get("wait"):
-                self._clear_pending = True
-            else:
-                self._clear()
-            return
-        if msg_type == "update_display_data":
-            display_id = (content.get("transient") or {}).get("display_id")
-            for i in self._displays.get(display_id, []) if display_id else []:
-                self.outputs[i]["data"] = NotebookNode(content.get("data") or {})
-                self.outputs[i]["metadata"] = NotebookNode(content.get("metadata") or {})
-            return
-        if msg_type not in ("stream", "display_data", "execute_result", "error"):
-            return
-        if self._clear_pending:
-            self._clear()
-        if msg_type == "stream" and self.outputs:
-            last = self.outputs[-1]
-            if last.get("output_type") == "stream" and last.get("name") == content.get("name"):
-                last["text"] = last["text"] + content.get("text", "")
-                return
-        node = _output_from_msg(msg_type, content)
-        if msg_type == "display_data":
-            display_id = (content.get("transient") or {}).get("display_id")
-            if display_id:
-                self._displays.setdefault(display_id, []).append(len(self.outputs))
-        elif msg_type == "error":
-            self.error = {"ename": node["ename"], "evalue": node["evalue"], "traceback": node["traceback"]}
-        self.outputs.append(node)
-
-    def _started(self) -> None:
-        self.started_at = time.monotonic()
-        if self.on_start is not None:
-            self.on_start()
-
-    def _clear(self) -> None:
-        self.outputs.clear()
-        self._displays.clear()
-        self._clear_pending = False
-
-    def on_reply(self, content: dict[str, Any]) -> None:
-        self.reply = content
-        if content.get("execution_count") is not None:
-            self.execution_count = content["execution_count"]
-        if self.started_at is None:
-            self.started_at = time.monotonic()
-        if not self._check_done():
-            # IOPub and shell are separate sockets: give the last outputs a moment to arrive.
-            self._idle_timer = asyncio.get_running_loop().call_later(IDLE_GRACE, self.done.set)
-
-    def _check_done(self) -> bool:
-        if self.reply is not None and self.idle:
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-            self.done.set()
-            return True
-        return False
-
-    def fail(self, error: BaseException) -> None:
-        if not self.done.is_set():
-            self.failure = error
-            self.done.set()
-
-
-class _KernelConnection:
-    """One frontend connection (shell + IOPub) of this extension to one kernel.
-
-    A reader task per channel routes messages by their parent ``msg_id`` to the pending
-    executions. ``lock`` serializes the executions requested through this service, so that
-    a notebook run is not interleaved with another MCP call on the same kernel.
-    """
-
-    def __init__(self, kernel_id: str, manager: Any, log: logging.Logger) -> None:
-        self.kernel_id = kernel_id
-        self.manager = manager
-        self.log = log
-        # A session of our own: the shell socket's ZMQ identity is the session id, and a second
-        # socket with the manager's identity (the server uses it to restart kernels) would take
-        # over the kernel's replies to ours.
-        session = Session(
-            config=manager.session.config,
-            key=manager.session.key,
-            signature_scheme=manager.session.signature_scheme,
-            username="jupyter-mcp-ext",
-        )
-        self.client = manager.client(session=session)
-        self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
-        self.pending: dict[str, _Execution] = {}
-        self.lock = asyncio.Lock()
-        self.lock_holder_since: float | None = None
-        self.ready = asyncio.Event()
-        self.kernel_info: dict[str, Any] | None = None
-        self.info_received = asyncio.Event()
-        #: Registered with the kernel's restarter; removed when the connection is dropped.
-        self.restart_callback: Callable[[], None] | None = None
-        self._info_requests: set[str] = set()
-        self.closed = False
-        self._tasks = [
-            asyncio.create_task(self._read("iopub"), name=f"jupyter_mcp_ext.iopub.{kernel_id}"),
-            asyncio.create_task(self._read("shell"), name=f"jupyter_mcp_ext.shell.{kernel_id}"),
-        ]
-
-    async def _read(self, channel_name: str) -> None:
-        channel = getattr(self.client, f"{channel_name}_channel")
-        while True:
-            try:
-                msg = await channel.get_msg()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                if not self.closed:
-                    self.log.warning("Kernel %s: %s channel stopped: %s", self.kernel_id, channel_name, e)
-                    self.fail_all(KernelDied(f"The connection to kernel {self.kernel_id} was lost ({e})."))
-                return
-            try:
-                self._route(channel_name, msg)
-            except Exception:
-                self.log.exception("Kernel %s: could not handle a %s message", self.kernel_id, channel_name)
-
-    def _route(self, channel_name: str, msg: dict[str, Any]) -> None:
-        msg_type = msg["header"]["msg_type"]
-        parent_id = (msg.get("parent_header") or {}).get("msg_id")
-        if channel_name == "iopub":
-            if msg_type == "iopub_welcome" or parent_id in self._info_requests:
-                self.ready.set()
-            execution = self.pending.get(parent_id) if parent_id else None
-            if execution is not None:
-                execution.on_iopub(msg_type, msg["content"])
-            return
-        if msg_type == "kernel_info_reply":
-            self.kernel_info = msg["content"]
-            self.info_received.set()
-            self._info_requests.discard(parent_id)
-            return
-        execution = self.pending.get(parent_id) if parent_id else None
-        if execution is not None and msg_type == "execute_reply":
-            execution.on_reply(msg["content"])
-            if execution.orphaned:
-                self.pending.pop(execution.msg_id, None)
-
-    async def wait_ready(self) -> None:
-        """Make sure our IOPub subscription is live before the first request (ZMQ's slow joiner).
-
-        The IOPub status messages of our ``kernel_info_request`` prove it (an ``iopub_welcome``
-        too, but ipykernel's XPUB greets only the first subscriber to a topic). A kernel busy with
-        a long cell answers only after it, so after READY_TIMEOUT we go on: the subscription is
-        established by then, and our requests queue behind that cell anyway.
-        """
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not self.ready.is_set() and time.monotonic() < deadline:
-            if len(self._info_requests) < 3:
-                self._info_requests.add(self.client.kernel_info())
-            try:
-                await asyncio.wait_for(self.ready.wait(), timeout=min(0.5, max(0.0, deadline - time.monotonic())))
-            except asyncio.TimeoutError:
-                pass
-        self.ready.set()
-
-    def execute(self, code: str) -> _Execution:
-        """Send an execute_request; returns the collector its messages are routed to."""
-        msg_id = self.client.execute(code, silent=False, store_history=True, allow_stdin=False, stop_on_error=False)
-        execution = _Execution(msg_id)
-        self.pending[msg_id] = execution
-        return execution
-
-    def fail_all(self, error: BaseException) -> None:
-        for execution in list(self.pending.values()):
-            execution.fail(error)
-
-    async def close(self) -> None:
-        self.closed = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        try:
-            # Only the two channels we use (stop_channels() would first create the three others).
-            self.client.shell_channel.stop()
-            self.client.iopub_channel.stop()
-        except Exception:
-            self.log.debug("Kernel %s: error closing channels", self.kernel_id, exc_info=True)
 
 
 class KernelService:
@@ -381,7 +79,7 @@ class KernelService:
         self.notebooks = notebooks
         self.settings = settings or KernelSettings()
         self.log = log or logging.getLogger(__name__)
-        self._connections: dict[str, _KernelConnection] = {}
+        self._connections: dict[str, KernelConnection] = {}
         self._connecting: dict[str, asyncio.Lock] = {}
         self._start_lock = asyncio.Lock()
         self._started_at: dict[str, float] = {}
@@ -467,7 +165,7 @@ class KernelService:
                 and not model.get("connections")
                 and last is not None
                 and now - last.timestamp() >= self.settings.kernel_idle_timeout
-                and not (conn and (conn.pending or conn.lock.locked()))
+                and not (conn and conn.busy)
             ):
                 self.log.info("Shutting down kernel %s: idle for %.0f s", kernel_id, now - last.timestamp())
                 await self.stop_kernel(kernel_id)
@@ -570,7 +268,7 @@ class KernelService:
         conn = self._connections.get(kernel_id)
         if conn is not None and conn.kernel_info is None and is_alive and model.get("execution_state") == "idle":
             # A quick kernel_info_request; a busy kernel would only answer after its current cell.
-            conn._info_requests.add(conn.client.kernel_info())
+            conn.request_kernel_info()
             try:
                 await asyncio.wait_for(conn.info_received.wait(), timeout=1.0)
             except asyncio.TimeoutError:
@@ -634,7 +332,7 @@ class KernelService:
             await self._nudge(conn, kernel)
         return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
 
-    async def _nudge(self, conn: _KernelConnection, kernel: Any, attempts: int = 20) -> None:
+    async def _nudge(self, conn: KernelConnection, kernel: Any, attempts: int = 20) -> None:
         """Send kernel_info requests until the server has seen the kernel's status.
 
         The server's activity watcher subscribes to IOPub when the kernel starts and may miss
@@ -645,7 +343,7 @@ class KernelService:
         for _ in range(attempts):
             if getattr(kernel, "execution_state", None) != "starting":
                 return
-            conn._info_requests.add(conn.client.kernel_info())
+            conn.request_kernel_info()
             await asyncio.sleep(0.05)
 
     async def stop_kernel(self, kernel_id: str) -> None:
@@ -695,7 +393,7 @@ class KernelService:
         for kernel_id in [k for k in self._connecting if k not in self.kernel_manager]:
             del self._connecting[kernel_id]
 
-    async def _connection(self, kernel_id: str) -> _KernelConnection:
+    async def _connection(self, kernel_id: str) -> KernelConnection:
         await self._prune()
         kernel = self._check_kernel(kernel_id)
         conn = self._connections.get(kernel_id)
@@ -708,10 +406,11 @@ class KernelService:
                 ready = getattr(kernel, "ready", None)
                 if ready is not None and not ready.done():
                     await asyncio.wait_for(asyncio.wrap_future(ready), timeout=self.settings.jupyter_timeout or None)
-                conn = _KernelConnection(kernel_id, kernel, self.log)
+                conn = self._new_connection(kernel_id, kernel)
+                await conn.start()
                 self._connections[kernel_id] = conn
 
-                def on_restart(conn: _KernelConnection = conn) -> None:
+                def on_restart(conn: KernelConnection = conn) -> None:
                     # The server's restarter found the kernel dead and restarts it (maybe on new ports).
                     conn.fail_all(
                         KernelDied(
@@ -727,7 +426,11 @@ class KernelService:
                 await conn.wait_ready()
         return conn
 
-    async def _drop_connection(self, kernel_id: str, conn: _KernelConnection | None = None) -> None:
+    def _new_connection(self, kernel_id: str, kernel: Any) -> KernelConnection:
+        """The connection to open to ``kernel`` (the server's KernelManager of ``kernel_id``)."""
+        return ZMQKernelConnection(kernel_id, kernel, self.kernel_manager, self.log)
+
+    async def _drop_connection(self, kernel_id: str, conn: KernelConnection | None = None) -> None:
         current = self._connections.get(kernel_id)
         if conn is None:
             conn = current
@@ -753,7 +456,7 @@ class KernelService:
             raise InvalidArgument(f"timeout must be a number of seconds >= 0 (0 = no timeout), got {timeout!r}.")
         return float(value)
 
-    async def _acquire(self, conn: _KernelConnection, timeout: float) -> None:
+    async def _acquire(self, conn: KernelConnection, timeout: float) -> None:
         try:
             await asyncio.wait_for(conn.lock.acquire(), timeout=timeout or None)
         except asyncio.TimeoutError:
@@ -790,7 +493,7 @@ class KernelService:
 
     async def _run(
         self,
-        conn: _KernelConnection,
+        conn: KernelConnection,
         code: str,
         timeout: float,
         progress: ProgressFn | None,
@@ -815,14 +518,12 @@ class KernelService:
                     pass
                 if execution.done.is_set():
                     break
-                # The manager lists a kernel until its shutdown has finished; ``shutting_down`` (what
-                # jupyter_client's restarter reads) tells a shutdown in progress from a crash.
-                if conn.kernel_id not in self.kernel_manager or getattr(conn.manager, "shutting_down", False):
+                if conn.shutting_down():
                     raise KernelDied(
                         f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
                         "while this code ran. Start a kernel with start_kernel and run it there."
                     )
-                if not await ensure_async(conn.manager.is_alive()):
+                if not await conn.is_alive():
                     raise await self._died(conn, execution)
                 now = time.monotonic()
                 if now >= deadline:
@@ -883,14 +584,14 @@ class KernelService:
         except Exception:
             self.log.debug("Could not report progress", exc_info=True)
 
-    def _withdraw(self, conn: _KernelConnection, execution: _Execution) -> None:
+    def _withdraw(self, conn: KernelConnection, execution: Execution) -> None:
         """Stop an execution nobody waits for any more: interrupt it if it runs, or as soon as it
         starts if it still waits in the kernel's queue (behind a JupyterLab user's cell)."""
         if execution.reply is not None or execution.failure is not None:
             return
 
         def interrupt() -> None:
-            self._spawn(self._interrupt_quietly(conn.kernel_id), f"jupyter_mcp_ext.interrupt.{conn.kernel_id}")
+            self._spawn(self._interrupt_quietly(conn), f"jupyter_mcp_ext.interrupt.{conn.kernel_id}")
 
         if execution.started_at is not None:
             interrupt()
@@ -898,14 +599,14 @@ class KernelService:
             execution.orphaned = True
             execution.on_start = interrupt
 
-    async def _interrupt_quietly(self, kernel_id: str) -> None:
+    async def _interrupt_quietly(self, conn: KernelConnection) -> None:
         try:
-            if kernel_id in self.kernel_manager:
-                await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
+            if conn.kernel_id in conn.kernel_manager:
+                await conn.interrupt()
         except Exception:
-            self.log.warning("Could not interrupt kernel %s", kernel_id, exc_info=True)
+            self.log.warning("Could not interrupt kernel %s", conn.kernel_id, exc_info=True)
 
-    async def _on_timeout(self, conn: _KernelConnection, execution: _Execution, timeout: float) -> tuple[str, str]:
+    async def _on_timeout(self, conn: KernelConnection, execution: Execution, timeout: float) -> tuple[str, str]:
         if execution.started_at is None:
             self._withdraw(conn, execution)
             return "timeout", (
@@ -913,7 +614,7 @@ class KernelService:
                 "(e.g. a cell run from JupyterLab) the whole time. The code was withdrawn: it is interrupted as "
                 "soon as the kernel reaches it. Try again later, or stop that work with interrupt_kernel."
             )
-        await ensure_async(self.kernel_manager.interrupt_kernel(conn.kernel_id))
+        await conn.interrupt()
         try:
             await asyncio.wait_for(execution.done.wait(), timeout=INTERRUPT_GRACE)
         except asyncio.TimeoutError:
@@ -927,14 +628,8 @@ class KernelService:
             "let long code finish."
         )
 
-    async def _died(self, conn: _KernelConnection, execution: _Execution) -> KernelDied:
-        exit_code = None
-        provisioner = getattr(conn.manager, "provisioner", None)
-        if provisioner is not None:
-            try:
-                exit_code = await provisioner.poll()
-            except Exception:
-                exit_code = None
+    async def _died(self, conn: KernelConnection, execution: Execution) -> KernelDied:
+        exit_code = await conn.exit_code()
         tail = "".join(o.get("text", "") for o in execution.outputs if o.get("output_type") == "stream")[-1000:]
         how = f" (exit code {exit_code})" if exit_code is not None else ""
         seen = f" Its last output was: {tail!r}." if tail else ""
