@@ -1,50 +1,38 @@
-"""The kernel service (lifecycle, execution) on the server's MultiKernelManager.
+"""The kernel service: kernel lifecycle on the server's MultiKernelManager, and its front door.
 
 Kernels are the server's own: started, stopped, interrupted and restarted through
 ``ServerApp.kernel_manager`` (an ``AsyncMappingKernelManager``), so they are the kernels
-JupyterLab shows and ``/api/kernels`` lists. Code runs through one ``AsyncKernelClient`` per
-kernel, connected like any other frontend: the kernel's shell queue orders our requests with
-those of JupyterLab users, and IOPub messages are routed to the execution they belong to by
-their parent ``msg_id``.
+JupyterLab shows and ``/api/kernels`` lists. This module keeps the lifecycle (``max_kernels``, the
+idle culler) and the registry of our connections to them, one per kernel (connection.py), through
+which the executions run (execution.py, notebook_run.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import time
 from collections.abc import Awaitable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
-from nbformat import NotebookNode
 
 from ..exceptions import (
-    CellIndexError,
     InvalidArgument,
-    KernelBusy,
     KernelDied,
     KernelLimitReached,
     KernelNotFound,
     KernelSpecNotFound,
 )
-from ..metrics import EXECUTION_DURATION_SECONDS, KERNEL_STARTS_TOTAL, NOTEBOOK_EXECUTIONS_TOTAL
-from .connection import Execution, KernelConnection
+from ..metrics import KERNEL_STARTS_TOTAL
+from .connection import KernelConnection
+from .execution import Executor
 from .models import CellOutcome, ExecutionOutcome, KernelSettings, NotebookRun, ProgressFn
+from .notebook_run import NotebookRunner
 from .zmq_connection import ZMQKernelConnection
 
 __all__ = ["CellOutcome", "ExecutionOutcome", "KernelService", "KernelSettings", "NotebookRun", "ProgressFn"]
-
-#: Seconds between progress reports during a long execution.
-PROGRESS_INTERVAL = 2.0
-#: Seconds between checks that the kernel process is still alive while waiting for a reply.
-ALIVE_POLL_INTERVAL = 0.5
-#: Seconds to wait, after interrupting timed-out code, for the kernel to answer.
-INTERRUPT_GRACE = 5.0
-#: Seconds between notebook writes while mode="notebook" runs (always written at the end).
-WRITE_INTERVAL = 1.0
 
 
 class KernelService:
@@ -86,6 +74,8 @@ class KernelService:
         self._ours: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._culler: asyncio.Task[None] | None = None
+        self._executor = Executor(self.settings, self.log, self._spawn)
+        self._notebook_runner = NotebookRunner(self._executor, notebooks, self._connection, self.log)
 
     @classmethod
     def from_app(cls, app: Any, services: Any) -> KernelService:
@@ -451,22 +441,7 @@ class KernelService:
 
     def resolve_timeout(self, timeout: float | None) -> float:
         """The timeout of a call in seconds: ``timeout``, else ``execution_timeout``; 0 = none."""
-        value = self.settings.execution_timeout if timeout is None else timeout
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value < 0:
-            raise InvalidArgument(f"timeout must be a number of seconds >= 0 (0 = no timeout), got {timeout!r}.")
-        return float(value)
-
-    async def _acquire(self, conn: KernelConnection, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(conn.lock.acquire(), timeout=timeout or None)
-        except asyncio.TimeoutError:
-            since = time.monotonic() - (conn.lock_holder_since or time.monotonic())
-            raise KernelBusy(
-                f"Kernel {conn.kernel_id} is running another execute_on_kernel call (for {since:.0f} s) and it "
-                f"did not finish within this call's timeout of {timeout:g} s; nothing was run. Wait and try "
-                "again, use another kernel, or stop the other run with interrupt_kernel."
-            ) from None
-        conn.lock_holder_since = time.monotonic()
+        return self._executor.resolve_timeout(timeout)
 
     async def execute(
         self, kernel_id: str, code: str, *, timeout: float | None = None, progress: ProgressFn | None = None
@@ -483,163 +458,7 @@ class KernelService:
             raise InvalidArgument("code must be a string of source code.")
         seconds = self.resolve_timeout(timeout)
         conn = await self._connection(kernel_id)
-        await self._acquire(conn, seconds)
-        try:
-            outcome = await self._run(conn, code, seconds, progress, label="code")
-        finally:
-            conn.lock.release()
-        EXECUTION_DURATION_SECONDS.labels(kind="code").observe(outcome.execution_time)
-        return outcome
-
-    async def _run(
-        self,
-        conn: KernelConnection,
-        code: str,
-        timeout: float,
-        progress: ProgressFn | None,
-        *,
-        label: str,
-        progress_done: float = 0.0,
-        progress_total: float | None = None,
-    ) -> ExecutionOutcome:
-        execution = conn.execute(code)
-        sent = execution.sent_at
-        deadline = sent + timeout if timeout else math.inf
-        next_progress = sent + PROGRESS_INTERVAL
-        status: str | None = None
-        message: str | None = None
-        try:
-            while not execution.done.is_set():
-                now = time.monotonic()
-                wake = min(now + ALIVE_POLL_INTERVAL, next_progress, deadline)
-                try:
-                    await asyncio.wait_for(execution.done.wait(), timeout=max(0.0, wake - now))
-                except asyncio.TimeoutError:
-                    pass
-                if execution.done.is_set():
-                    break
-                if conn.shutting_down():
-                    raise KernelDied(
-                        f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
-                        "while this code ran. Start a kernel with start_kernel and run it there."
-                    )
-                if not await conn.is_alive():
-                    raise await self._died(conn, execution)
-                now = time.monotonic()
-                if now >= deadline:
-                    status, message = await self._on_timeout(conn, execution, timeout)
-                    break
-                if progress is not None and now >= next_progress:
-                    next_progress = now + PROGRESS_INTERVAL
-                    elapsed = now - sent
-                    if progress_total is None:
-                        done, total = elapsed, (timeout or None)
-                    else:
-                        done, total = progress_done, progress_total
-                    await self._report(
-                        progress,
-                        done,
-                        total,
-                        f"{label}: running for {elapsed:.0f} s, {len(execution.outputs)} outputs so far",
-                    )
-            if execution.failure is not None:
-                raise execution.failure
-        except asyncio.CancelledError:
-            # The client gave up (notifications/cancelled, closed stream): stop the code too.
-            self._withdraw(conn, execution)
-            raise
-        finally:
-            if not execution.orphaned:
-                conn.pending.pop(execution.msg_id, None)
-        if status is None:
-            reply = execution.reply or {}
-            status = {"ok": "ok", "error": "error", "aborted": "abort"}.get(str(reply.get("status")), "error")
-            if status == "error" and execution.error is None:
-                execution.error = {
-                    "ename": reply.get("ename", "Error"),
-                    "evalue": reply.get("evalue", ""),
-                    "traceback": reply.get("traceback", []),
-                }
-            if status == "abort":
-                message = "The kernel aborted this request because an earlier request in its queue raised an error."
-            elif (execution.error or {}).get("ename") == "StdinNotImplementedError":
-                message = (
-                    "The code asked for input (input(), getpass()), which cannot be answered here: put the values "
-                    "in the code instead."
-                )
-        return ExecutionOutcome(
-            status=status,
-            execution_count=execution.execution_count,
-            outputs=list(execution.outputs),
-            error=execution.error,
-            execution_time=round(time.monotonic() - sent, 6),
-            message=message,
-        )
-
-    async def _report(self, progress: ProgressFn, done: float, total: float | None, message: str) -> None:
-        try:
-            await progress(done, total, message)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.log.debug("Could not report progress", exc_info=True)
-
-    def _withdraw(self, conn: KernelConnection, execution: Execution) -> None:
-        """Stop an execution nobody waits for any more: interrupt it if it runs, or as soon as it
-        starts if it still waits in the kernel's queue (behind a JupyterLab user's cell)."""
-        if execution.reply is not None or execution.failure is not None:
-            return
-
-        def interrupt() -> None:
-            self._spawn(self._interrupt_quietly(conn), f"jupyter_mcp_ext.interrupt.{conn.kernel_id}")
-
-        if execution.started_at is not None:
-            interrupt()
-        else:
-            execution.orphaned = True
-            execution.on_start = interrupt
-
-    async def _interrupt_quietly(self, conn: KernelConnection) -> None:
-        try:
-            if conn.kernel_id in conn.kernel_manager:
-                await conn.interrupt()
-        except Exception:
-            self.log.warning("Could not interrupt kernel %s", conn.kernel_id, exc_info=True)
-
-    async def _on_timeout(self, conn: KernelConnection, execution: Execution, timeout: float) -> tuple[str, str]:
-        if execution.started_at is None:
-            self._withdraw(conn, execution)
-            return "timeout", (
-                f"Timed out after {timeout:g} s before the code started: the kernel was busy with other work "
-                "(e.g. a cell run from JupyterLab) the whole time. The code was withdrawn: it is interrupted as "
-                "soon as the kernel reaches it. Try again later, or stop that work with interrupt_kernel."
-            )
-        await conn.interrupt()
-        try:
-            await asyncio.wait_for(execution.done.wait(), timeout=INTERRUPT_GRACE)
-        except asyncio.TimeoutError:
-            return "timeout", (
-                f"Timed out after {timeout:g} s; the kernel was interrupted but is still busy {INTERRUPT_GRACE:g} s "
-                "later (code that ignores KeyboardInterrupt?). Try interrupt_kernel again, or restart_kernel."
-            )
-        return "timeout", (
-            f"Timed out after {timeout:g} s: the kernel was interrupted (KeyboardInterrupt) and the outputs so far "
-            "are returned. The kernel is still usable and keeps its variables; pass a larger timeout (0 = none) to "
-            "let long code finish."
-        )
-
-    async def _died(self, conn: KernelConnection, execution: Execution) -> KernelDied:
-        exit_code = await conn.exit_code()
-        tail = "".join(o.get("text", "") for o in execution.outputs if o.get("output_type") == "stream")[-1000:]
-        how = f" (exit code {exit_code})" if exit_code is not None else ""
-        seen = f" Its last output was: {tail!r}." if tail else ""
-        return KernelDied(
-            f"Kernel {conn.kernel_id} died while running this code{how}; its variables are lost.{seen} "
-            "The server restarts dead kernels automatically; call restart_kernel to get a fresh kernel now "
-            "(same kernel_id), then run the code needed to rebuild its state."
-        )
-
-    # -- notebooks -------------------------------------------------------------------------
+        return await self._executor.execute(conn, code, seconds, progress)
 
     async def execute_notebook(
         self,
@@ -660,160 +479,11 @@ class KernelService:
         sent (as in JupyterLab). Raises NotebookNotFound, CellIndexError, InvalidArgument,
         KernelNotFound, KernelBusy or KernelDied (outputs of cells finished before are written).
         """
-        seconds = self.resolve_timeout(timeout)
-        keep_going = self.settings.continue_on_error if continue_on_error is None else bool(continue_on_error)
-        api_path, nb = await self.notebooks.get(path)
-        cells = list(nb.cells)
-        if cell_index is not None:
-            if isinstance(cell_index, bool) or not isinstance(cell_index, int):
-                raise InvalidArgument(f"cell_index must be an integer (0-based cell index), got {cell_index!r}.")
-            if not 0 <= cell_index < len(cells):
-                count = len(cells)
-                valid = f" (0-{count - 1})" if count else ""
-                raise CellIndexError(
-                    f"cell_index {cell_index} is out of range: the notebook has {count} cell"
-                    f"{'s' if count != 1 else ''}{valid}."
-                )
-            if cells[cell_index].get("cell_type") != "code":
-                code_cells = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-                raise InvalidArgument(
-                    f"cell {cell_index} of {api_path!r} is a {cells[cell_index].get('cell_type')} cell: only code "
-                    f"cells run. Code cells: {_index_list(code_cells)}."
-                )
-            targets = [cell_index]
-        else:
-            targets = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-        run = NotebookRun(path=api_path)
-        writer = _OutputWriter(self.notebooks, api_path, cells, self.log)
-        started = time.monotonic()
-        conn = await self._connection(kernel_id)
-        await self._acquire(conn, seconds)
-        try:
-            for position, index in enumerate(targets):
-                source = _source(cells[index])
-                if progress is not None:
-                    await self._report(
-                        progress, position, len(targets), f"running cell {index} ({position + 1} of {len(targets)})"
-                    )
-                if not source.strip():
-                    outcome = ExecutionOutcome("ok", None, [], None, 0.0)
-                else:
-                    try:
-                        outcome = await self._run(
-                            conn,
-                            source,
-                            seconds,
-                            progress,
-                            label=f"cell {index}",
-                            progress_done=position,
-                            progress_total=len(targets),
-                        )
-                    except KernelDied as e:
-                        self._count_notebook_run(cell_index, "died")
-                        done = [c.cell_index for c in run.cells]
-                        many = len(done) > 1
-                        note = (
-                            f" Cell{'s' if many else ''} {_index_list(done)} had finished; "
-                            f"{'their' if many else 'its'} outputs were saved."
-                            if done
-                            else ""
-                        )
-                        await writer.flush(force=True)
-                        raise KernelDied(f"{e} It was running cell {index} of {api_path!r}.{note}") from e
-                    except asyncio.CancelledError:
-                        self._count_notebook_run(cell_index, "cancelled")
-                        self._spawn(writer.flush(force=True), f"jupyter_mcp_ext.write.{api_path}")
-                        raise
-                writer.record(index, outcome)
-                run.cells.append(CellOutcome(index, "code", outcome))
-                await writer.flush()
-                if outcome.status in ("error", "timeout", "abort") and not keep_going:
-                    run.stopped_at = index
-                    run.not_run = targets[position + 1 :]
-                    break
-            if progress is not None:
-                await self._report(progress, len(run.cells), len(targets), "done")
-        finally:
-            conn.lock.release()
-        await writer.flush(force=True)
-        run.write_error = writer.error
-        run.execution_time = round(time.monotonic() - started, 6)
-        failed = any(c.outcome.status != "ok" for c in run.cells)
-        self._count_notebook_run(cell_index, "failed" if failed else "completed")
-        EXECUTION_DURATION_SECONDS.labels(kind="notebook" if cell_index is None else "notebook_cell").observe(
-            run.execution_time
+        return await self._notebook_runner.run(
+            kernel_id,
+            path,
+            cell_index=cell_index,
+            timeout=timeout,
+            continue_on_error=continue_on_error,
+            progress=progress,
         )
-        return run
-
-    @staticmethod
-    def _count_notebook_run(cell_index: int | None, status: str) -> None:
-        if cell_index is None:
-            NOTEBOOK_EXECUTIONS_TOTAL.labels(kind="execute_on_kernel", status=status).inc()
-
-
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
-def _index_list(indices: list[int]) -> str:
-    if not indices:
-        return "none"
-    if len(indices) > 20:
-        return ", ".join(map(str, indices[:20])) + f", ... ({len(indices)} in all)"
-    return ", ".join(map(str, indices))
-
-
-class _OutputWriter:
-    """Writes cells' outputs and execution_count back into a notebook, at most every WRITE_INTERVAL.
-
-    Cells are found again by their id (nbformat 4.5), else by index if the source there is
-    unchanged: the notebook may have been edited while the cells ran.
-    """
-
-    def __init__(self, notebooks: Any, api_path: str, cells: list[Any], log: logging.Logger) -> None:
-        self.notebooks = notebooks
-        self.api_path = api_path
-        self.log = log
-        self._keys = {i: (c.get("id"), _source(c)) for i, c in enumerate(cells)}
-        self._pending: dict[int, ExecutionOutcome] = {}
-        self._last_write = 0.0
-        self.error: str | None = None
-
-    def record(self, index: int, outcome: ExecutionOutcome) -> None:
-        self._pending[index] = outcome
-
-    async def flush(self, force: bool = False) -> None:
-        if not self._pending or (not force and time.monotonic() - self._last_write < WRITE_INTERVAL):
-            return
-        pending, self._pending = self._pending, {}
-        missing: list[int] = []
-
-        def change(nb: NotebookNode) -> None:
-            cells = nb["cells"]
-            by_id = {c.get("id"): i for i, c in enumerate(cells) if c.get("id")}
-            for index, outcome in pending.items():
-                cell_id, source = self._keys[index]
-                at = by_id.get(cell_id) if cell_id else None
-                if at is None and index < len(cells) and _source(cells[index]) == source and not cell_id:
-                    at = index
-                if at is None:
-                    missing.append(index)
-                    continue
-                cell = NotebookNode(cells[at])
-                cell["outputs"] = outcome.outputs
-                cell["execution_count"] = outcome.execution_count
-                cells[at] = cell
-
-        try:
-            await self.notebooks.edit(self.api_path, change)
-        except Exception as e:
-            self.log.warning("Could not write outputs into %s: %s", self.api_path, e)
-            self.error = f"the outputs could not be written into {self.api_path!r}: {e}"
-        else:
-            if missing:
-                self.error = (
-                    f"cells {_index_list(sorted(missing))} were removed or changed in {self.api_path!r} while they "
-                    "ran; their outputs were not written"
-                )
-        self._last_write = time.monotonic()
