@@ -1,8 +1,10 @@
 """REST handlers of the jobs API under ``<base_url>jupyter-mcp-ext/jobs`` (see docs/jobs-api.md).
 
 ``GET/POST /jobs``, ``GET/DELETE /jobs/<job_id>``, ``POST /jobs/<job_id>/cancel``,
-``GET /jobs/<job_id>/logs?since_line=&limit=``. The handlers only translate: they call the same
-``JobService`` functions as the MCP tools, and map its exceptions to status codes in one table.
+``POST /jobs/<job_id>/rerun``, ``GET /jobs/<job_id>/logs?since_line=&limit=``, and
+``GET /notebook-parameters?path=`` (what a job of a notebook would run with). The handlers only
+translate: they call the same ``JobService`` functions as the MCP tools, and map its exceptions
+to status codes in one table.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ from ..exceptions import (
     PathError,
     PermissionDenied,
 )
+from .models import JobStarter
+
+#: Jobs created through this API are shown as started from JupyterLab (its panel uses this API).
+REST_STARTER = JobStarter(via="lab")
 
 #: Running a notebook job runs code in a kernel: the same resource Jupyter's kernels API guards.
 AUTH_RESOURCE = "kernels"
 
 _JOB_ID = r"(?P<job_id>[^/]+)"
-_ACTION = r"(?P<action>cancel|logs)"
+_ACTION = r"(?P<action>cancel|rerun|logs)"
 
 #: The one table from the service's exceptions to HTTP status codes (the most specific class wins).
 STATUS_BY_ERROR: dict[type[MCPExtError], int] = {
@@ -122,7 +128,7 @@ class JobsHandler(_JobsAPIHandler):
             raise InvalidArgument(f"Unknown field(s) {', '.join(unknown)}; accepted: {', '.join(sorted(known))}.")
         if not isinstance(body.get("notebook_path"), str):
             raise InvalidArgument("notebook_path is required: the notebook to run, relative to the server root.")
-        job = await self.jobs.submit(body.pop("notebook_path"), **body)
+        job = await self.jobs.submit(body.pop("notebook_path"), **body, started_by=REST_STARTER)
         self.set_status(201)
         self.set_header("Location", f"{self.base_url}jupyter-mcp-ext/jobs/{job.job_id}")
         self.finish(json.dumps(job.public()))
@@ -147,15 +153,24 @@ class JobHandler(_JobsAPIHandler):
 
 
 class JobActionHandler(_JobsAPIHandler):
-    """``POST .../cancel``: cancel (answers once the job has stopped). ``GET .../logs``: log lines."""
+    """``POST .../cancel``: cancel (answers once the job has stopped). ``POST .../rerun``: a new job
+    with the same notebook and arguments (201). ``GET .../logs``: log lines."""
 
     @web.authenticated
     @authorized("execute")
     @service_errors
     async def post(self, job_id: str, action: str) -> None:
-        if action != "cancel":
+        if action == "cancel":
+            self.finish(json.dumps((await self.jobs.cancel(job_id)).public()))
+            return
+        if action != "rerun":
             raise web.HTTPError(405, f"Use GET for {action}.")
-        self.finish(json.dumps((await self.jobs.cancel(job_id)).public()))
+        if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, "write", "contents")):
+            raise web.HTTPError(403, "User is not authorized to write contents (the output notebook).")
+        job = await self.jobs.rerun(job_id, started_by=REST_STARTER)
+        self.set_status(201)
+        self.set_header("Location", f"{self.base_url}jupyter-mcp-ext/jobs/{job.job_id}")
+        self.finish(json.dumps(job.public()))
 
     @web.authenticated
     @authorized
@@ -172,8 +187,27 @@ class JobActionHandler(_JobsAPIHandler):
         self.finish(page.model_dump_json())
 
 
+class NotebookParametersHandler(_JobsAPIHandler):
+    """``GET ?path=<notebook>``: the notebook's parameters as Papermill infers them, and the kernel,
+    output path and timeout a job of it would get by default (for JupyterLab's "Run as Job" dialog)."""
+
+    auth_resource = "contents"
+
+    @web.authenticated
+    @authorized("read")
+    @service_errors
+    async def get(self) -> None:
+        path = self.get_query_argument("path", None)
+        if not path:
+            raise InvalidArgument(
+                "path is required: the notebook, relative to the server root, e.g. ?path=report.ipynb."
+            )
+        self.finish((await self.jobs.notebook_parameters(path)).model_dump_json())
+
+
 default_handlers: list[tuple[str, Any]] = [
     (r"/jupyter-mcp-ext/jobs/?", JobsHandler),
     (rf"/jupyter-mcp-ext/jobs/{_JOB_ID}/{_ACTION}/?", JobActionHandler),
     (rf"/jupyter-mcp-ext/jobs/{_JOB_ID}/?", JobHandler),
+    (r"/jupyter-mcp-ext/notebook-parameters/?", NotebookParametersHandler),
 ]

@@ -82,6 +82,14 @@ class RunnerInfo(BaseModel):
     kernel_start: int | None = None
 
 
+class JobStarter(BaseModel):
+    """Who started a job: an MCP client (``via="mcp"``, with the name from its MCP ``clientInfo``
+    when it sent one) or the REST API (``via="lab"``: JupyterLab's Notebook Jobs panel, or a script)."""
+
+    via: Literal["mcp", "lab"]
+    client_name: str | None = Field(default=None, description="The MCP client's clientInfo.name, e.g. 'claude-code'.")
+
+
 class JobOwner(BaseModel):
     """The server process that manages a job (its pid, start time and a per-run instance id)."""
 
@@ -112,6 +120,7 @@ class Job(BaseModel):
     message: str | None = None
     cancel_requested_at: float | None = None
     owner: JobOwner | None = None
+    started_by: JobStarter | None = None
 
     @property
     def active(self) -> bool:

@@ -31,7 +31,9 @@ from ..exceptions import (
     NotebookNotFound,
 )
 from ..notebooks.paths import normalize_api_path
+from . import parameters as nb_parameters
 from . import process
+from .events import JobEvents
 from .executor import JobExecutor
 from .models import (
     ACTIVE_STATUSES,
@@ -42,6 +44,7 @@ from .models import (
     JobOwner,
     JobProgress,
     JobResult,
+    JobStarter,
     LogPage,
     RunSpec,
 )
@@ -80,6 +83,9 @@ class JobService:
         The SQLite file; job directories go to ``<its directory>/jobs/``.
     executor_class : type[JobExecutor]
         Instantiated with ``parent=app`` so that ``c.ProcessJobExecutor.*`` config applies.
+    event_logger : jupyter_events.EventLogger, optional
+        The server's ``event_logger``: every change of a job's status, progress or message is
+        emitted on it (``jobs/events.py``); None emits nothing.
     """
 
     def __init__(
@@ -92,6 +98,7 @@ class JobService:
         db_path: str,
         executor_class: type[JobExecutor],
         log: logging.Logger | None = None,
+        event_logger: Any = None,
     ) -> None:
         self.app = app
         self.notebooks = notebooks
@@ -101,6 +108,7 @@ class JobService:
         self.state_dir = os.path.join(os.path.dirname(os.path.abspath(db_path)), "jobs")
         self.executor_class = executor_class
         self.log = log or logging.getLogger(__name__)
+        self.events = JobEvents(event_logger, self.log)
         self.owner = JobOwner(pid=os.getpid(), start=process.start_time(os.getpid()), instance=uuid.uuid4().hex)
         self.store: JobStore | None = None
         self.executor: JobExecutor | None = None
@@ -124,6 +132,7 @@ class JobService:
             db_path=app.jobs_db_path,
             executor_class=app.job_executor_class,
             log=app.log,
+            event_logger=getattr(serverapp, "event_logger", None),
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -159,6 +168,7 @@ class JobService:
             await self.executor.start()
             for job in self.store.all():
                 self._jobs[job.job_id] = job
+            self.events.seed(self._jobs.values())
             self._started = True
             self._recover()
             self._schedule()
@@ -210,6 +220,7 @@ class JobService:
             self.store.close()
         self.store = None
         self._jobs.clear()
+        self.events.forget_all()
         self._queue.clear()
         self._tasks.clear()
         self._started = False
@@ -217,9 +228,11 @@ class JobService:
     # -- records and events ----------------------------------------------------------------
 
     def _save(self, job: Job) -> None:
+        """Store a changed record, wake the waiters, and emit its event if a watcher would see the change."""
         if self.store is not None:
             self.store.save(job)
         self._notify()
+        self.events.changed(job)
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -430,16 +443,20 @@ class JobService:
             )
         return float(timeout_seconds)
 
+    def _default_output_path(self, api_path: str) -> str:
+        """``<name>_output.ipynb`` beside the input, or in ``output_directory`` when it is set."""
+        stem = posixpath.splitext(posixpath.basename(api_path))[0]
+        if self.app.output_directory:
+            directory = normalize_api_path(
+                self.app.output_directory, self.contents_manager, argument="output_directory", allow_root=True
+            )
+        else:
+            directory = posixpath.dirname(api_path)
+        return posixpath.join(directory, f"{stem}_output.ipynb") if directory else f"{stem}_output.ipynb"
+
     def _output_path(self, output_path: str | None, api_path: str) -> str:
         if output_path is None:
-            stem = posixpath.splitext(posixpath.basename(api_path))[0]
-            if self.app.output_directory:
-                directory = normalize_api_path(
-                    self.app.output_directory, self.contents_manager, argument="output_directory", allow_root=True
-                )
-            else:
-                directory = posixpath.dirname(api_path)
-            out = posixpath.join(directory, f"{stem}_output.ipynb") if directory else f"{stem}_output.ipynb"
+            out = self._default_output_path(api_path)
         else:
             out = self.notebooks.api_path(output_path, argument="output_path")
         if out == api_path or os.path.realpath(self._os_path(out)) == os.path.realpath(self._os_path(api_path)):
@@ -492,8 +509,11 @@ class JobService:
         timeout_seconds: float | None = None,
         working_dir_override: str | None = None,
         env_overrides: dict[str, str] | None = None,
+        started_by: JobStarter | None = None,
     ) -> Job:
         """Validate a job and queue it; it starts at once when a slot is free. Returns its record.
+
+        ``started_by`` records who asked for it (an MCP client and its name, or the REST API).
 
         Every argument is checked before anything is written or started. Raises
         NotebookNotFound / NotANotebook (notebook_path), KernelSpecNotFound (listing the installed
@@ -531,6 +551,7 @@ class JobService:
             working_dir=working_dir,
             env_overrides=env,
             owner=self.owner,
+            started_by=started_by,
             message="Queued.",
         )
         self._jobs[job.job_id] = job
@@ -670,6 +691,66 @@ class JobService:
         self.store.delete(job_id)
         await self.executor.discard(job_id)
         self._notify()
+        self.events.deleted(job)
+
+    async def rerun(self, job_id: str, *, started_by: JobStarter | None = None) -> Job:
+        """Start a new job of a finished job's notebook, with its parameters, kernel, output path,
+        timeout, working directory and environment overrides. Returns the new job's record.
+
+        Raises JobNotFound, Conflict while the job is still active, and whatever ``submit`` raises
+        when the notebook or the kernel has changed since (e.g. NotebookNotFound).
+        """
+        await self._ensure_started()
+        job = self._job(job_id)
+        if job.active:
+            raise Conflict(f"job {job_id} is still {job.status}; wait for it to end, or cancel it, then rerun it.")
+        default_dir = posixpath.dirname(job.notebook_path)
+        return await self.submit(
+            job.notebook_path,
+            output_path=job.output_path,
+            parameters=job.parameters,
+            kernel_name=job.kernel_name,
+            timeout_seconds=job.timeout_seconds,
+            working_dir_override=None if job.working_dir == default_dir else job.working_dir,
+            env_overrides=job.env_overrides,
+            started_by=started_by,
+        )
+
+    async def notebook_parameters(self, notebook_path: str) -> nb_parameters.NotebookParameters:
+        """What a job of this notebook would run with by default: the parameters of its
+        ``parameters``-tagged cell as Papermill infers them, its kernel, the default output path and
+        timeout, and the installed kernelspecs. Raises NotebookNotFound, NotANotebook, PathError.
+        """
+        api_path, nb = await self.notebooks.get(notebook_path, argument="path")
+        specs = (await ensure_async(self.kernel_spec_manager.get_all_specs())) or {}
+        kernelspecs = [
+            nb_parameters.KernelSpecInfo(
+                name=name,
+                display_name=(entry.get("spec") or {}).get("display_name") or name,
+                language=(entry.get("spec") or {}).get("language"),
+            )
+            for name, entry in sorted(specs.items())
+        ]
+        nb_kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
+        kernel: str | None = None
+        language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language")
+        if nb_kernel:
+            try:
+                kernel, spec = await self._kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
+                language = spec.get("language") or language
+            except KernelSpecNotFound:
+                kernel = None
+        language = language or ((nb.get("metadata") or {}).get("language_info") or {}).get("name")
+        return nb_parameters.NotebookParameters(
+            notebook_path=api_path,
+            has_parameters_cell=nb_parameters.has_parameters_cell(nb),
+            parameters=nb_parameters.infer_parameters(nb, kernel or nb_kernel, language),
+            kernel_name=kernel,
+            language=language,
+            kernelspecs=kernelspecs,
+            output_path=self._default_output_path(api_path),
+            timeout_seconds=float(self.app.job_timeout or 0),
+        )
 
     async def wait(self, job_id: str, on_change: ChangeCallback | None = None, heartbeat: float = 5.0) -> Job:
         """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s)."""

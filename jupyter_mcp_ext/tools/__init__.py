@@ -82,3 +82,27 @@ async def authorize(ctx: Any, action: str, resource: str) -> None:
             f"Not allowed: this server's Authorizer does not let user {getattr(user, 'username', user)!r} "
             f"{action} {resource}."
         )
+
+
+def client_name(ctx: Any) -> str | None:
+    """The MCP client's name (``clientInfo.name``) behind this tool call, or None when it sent none.
+
+    Handshake protocol versions send it once, in ``initialize`` (the SDK keeps it on the session as
+    ``client_params``); the stateless 2026-07-28 protocol may send it with each request, in the
+    request's ``_meta`` under ``io.modelcontextprotocol/clientInfo``. Both are looked at.
+    """
+    try:
+        request_context = ctx.request_context
+    except (AttributeError, ValueError):
+        return None
+    params = getattr(getattr(request_context, "session", None), "client_params", None)
+    info: Any = getattr(params, "client_info", None)
+    if info is None:
+        from mcp.types import CLIENT_INFO_META_KEY
+
+        meta = getattr(request_context, "meta", None)
+        info = meta.get(CLIENT_INFO_META_KEY) if isinstance(meta, dict) else None
+    name = info.get("name") if isinstance(info, dict) else getattr(info, "name", None)
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return name.strip()[:200]

@@ -12,9 +12,9 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
-from ..jobs.models import Job
+from ..jobs.models import Job, JobStarter
 from ..services import Services
-from . import authorize, tool_errors
+from . import authorize, client_name, tool_errors
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             timeout_seconds=timeout_seconds,
             working_dir_override=working_dir_override,
             env_overrides=env_overrides,
+            started_by=JobStarter(via="mcp", client_name=client_name(ctx)),
         )
         if mode == "async":
             recommendation = await jobs.recommendation(job.notebook_path)
