@@ -1,5 +1,6 @@
 /**
- * The jupyter-mcp-ext Lab plugin: the MCP sidebar panel and its palette command.
+ * The jupyter-mcp-ext Lab plugins: the MCP sidebar panel and its palette command,
+ * and the Notebook Jobs panel (jobs/plugin.ts).
  */
 import {
   ILayoutRestorer,
@@ -9,6 +10,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { mcpIcon } from './icon';
+import { jobsPlugin } from './jobs/plugin';
 import { MCPPanel } from './panel';
 import { fetchStatus, mcpEndpointUrl } from './status';
 
@@ -54,4 +56,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, jobsPlugin];

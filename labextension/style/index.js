@@ -1,2 +1,3 @@
-/* Style module of the jupyter-mcp-ext Lab panel, loaded by the prebuilt extension. */
+/* Style module of the jupyter-mcp-ext Lab panels, loaded by the prebuilt extension. */
 import './base.css';
+import './jobs.css';

@@ -1,0 +1,331 @@
+/**
+ * The Notebook Jobs sidebar panel: a status filter, the jobs newest first, and
+ * an empty state that says how to start one.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import {
+  caretDownEmptyIcon,
+  refreshIcon,
+  SidePanel,
+  Toolbar,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { isActive, JOB_STATUSES, JobStatus } from './api';
+import { jobsIcon } from './icons';
+import { IJobActions, JobRow, statusLabel } from './jobrow';
+import { JobsModel } from './model';
+
+/**
+ * The sidebar panel of notebook jobs.
+ */
+export class JobsPanel extends SidePanel {
+  constructor(options: JobsPanel.IOptions) {
+    // One list, no accordion: a section title would only repeat the panel's name.
+    super({ content: new Panel(), translator: options.translator });
+    const trans = options.trans;
+    this.model = options.model;
+    this.addClass('jp-mcp-ext-JobsPanel');
+    this.title.caption = trans.__('Notebook Jobs');
+
+    const heading = document.createElement('h2');
+    heading.textContent = trans.__('Notebook Jobs');
+    heading.className = 'jp-text-truncated';
+    this.header.addWidget(new Widget({ node: heading }));
+
+    this._filter = new StatusFilter(trans);
+    this._filter.changed = () => this._list.render();
+    this.toolbar.addItem('status-filter', this._filter);
+    this.toolbar.addItem('spacer', Toolbar.createSpacerItem());
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: trans.__('Reload the jobs from the server'),
+        onClick: () => void this.model.refresh()
+      })
+    );
+    this.toolbar.node.setAttribute('aria-label', trans.__('Notebook Jobs toolbar'));
+
+    this._list = new JobsList({
+      model: this.model,
+      actions: options.actions,
+      trans,
+      status: () => this._filter.value,
+      showAll: () => {
+        this._filter.value = '';
+        this._list.render();
+      }
+    });
+    this.addWidget(this._list);
+    this.content.addClass('jp-mcp-ext-JobsPanel-content');
+
+    this.model.changed.connect(this._onModelChanged, this);
+  }
+
+  readonly model: JobsModel;
+
+  dispose(): void {
+    window.clearInterval(this._tick);
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.model.refresh();
+    this._onModelChanged();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      void this.model.refresh();
+    }
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this._updateTicking();
+  }
+
+  private _onModelChanged(): void {
+    this._filter.setCounts(this.model.counts);
+    this._updateTicking();
+    if (this.isVisible) {
+      this._list.render();
+    }
+  }
+
+  /**
+   * Durations of running jobs tick once a second, only while they are visible.
+   */
+  private _updateTicking(): void {
+    const running =
+      this.isVisible && this.model.jobs.some(job => job.status === 'running');
+    if (running && !this._tick) {
+      this._tick = window.setInterval(() => this._list.tick(), 1000);
+    } else if (!running && this._tick) {
+      window.clearInterval(this._tick);
+      this._tick = 0;
+    }
+  }
+
+  private _filter: StatusFilter;
+  private _list: JobsList;
+  private _tick = 0;
+}
+
+/**
+ * A namespace for JobsPanel statics.
+ */
+export namespace JobsPanel {
+  export interface IOptions {
+    model: JobsModel;
+    actions: IJobActions;
+    trans: TranslationBundle;
+    translator?: SidePanel.IOptions['translator'];
+  }
+}
+
+/**
+ * The status filter: a select styled as JupyterLab's own (`HTMLSelect`), with counts.
+ */
+class StatusFilter extends Widget {
+  constructor(trans: TranslationBundle) {
+    super();
+    this._trans = trans;
+    this.addClass('jp-mcp-ext-JobsFilter');
+    const wrapper = document.createElement('div');
+    wrapper.className = 'jp-HTMLSelect jp-DefaultStyle jp-ToolbarButtonComponent';
+    const select = (this._select = document.createElement('select'));
+    select.setAttribute('aria-label', trans.__('Show jobs with status'));
+    select.title = trans.__('Show jobs with status');
+    select.appendChild(new Option(trans.__('All jobs'), ''));
+    for (const status of JOB_STATUSES) {
+      select.appendChild(new Option(statusLabel(status, trans), status));
+    }
+    select.addEventListener('change', () => this.changed());
+    // The toolbar would take the focus back otherwise.
+    select.addEventListener('focus', event => event.stopPropagation());
+    wrapper.appendChild(select);
+    wrapper.appendChild(
+      caretDownEmptyIcon.element({
+        tag: 'span',
+        stylesheet: 'select',
+        right: '4px',
+        top: '5px'
+      })
+    );
+    this.node.appendChild(wrapper);
+  }
+
+  changed: () => void = () => undefined;
+
+  get value(): JobStatus | '' {
+    return this._select.value as JobStatus | '';
+  }
+
+  set value(value: JobStatus | '') {
+    this._select.value = value;
+  }
+
+  setCounts(counts: { [status: string]: number | undefined }): void {
+    const trans = this._trans;
+    for (const option of Array.from(this._select.options)) {
+      const status = option.value as JobStatus | '';
+      const count = status ? (counts[status] ?? 0) : (counts.total ?? 0);
+      const label = status ? statusLabel(status, trans) : trans.__('All jobs');
+      option.text = trans.__('%1 (%2)', label, count);
+    }
+  }
+
+  private _select: HTMLSelectElement;
+  private _trans: TranslationBundle;
+}
+
+/**
+ * The list of jobs; rows are kept per job and updated in place.
+ */
+class JobsList extends Widget {
+  constructor(options: {
+    model: JobsModel;
+    actions: IJobActions;
+    trans: TranslationBundle;
+    status: () => JobStatus | '';
+    showAll: () => void;
+  }) {
+    super();
+    this._options = options;
+    this.title.label = options.trans.__('Jobs');
+    this.addClass('jp-mcp-ext-JobsList');
+    this._ul = document.createElement('ul');
+    this._ul.className = 'jp-mcp-ext-JobsList-items';
+    this._ul.setAttribute('aria-label', options.trans.__('Notebook jobs'));
+    this._message = document.createElement('div');
+    this._message.className = 'jp-mcp-ext-JobsList-message';
+    this._message.setAttribute('role', 'status');
+    this.node.appendChild(this._message);
+    this.node.appendChild(this._ul);
+  }
+
+  /**
+   * Render the model's jobs (those of the selected status).
+   */
+  render(): void {
+    const { model, actions, trans } = this._options;
+    const status = this._options.status();
+    const jobs = model.jobs.filter(job => !status || job.status === status);
+    const keep = new Set(jobs.map(job => job.job_id));
+    for (const [jobId, row] of this._rows) {
+      if (!keep.has(jobId)) {
+        row.node.remove();
+        this._rows.delete(jobId);
+      }
+    }
+    let previous: HTMLElement | null = null;
+    for (const job of jobs) {
+      let row = this._rows.get(job.job_id);
+      if (row) {
+        if (row.job !== job) {
+          row.update(job);
+        }
+      } else {
+        row = new JobRow(job, actions, trans);
+        this._rows.set(job.job_id, row);
+      }
+      const expected: ChildNode | null = previous ? previous.nextSibling : this._ul.firstChild;
+      if (expected !== row.node) {
+        this._ul.insertBefore(row.node, expected);
+      }
+      previous = row.node;
+    }
+    this._renderMessage(jobs.length, status);
+  }
+
+  /**
+   * Move the durations of running jobs on.
+   */
+  tick(): void {
+    const now = Date.now() / 1000;
+    for (const row of this._rows.values()) {
+      if (isActive(row.job.status)) {
+        row.update(row.job, now);
+      }
+    }
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.render();
+  }
+
+  private _renderMessage(shown: number, status: JobStatus | ''): void {
+    const { model, trans } = this._options;
+    const message = this._message;
+    message.replaceChildren();
+    message.className = 'jp-mcp-ext-JobsList-message';
+    if (model.error) {
+      message.classList.add('jp-mod-error');
+      message.appendChild(
+        paragraph(trans.__('Could not load the jobs: %1', model.error))
+      );
+    }
+    if (shown) {
+      message.hidden = !model.error;
+      return;
+    }
+    message.hidden = false;
+    if (!model.loaded) {
+      message.appendChild(paragraph(trans.__('Loading jobs…')));
+      return;
+    }
+    if (status && model.jobs.length) {
+      message.appendChild(
+        paragraph(trans.__('No %1 jobs.', statusLabel(status, trans).toLowerCase()))
+      );
+      const all = document.createElement('button');
+      all.className = 'jp-mcp-ext-JobsList-showAll';
+      all.textContent = trans.__('Show all jobs');
+      all.addEventListener('click', () => this._options.showAll());
+      message.appendChild(all);
+      return;
+    }
+    if (model.error) {
+      return;
+    }
+    message.classList.add('jp-mcp-ext-JobsList-empty');
+    message.appendChild(
+      jobsIcon.element({ tag: 'div', className: 'jp-mcp-ext-JobsList-emptyIcon' })
+    );
+    message.appendChild(paragraph(trans.__('No notebook jobs yet'), 'jp-mcp-ext-JobsList-emptyTitle'));
+    message.appendChild(
+      paragraph(
+        trans.__(
+          'Right-click a notebook in the file browser and choose “Run as Job…”, or use the button in a notebook’s toolbar. Jobs your MCP client starts with execute_notebook show here too.'
+        )
+      )
+    );
+  }
+
+  private _options: {
+    model: JobsModel;
+    actions: IJobActions;
+    trans: TranslationBundle;
+    status: () => JobStatus | '';
+    showAll: () => void;
+  };
+  private _ul: HTMLUListElement;
+  private _message: HTMLDivElement;
+  private _rows = new Map<string, JobRow>();
+}
+
+function paragraph(text: string, className = ''): HTMLParagraphElement {
+  const p = document.createElement('p');
+  p.textContent = text;
+  if (className) {
+    p.className = className;
+  }
+  return p;
+}
