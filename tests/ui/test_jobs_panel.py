@@ -45,6 +45,7 @@ PANEL_TAB = f'li.lm-TabBar-tab[data-id="{PANEL_ID}"]'
 JOB_NOTEBOOKS = Path(__file__).resolve().parents[1] / "jobs" / "notebooks"
 SERVER_START_TIMEOUT = 90.0  # seconds; Lab answers after about 3 s on these machines
 UI_TIMEOUT_MS = 60_000  # a cold first Lab page load on 2 cores takes a few seconds; leave room
+EXPECT_TIMEOUT_MS = 30_000
 CLIENT_NAME = "ui-test-agent"
 
 
@@ -244,11 +245,14 @@ def page(browser: Browser, jobs_lab: JobsLab) -> Iterator[Page]:
     """A fresh page with JupyterLab loaded, its shell ready, and the Notebook Jobs panel open."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.set_default_timeout(UI_TIMEOUT_MS)
+    # Jobs run and notebooks open on a machine that may be busy: expectations wait up to 30 s (not 5).
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     try:
         page.goto(f"{jobs_lab.url}lab?reset&token={jobs_lab.token}")
         page.locator(".jp-Launcher").wait_for()
         yield page
     finally:
+        expect.set_options(timeout=5_000)
         page.close()
 
 
@@ -308,7 +312,7 @@ def test_cancel_a_running_job_from_the_panel_with_the_keyboard_after_confirming(
     expect(dialog).to_contain_text("Cancel the job?")
     dialog.get_by_role("button", name="Cancel Job").click()
 
-    expect(job_row.locator(".jp-mcp-ext-JobStatus")).to_have_text("Cancelled", timeout=30_000)
+    expect(job_row.locator(".jp-mcp-ext-JobStatus")).to_have_text("Cancelled")
     assert focused == "Cancel the job"
     assert jobs_lab.job(job_id)["status"] == "cancelled"
 
@@ -395,7 +399,7 @@ def test_a_job_that_finishes_while_the_panel_is_closed_raises_a_notification_tha
 
 def test_the_log_view_follows_new_lines_while_the_job_runs(jobs_lab: JobsLab, page: Page) -> None:
     open_panel(page)
-    job_id = jobs_lab.mcp_job("test_autosave.ipynb")["job_id"]
+    job_id = jobs_lab.mcp_job("slow_steps.ipynb", output_path="slow_steps_log.ipynb")["job_id"]
     job_row = row(page, job_id)
     expect(job_row).to_have_attribute("data-status", "running")
     job_row.locator(".jp-mcp-ext-JobRow-action.jp-mod-log").click()
@@ -406,10 +410,11 @@ def test_the_log_view_follows_new_lines_while_the_job_runs(jobs_lab: JobsLab, pa
         counts.append(lines.count())
         page.wait_for_timeout(200)
     last = page.locator(
-        ".jp-mcp-ext-JobLog-line.jp-mod-stdout .jp-mcp-ext-JobLog-text", has_text=re.compile(r"^\s*24\s*$")
+        ".jp-mcp-ext-JobLog-line.jp-mod-stdout .jp-mcp-ext-JobLog-text", has_text=re.compile(r"^\s*step 7\s*$")
     )
-    expect(last).to_have_count(1, timeout=10_000)
-    assert len({c for c in counts if 0 < c < 25}) >= 2, f"the log did not follow the run: {counts}"
+    expect(last).to_have_count(1)
+    # Lines arrived in several reads while the job ran (8 cells of 0.8 s, one print each), not all at the end.
+    assert len({c for c in counts if 0 < c < 8}) >= 2, f"the log did not follow the run: {counts}"
     expect(page.locator(".jp-mcp-ext-JobLog-status")).to_contain_text("Completed")
 
 
