@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from . import __version__
-from .transport import AUTH_RESOURCE
+from .transport import AUTH_RESOURCE, ExplainedRefusalsHandler
 
 
-class StatusHandler(APIHandler):
-    """``GET <base_url>jupyter-mcp-ext/status``: version, MCP path, tools, sessions, kernels, jobs."""
+class StatusHandler(ExplainedRefusalsHandler):
+    """``GET <base_url>jupyter-mcp-ext/status``: version, MCP path, the tools offered and withheld,
+    sessions, kernels, jobs."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -29,6 +29,9 @@ class StatusHandler(APIHandler):
             "mcp_path": self.base_url.rstrip("/") + "/" + app.mcp_path,
             "tools": tools,
             "tool_count": len(tools),
+            # What the operator withholds (MCPExtensionApp.read_only / allowed_tools / denied_tools).
+            "read_only": app.read_only,
+            "withheld_tools": services.extra.get("withheld_tools", []),
             "protocol_versions": ["2025-11-25", "2026-07-28"],
             "running": manager is not None,
             "active_sessions": len(getattr(manager, "_server_instances", {}) or {}),

@@ -10,14 +10,17 @@ Authentication, the Host / Origin checks and authorization are Jupyter Server's 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.httputil import responses
 from tornado.iostream import StreamClosedError
 
 if TYPE_CHECKING:
@@ -37,7 +40,157 @@ MCP_REQUEST_HEADERS = ("mcp-session-id", "mcp-protocol-version", "mcp-method", "
 MCP_EXPOSED_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version"
 
 
-class MCPHandler(APIHandler):
+#: JSON-RPC error codes of a refused HTTP request (implementation-defined server errors,
+#: JSON-RPC 2.0 section 5.1): the MCP SDK clients show the error's message to the user.
+UNAUTHENTICATED_CODE = -32001
+FORBIDDEN_CODE = -32003
+
+
+class Refusal(Exception):
+    """Why Jupyter refused a request to the MCP endpoint, in words that say what to do."""
+
+    def __init__(self, status: int, message: str, code: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers or {}
+
+
+class ExplainedRefusalsHandler(APIHandler):
+    """An APIHandler that rewrites Jupyter's refusals of an API request (401 / 403 / 404 with a bare reason) into
+    answers that name the fix: the token and how to send it, the Host or Origin setting, the
+    Authorizer's permission.
+
+    Jupyter still decides: the identity provider (token, password, JupyterHub), ``check_host``,
+    ``check_origin``, XSRF and the Authorizer run as for any API handler; only the response
+    changes. The body holds Jupyter's ``{"message", "reason"}`` and a JSON-RPC error with the
+    same message, which is what MCP clients display. A refused Origin is answered 403, not
+    Jupyter's 404, as the MCP Streamable HTTP transport requires.
+    """
+
+    _mcp_refused_host: str | None = None
+    _mcp_refused_origin: str | None = None
+
+    def check_host(self) -> bool:
+        allowed = super().check_host()
+        if not allowed:
+            self._mcp_refused_host = self.request.host
+        return allowed
+
+    def check_origin(self, origin_to_satisfy_tornado: str = "") -> bool:
+        allowed = super().check_origin(origin_to_satisfy_tornado)
+        if not allowed:
+            self._mcp_refused_origin = self.request.headers.get("Origin")
+        return allowed
+
+    def refusal(self, status_code: int, error: BaseException | None) -> Refusal | None:
+        """The explained answer to Jupyter's refusal with ``status_code``, or None to keep Jupyter's."""
+        if self._mcp_refused_host is not None:
+            host = re.sub(r":\d+$", "", self._mcp_refused_host)
+            return Refusal(
+                403,
+                f"This Jupyter server does not answer requests for Host {host!r} (its guard against DNS "
+                "rebinding). If the server should be reachable under that name, add it to "
+                f"ServerApp.local_hostnames (--ServerApp.local_hostnames={host}), or set "
+                "ServerApp.allow_remote_access=True (for a server behind a reverse proxy).",
+                FORBIDDEN_CODE,
+            )
+        user = getattr(self, "_jupyter_current_user", None)
+        if status_code in (401, 403) and not user:
+            return self.unauthenticated()
+        if status_code == 404 and self._mcp_refused_origin is not None:
+            origin = self._mcp_refused_origin
+            return Refusal(
+                403,
+                f"This Jupyter server does not accept requests from Origin {origin!r} (its cross-site guard). "
+                f"To let a web page on that origin use it, start the server with "
+                f"--ServerApp.allow_origin={origin} (or a regular expression in ServerApp.allow_origin_pat). "
+                "A client outside a browser should send no Origin header.",
+                FORBIDDEN_CODE,
+            )
+        message = getattr(error, "log_message", None) or ""
+        if status_code == 403 and message.startswith("User is not authorized"):
+            action = HTTP_METHOD_TO_AUTH_ACTION.get((self.request.method or "GET").upper(), "read")
+            resource = getattr(self, "auth_resource", AUTH_RESOURCE)
+            name = getattr(user, "username", None) or str(user)
+            return Refusal(
+                403,
+                f"This Jupyter server's Authorizer does not let user {name!r} {action} the {resource!r} resource "
+                f"(permission: action {action!r} on resource {resource!r}). The server's operator grants it "
+                "(ServerApp.authorizer_class; on JupyterHub, the roles and scopes of the user or token).",
+                FORBIDDEN_CODE,
+            )
+        return None
+
+    def unauthenticated(self) -> Refusal:
+        """401: which credential this server wants, how to send it, and where to find it."""
+        sent = bool(self.request.headers.get("Authorization") or self.get_argument("token", ""))
+        provider = self.identity_provider
+        how = "as the header 'Authorization: token <token>' (or 'Authorization: Bearer <token>')"
+        if type(provider).__module__.startswith("jupyterhub"):
+            message = (
+                f"This JupyterHub user server needs a JupyterHub API token that may access it, {how}: the "
+                "token needs the scope access:servers for this user's server (the hub's token page, /hub/token, "
+                "creates one)."
+            )
+        elif not getattr(provider, "token", None):
+            message = (
+                "This Jupyter server has no token (it uses a password login, which MCP clients cannot do). "
+                "Restart it with a token as well (--IdentityProvider.token=<token>) and send that token "
+                f"with every MCP request, {how}."
+            )
+        else:
+            message = (
+                f"This Jupyter server needs its token with every MCP request, {how}. `jupyter server list`, "
+                "run where the server runs, prints each server's URL with its token; `jupyter mcp-ext connect` "
+                "prints ready-to-paste client configuration."
+            )
+        if sent:
+            message = "The token sent is not valid for this Jupyter server. " + message
+        # RFC 6750 challenge; MCP clients that show a challenge (the Inspector) show error_description.
+        description = message.replace("\\", "").replace('"', "'")
+        challenge = 'Bearer realm="jupyter_server"'
+        if sent:
+            challenge += ', error="invalid_token"'
+        challenge += f', error_description="{description}"'
+        return Refusal(401, message, UNAUTHENTICATED_CODE, {"WWW-Authenticate": challenge})
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        refusal = error if isinstance(error, Refusal) else self.refusal(status_code, error)
+        if refusal is None:
+            super().write_error(status_code, **kwargs)
+            return
+        self.set_status(refusal.status)
+        for name, value in refusal.headers.items():
+            self.set_header(name, value)
+        self.set_header("Content-Type", "application/json")
+        self.log.warning("MCP request refused (%s): %s", refusal.status, refusal.message)
+        body = {
+            "message": refusal.message,
+            "reason": responses.get(refusal.status, ""),
+            "jsonrpc": "2.0",
+            "id": self._request_id(),
+            "error": {"code": refusal.code, "message": refusal.message},
+        }
+        self.finish(json.dumps(body))
+
+    def _request_id(self) -> Any:
+        """The JSON-RPC id of the refused request, when it is one small request (so clients can match it)."""
+        body = self.request.body or b""
+        if not body or len(body) > 65536:
+            return None
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return None
+        request_id = message.get("id") if isinstance(message, dict) else None
+        return request_id if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
+
+
+class MCPHandler(ExplainedRefusalsHandler):
     """Serves MCP Streamable HTTP (POST, GET stream, DELETE) at ``<base_url>mcp``.
 
     Follows the MCP 2025-11-25 Streamable HTTP transport and the stateless 2026-07-28
