@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, Type, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
 
 from . import __version__
+from .config import (
+    ENV_PREFIX,
+    JUPYTER_CONFIG,
+    ConfigurationError,
+    apply_overrides,
+    jupyter_config_problems,
+    unknown,
+)
 from .handlers import StatusHandler
 from .jobs.executor import ProcessJobExecutor
+from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
 from .notebooks.service import NotebookService
 from .services import Services
 from .transport import MCPHandler
 
-#: Environment variables ``JUPYTER_MCP_<TRAIT NAME IN UPPER CASE>`` override these traits.
-ENV_PREFIX = "JUPYTER_MCP_"
+__all__ = ["ENV_PREFIX", "MCPExtensionApp"]
 
 
 class MCPExtensionApp(ExtensionApp):
@@ -27,8 +36,10 @@ class MCPExtensionApp(ExtensionApp):
     The MCP tools use the server's own ContentsManager, MultiKernelManager, SessionManager,
     authentication and Authorizer. Every trait below can be set in ``jupyter_server_config.py``
     (``c.MCPExtensionApp.max_kernels = 5``), on the command line
-    (``--MCPExtensionApp.max_kernels=5``), or by an environment variable
-    ``JUPYTER_MCP_MAX_KERNELS=5``, which wins over both.
+    (``--MCPExtensionApp.max_kernels=5``), in the JSON file named by ``JUPYTER_MCP_CONFIG``
+    (``{"max_kernels": 5}``), which wins over both, or by an environment variable
+    ``JUPYTER_MCP_MAX_KERNELS=5``, which wins over all. A value that is not valid stops the
+    server's start-up with a message naming the setting and what it accepts.
     """
 
     name = "jupyter_mcp_ext"
@@ -37,20 +48,47 @@ class MCPExtensionApp(ExtensionApp):
 
     # -- the MCP endpoint ------------------------------------------------------------------
 
+    read_only = Bool(
+        False,
+        config=True,
+        help="Offer only the tools that change nothing (reading notebooks, listing files and kernels, "
+        "system_info): no edits, no code execution, no jobs, no server control. Default False. Applies to "
+        "the MCP endpoint only; JupyterLab and the REST API are unaffected.",
+    )
+    allowed_tools = List(
+        Unicode(),
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="Names of the only tools the endpoint offers (after read_only). Default None: every tool. "
+        "An unknown name stops the server's start-up. Environment: comma-separated names.",
+    )
+    denied_tools = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="Names of tools the endpoint does not offer (applied after read_only and allowed_tools). "
+        "Default []: none withheld. An unknown name stops the server's start-up. Environment: "
+        "comma-separated names.",
+    )
+
     session_idle_timeout = Float(
         1800.0,
+        min=0,
         config=True,
         help="Seconds after which an idle MCP session (no request in flight, no open GET stream) is closed; "
         "its client then starts a new one. Default 1800. 0 keeps sessions until the client deletes them.",
     )
     max_request_body_bytes = Int(
         64 * 1024 * 1024,
+        min=0,
         config=True,
         help="Largest MCP request body accepted, in bytes (HTTP 413 above). Default 64 MiB, enough to write a "
         "large notebook in one call.",
-    )
+    ).tag(exclusive_min=0)
     max_source_chars = Int(
         2_000_000,
+        min=0,
         config=True,
         help="Largest cell source a tool accepts, in characters. Default 2,000,000. 0 means no limit.",
     )
@@ -77,21 +115,24 @@ class MCPExtensionApp(ExtensionApp):
 
     max_kernels = Int(
         10,
+        min=0,
         config=True,
         help="Most kernels the server may run at once when start_kernel is asked for another (kernels started "
         "from JupyterLab count too). Default 10. 0 means no limit.",
     )
     execution_timeout = Float(
         60.0,
+        min=0,
         config=True,
         help="Default timeout of execute_on_kernel, in seconds, when a call gives none. At the timeout the "
         "kernel is interrupted and the partial outputs are returned. Default 60. 0 means no timeout.",
     )
     jupyter_timeout = Float(
         300.0,
+        min=0,
         config=True,
         help="Seconds to wait for a kernel to start or restart before giving up. Default 300.",
-    )
+    ).tag(exclusive_min=0)
     continue_on_error = Bool(
         False,
         config=True,
@@ -100,6 +141,7 @@ class MCPExtensionApp(ExtensionApp):
     )
     max_output_chars = Int(
         20_000,
+        min=0,
         config=True,
         help="Budget of text returned per execution, in characters; longer output is cut with a marker "
         "saying how much was cut. Default 20,000. 0 means no limit.",
@@ -113,27 +155,31 @@ class MCPExtensionApp(ExtensionApp):
     )
     max_error_output = Int(
         5_000,
+        min=0,
         config=True,
         help="Largest traceback returned, in characters (ANSI colour codes are stripped first). "
         "Default 5,000. 0 means no limit.",
     )
     max_image_bytes = Int(
         2 * 1024 * 1024,
+        min=0,
         config=True,
         help="Largest image (PNG/JPEG) returned as MCP image content, in bytes; a larger one is replaced "
         "by a note. Default 2 MiB. 0 means no images are returned.",
     )
     kernel_idle_timeout = Float(
         0.0,
+        min=0,
         config=True,
         help="Seconds after which an idle kernel started by an MCP tool is shut down. Default 0: never "
         "(use the server's MappingKernelManager.cull_idle_timeout for all kernels).",
     )
     cleanup_interval = Float(
         300.0,
+        min=0,
         config=True,
         help="Seconds between checks for idle MCP kernels when kernel_idle_timeout is set. Default 300.",
-    )
+    ).tag(exclusive_min=0)
 
     # -- notebook jobs (Papermill) ---------------------------------------------------------
 
@@ -145,11 +191,13 @@ class MCPExtensionApp(ExtensionApp):
     )
     max_concurrent_jobs = Int(
         2,
+        min=0,
         config=True,
         help="Most notebook jobs running at once; further jobs wait as 'queued'. Default 2.",
-    )
+    ).tag(exclusive_min=0)
     job_timeout = Float(
         300.0,
+        min=0,
         config=True,
         help="Default timeout_seconds of a notebook job (the whole run), in seconds. Default 300.",
     )
@@ -181,42 +229,101 @@ class MCPExtensionApp(ExtensionApp):
 
         return os.path.join(jupyter_data_dir(), "jupyter_mcp_ext", "jobs.sqlite")
 
-    def _apply_env_overrides(self) -> None:
-        """Set traits from ``JUPYTER_MCP_*`` environment variables (they win over config files)."""
-        aliases = {"LOG_LEVEL": "log_level_mcp"}
-        for key, value in os.environ.items():
-            if not key.startswith(ENV_PREFIX):
-                continue
-            suffix = key[len(ENV_PREFIX) :]
-            name = aliases.get(suffix, suffix.lower())
-            trait = self.traits(config=True).get(name)
-            if trait is None:
-                continue
-            try:
-                setattr(self, name, trait.from_string(value))
-            except Exception as e:
-                self.log.warning("Ignoring %s=%r: %s", key, value, e)
+    @validate(
+        "session_idle_timeout",
+        "execution_timeout",
+        "jupyter_timeout",
+        "kernel_idle_timeout",
+        "cleanup_interval",
+        "job_timeout",
+        "max_request_body_bytes",
+        "max_concurrent_jobs",
+    )
+    def _check_number(self, proposal: Any) -> Any:
+        # traitlets' own ``min`` allows 0 and NaN; these settings need a finite number, some > 0.
+        value = proposal["value"]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TraitError(f"{proposal['trait'].name} must be a finite number")
+        if proposal["trait"].metadata.get("exclusive_min") is not None and value <= 0:
+            raise TraitError(f"{proposal['trait'].name} must be > 0")
+        return value
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Link to the server, then apply ``JUPYTER_MCP_CONFIG`` and ``JUPYTER_MCP_*`` and check every value.
+
+        Any problem stops the server's start-up (``refuse_to_start``): an MCP endpoint that runs
+        with a setting other than the operator wrote (a read-only endpoint that is not) is worse
+        than a server that does not start.
+        """
+        problems: list[str] = []
+        try:
+            super()._link_jupyter_server_extension(serverapp)
+        except TraitError as e:
+            # traitlets stops at the first bad value; look at each to report them all.
+            section = {**serverapp.config.get(type(self).__name__, {}), **self.config.get(type(self).__name__, {})}
+            problems = jupyter_config_problems(self, section) or [str(e)]
+        else:
+            # traitlets only warns about a name it does not know: a typo (``read_onyl``) must not
+            # leave the endpoint as it would be without the setting.
+            traits = self.traits(config=True)
+            section = self.config.get(type(self).__name__, {})
+            problems = [unknown(n, self, JUPYTER_CONFIG) for n in section if n not in traits]
+        problems += apply_overrides(self, log=self.log)
+        if problems:
+            self.refuse_to_start(problems)
+
+    def refuse_to_start(self, problems: list[str]) -> None:
+        """Log why the configuration is refused, one line per setting, and stop the server's start-up.
+
+        ``SystemExit`` is the one exception that jupyter_server's extension loader does not turn
+        into a warning (it would start the server without the MCP endpoint, or with it misconfigured).
+        """
+        lines = "\n".join(f"  - {p}" for p in problems)
+        self.log.critical(
+            "jupyter_mcp_ext: the server does not start because %s not valid:\n%s\n"
+            "The settings are described in `jupyter server --help-all` (MCPExtensionApp) and docs/configuration.md.",
+            "this setting is" if len(problems) == 1 else f"these {len(problems)} settings are",
+            lines,
+        )
+        raise SystemExit(1)
 
     def initialize_settings(self) -> None:
         """Build the services and the MCP server; handlers find them in the tornado settings."""
+        try:
+            self._initialize_settings()
+        except ConfigurationError as e:
+            self.refuse_to_start(e.problems)
+
+    def _initialize_settings(self) -> None:
         import logging
 
+        from .jobs.service import JobService
+        from .notebooks.paths import normalize_api_path
         from .server import build_mcp_server
 
-        self._apply_env_overrides()
         logging.getLogger("mcp").setLevel(self.log_level_mcp)
         serverapp = self.serverapp
         assert serverapp is not None, "initialize_settings runs after the extension is linked to a server"
+        attach_to_server_log(serverapp.log)
+        install_trust_filter(serverapp.contents_manager)
         notebooks = NotebookService(
             serverapp.contents_manager,
             serverapp.kernel_spec_manager,
             max_source_chars=self.max_source_chars,
             log=self.log,
         )
+        if self.output_directory:
+            try:
+                normalize_api_path(
+                    self.output_directory, serverapp.contents_manager, argument="output_directory", allow_root=True
+                )
+            except Exception as e:
+                raise ConfigurationError(
+                    [f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}"]
+                ) from e
         services = self.services = Services(app=self, notebooks=notebooks)
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
-        from .jobs.service import JobService
         from .kernels.service import KernelService
 
         services.kernels = KernelService.from_app(self, services)
@@ -281,6 +388,13 @@ class MCPExtensionApp(ExtensionApp):
         assert self.services is not None
         await self.services.start()
         self.log.info("jupyter_mcp_ext %s | MCP endpoint at %s%s", __version__, serverapp.connection_url, self.mcp_path)
+        withheld = self.services.extra.get("withheld_tools") or []
+        if withheld:
+            self.log.info(
+                "jupyter_mcp_ext | %s; tools withheld: %s",
+                "read-only endpoint" if self.read_only else "the endpoint offers a subset of its tools",
+                ", ".join(withheld),
+            )
 
     async def stop_extension(self) -> None:
         """Stop the services and the MCP session manager, so that Ctrl-C / SIGTERM is prompt."""

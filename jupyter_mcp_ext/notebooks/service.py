@@ -30,6 +30,7 @@ from ..exceptions import (
     NotebookNotFound,
     PathError,
 )
+from ..logs import quiet_trust_warnings
 from .paths import normalize_api_path, resolves_inside_root
 
 T = TypeVar("T")
@@ -183,7 +184,8 @@ class NotebookService:
 
     async def _cm(self, method: str, *args: Any, path: str, argument: str = "path", **kwargs: Any) -> Any:
         try:
-            return await ensure_async(getattr(self.contents_manager, method)(*args, **kwargs))
+            with quiet_trust_warnings():
+                return await ensure_async(getattr(self.contents_manager, method)(*args, **kwargs))
         except HTTPError as e:
             reason = self._without_root(e.log_message or e.reason or str(e))
             if e.status_code == 404:

@@ -9,22 +9,83 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..exceptions import MCPExtError
+from ..logs import LOGGER_NAME
 from ..metrics import MCP_TOOL_CALL_DURATION_SECONDS, MCP_TOOL_CALLS_TOTAL
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+#: One INFO line per tool call goes to this logger (part of the server's log).
+call_log = logging.getLogger(f"{LOGGER_NAME}.tools")
+
+#: The arguments a call's log line shows: what it acted on, never code, sources, outputs or parameters.
+LOGGED_ARGUMENTS = ("path", "notebook_path", "kernel_id", "job_id", "kernel_name", "mode", "operation")
+
+
+def client_name(ctx: Any) -> str | None:
+    """The MCP client's name (``clientInfo.name``) behind this call, or None when it gave none.
+
+    Works in both protocol generations: the 2025-11-25 handshake's ``initialize`` params, and the
+    2026-07-28 request envelope, from which the SDK builds the same ``client_params``.
+    """
+    try:
+        params = ctx.session.client_params
+    except (AttributeError, LookupError, ValueError):
+        return None
+    info = getattr(params, "client_info", None)
+    name = getattr(info, "name", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _request_handler(ctx: Any) -> Any:
+    """The tornado handler serving this MCP request, or None for an in-process client."""
+    from ..transport import SCOPE_HANDLER_KEY
+
+    try:
+        request = ctx.request_context.request
+    except (AttributeError, LookupError, ValueError):
+        return None
+    return getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
+
+
+def _shown(value: Any) -> str:
+    text = str(value)[:200]
+    return text if text and all(c.isalnum() or c in "-_./:@" for c in text) else repr(text)
+
+
+def _log_call(name: str, kwargs: dict[str, Any], outcome: str, error: str | None, seconds: float) -> None:
+    if not call_log.isEnabledFor(logging.INFO):
+        return
+    ctx = next((v for v in kwargs.values() if isinstance(v, Context)), None)
+    fields = [f"tool={name}"]
+    fields += [f"{k}={_shown(kwargs[k])}" for k in LOGGED_ARGUMENTS if kwargs.get(k) is not None]
+    fields.append(f"outcome={outcome}")
+    if error:
+        fields.append(f"error={error}")
+    fields.append(f"duration_ms={seconds * 1000:.1f}")
+    if ctx is not None:
+        fields.append(f"client={_shown(client_name(ctx) or '-')}")
+        handler = _request_handler(ctx)
+        user = getattr(handler, "current_user", None) if handler is not None else None
+        if user is not None:
+            fields.append(f"user={_shown(getattr(user, 'username', None) or user)}")
+    call_log.info("MCP %s", " ".join(fields))
 
 
 def tool_errors(fn: F) -> F:
     """Turn the services' exceptions into MCP tool errors (``isError: true``) with their message.
 
-    Also counts the call in ``mcp_tool_calls_total`` and times it in ``mcp_tool_call_duration_seconds``.
+    Also counts the call in ``mcp_tool_calls_total``, times it in ``mcp_tool_call_duration_seconds``,
+    and logs one INFO line: tool, what it acted on (``LOGGED_ARGUMENTS``), outcome, duration, MCP
+    client name and Jupyter user.
     Anything else propagates and the SDK reports it as an unexpected error (logged with its
     traceback, shown to the client only as "Error executing tool <name>").
     """
@@ -37,19 +98,23 @@ def tool_errors(fn: F) -> F:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         outcome = "error"
+        error: str | None = None
         started = time.perf_counter()
         try:
             result = await fn(*args, **kwargs)
             outcome = "ok"
             return result
         except MCPExtError as e:
+            error = type(e).__name__
             raise ToolError(str(e)) from e
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
         finally:
-            duration.observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            duration.observe(elapsed)
             MCP_TOOL_CALLS_TOTAL.labels(name, outcome).inc()
+            _log_call(name, kwargs, outcome, error or ("unexpected" if outcome == "error" else None), elapsed)
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,13 +132,7 @@ async def authorize(ctx: Any, action: str, resource: str) -> None:
     """
     from jupyter_core.utils import ensure_async
 
-    from ..transport import SCOPE_HANDLER_KEY
-
-    try:
-        request = ctx.request_context.request
-    except (AttributeError, ValueError):
-        return
-    handler = getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
+    handler = _request_handler(ctx)
     if handler is None:
         return
     user = handler.current_user

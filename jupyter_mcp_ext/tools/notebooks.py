@@ -65,6 +65,19 @@ def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
     return out
 
 
+def trusted(contents_manager: Any, nb: dict[str, Any]) -> bool | None:
+    """Whether JupyterLab will show the notebook's HTML / JavaScript outputs: the contents manager's
+    notary trusts every cell whose outputs need it (nbformat's ``check_cells``, on the trust marks the
+    contents manager set when it read the notebook). None when the contents manager has no notary."""
+    notary = getattr(contents_manager, "notary", None)
+    if notary is None:
+        return None
+    try:
+        return bool(notary.check_cells(nb))
+    except Exception:  # a notebook that fails validation may hold anything in its cells
+        return None
+
+
 def source_text(source: Any) -> str:
     """A cell's source as text, also where a notebook that fails validation stores something else."""
     if isinstance(source, str):
@@ -349,6 +362,8 @@ def register(mcp: MCPServer, services: Services) -> None:
     ) -> dict[str, Any]:
         """Inspect a notebook without reading its cells: its metadata, a summary of its outputs, or a validation report.
 
+        mode="metadata" also says whether the notebook is trusted: JupyterLab renders its HTML and
+        JavaScript outputs only when it is (Jupyter's notebook signature).
         mode="outputs" tells which cells have outputs and which failed (error name per cell).
         mode="validate" runs nbformat's schema validation and lists errors and warnings with the cell
         index they concern.
@@ -358,6 +373,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode in ("metadata", "full"):
             result["metadata"] = metadata_block(nb)
+            result["trusted"] = trusted(notebooks.contents_manager, nb)
             result["nbformat"] = nb.get("nbformat")
             result["nbformat_minor"] = nb.get("nbformat_minor")
             result["cell_count"] = len(nb.cells)

@@ -52,7 +52,7 @@ def register(mcp: MCPServer, services: Services) -> None:
 
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @tool_errors
-    async def system_info() -> dict[str, Any]:
+    async def system_info(ctx: Context) -> dict[str, Any]:
         """Describe the machine and the Jupyter server these tools run in: Python version and executable,
         Jupyter versions and directories, operating system, CPU count, memory, and the active conda or
         virtual environment. Use it to know what the code you run will find."""
@@ -81,6 +81,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False))
     @tool_errors
     async def start_jupyter_server(
+        ctx: Context,
         env_path: Annotated[
             str | None,
             Field(description="Ignored: the tools already run inside a Jupyter server, in its own environment."),
