@@ -19,7 +19,7 @@ from .config import (
     jupyter_config_problems,
     unknown,
 )
-from .handlers import StatusHandler
+from .handlers import ConnectHandler, StatusHandler
 from .jobs.executor import ProcessJobExecutor
 from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
@@ -354,6 +354,7 @@ class MCPExtensionApp(ExtensionApp):
             [
                 (rf"/{self.mcp_path}/?", MCPHandler),
                 (r"/jupyter-mcp-ext/status", StatusHandler),
+                (r"/jupyter-mcp-ext/connect", ConnectHandler),
                 *job_handlers,
             ]
         )

@@ -1,9 +1,10 @@
-"""REST handler of the extension's status, for the JupyterLab panel and for scripts."""
+"""REST handlers of the extension's status and client snippets, for the JupyterLab panel and for scripts."""
 
 from __future__ import annotations
 
 import json
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -41,3 +42,45 @@ class StatusHandler(ExplainedRefusalsHandler):
         if services.jobs is not None and hasattr(services.jobs, "counts"):
             status["jobs"] = await services.jobs.counts()
         self.finish(json.dumps(status))
+
+
+class ConnectHandler(ExplainedRefusalsHandler):
+    """``GET <base_url>jupyter-mcp-ext/connect?url=<endpoint>[&with_token=1]``: client configuration snippets.
+
+    The same snippets as ``jupyter mcp-ext connect`` (``cli.CLIENTS``), for the endpoint URL the
+    browser sees (``url``; default the server's own). They hold a ``<token>`` placeholder unless
+    ``with_token=1`` asks for the server's token, which the Authorizer must let the user
+    ``write`` ``server`` for (the permission behind Jupyter's own shutdown API): the token
+    grants everything on this server.
+    """
+
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from .cli import CLIENTS, Endpoint
+
+        app = self.settings["jupyter_mcp_ext_app"]
+        url = self.get_argument("url", "") or app.serverapp.connection_url.rstrip("/") + "/" + app.mcp_path
+        if not url.startswith(("http://", "https://")):
+            raise web.HTTPError(400, f"url must be an http(s) URL of the MCP endpoint, got {url!r}.")
+        token = getattr(self.identity_provider, "token", "") or ""
+        with_token = self.get_argument("with_token", "") in ("1", "true")
+        if with_token:
+            if not token:
+                raise web.HTTPError(404, "This server has no token of its own to copy (password or JupyterHub login).")
+            allowed = await ensure_async(self.authorizer.is_authorized(self, self.current_user, "write", "server"))
+            if not allowed:
+                raise web.HTTPError(
+                    403,
+                    "The server's Authorizer does not let this user write 'server', so the token "
+                    "is not shown; the snippets without it work with a token the operator gives.",
+                )
+        endpoint = Endpoint(url=url, authorization=f"token {token}" if with_token else None, server_url=url)
+        clients = [
+            {"id": key, "title": client.title, "where": client.where, "snippet": client.render(endpoint, "jupyter")}
+            for key, client in CLIENTS.items()
+        ]
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"url": url, "token_available": bool(token), "clients": clients}))

@@ -75,7 +75,8 @@ def _log_call(name: str, kwargs: dict[str, Any], outcome: str, error: str | None
         fields.append(f"client={_shown(client_name(ctx) or '-')}")
         handler = _request_handler(ctx)
         user = getattr(handler, "current_user", None) if handler is not None else None
-        if user is not None:
+        # Token requests to a plain server get a new random "Anonymous ..." user each: no one to name.
+        if user is not None and not str(getattr(user, "name", "")).startswith("Anonymous "):
             fields.append(f"user={_shown(getattr(user, 'username', None) or user)}")
     call_log.info("MCP %s", " ".join(fields))
 

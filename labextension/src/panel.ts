@@ -12,7 +12,7 @@ import {
 import { Message } from '@lumino/messaging';
 import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
-import { IMCPStatus } from './status';
+import { fetchConnectInfo, IClientSnippet, IConnectInfo, IMCPStatus } from './status';
 
 /**
  * A sidebar panel showing where the MCP endpoint is and what the server reports.
@@ -37,24 +37,13 @@ export class MCPPanel extends SidePanel {
     this._status = new StatusSection(options.fetchStatus);
     this.addWidget(this._status);
 
-    const connect = new Panel();
-    connect.title.label = 'Connect a client';
-    connect.addClass('jp-mcp-ext-section');
-    connect.addWidget(
-      textWidget(
-        'p',
-        'Add this server to Claude Code (or any MCP client that speaks ' +
-          'Streamable HTTP) with the token of this Jupyter server:'
+    this.addWidget(
+      new ConnectSection(
+        options.fetchConnect ??
+          ((withToken: boolean) =>
+            fetchConnectInfo(options.endpoint, withToken))
       )
     );
-    // Never the real token: the page is not the place to leak it from.
-    const snippet =
-      `claude mcp add --transport http jupyter ${options.endpoint} ` +
-      '--header "Authorization: token <your token>"';
-    connect.addWidget(
-      codeRow(snippet, 'Copy the command', 'jp-mcp-ext-snippet')
-    );
-    this.addWidget(connect);
 
     (this.content as AccordionPanel).setRelativeSizes([1, 3, 2]);
   }
@@ -79,6 +68,11 @@ export namespace MCPPanel {
   export interface IOptions {
     endpoint: string;
     fetchStatus: () => Promise<IMCPStatus>;
+    /**
+     * The client snippets for the endpoint; with `withToken`, holding the
+     * server's token. Default: the server's `jupyter-mcp-ext/connect` route.
+     */
+    fetchConnect?: (withToken: boolean) => Promise<IConnectInfo>;
   }
 }
 
@@ -162,6 +156,103 @@ class StatusSection extends Widget {
   private _requests = 0;
 }
 
+/**
+ * The "Connect a client" section: the same snippets as `jupyter mcp-ext connect`,
+ * one client at a time. Shown and copied with a `<token>` placeholder; the
+ * server's token is fetched only for an explicit "Copy with token", straight
+ * into the clipboard, and never shown or kept.
+ */
+class ConnectSection extends Widget {
+  constructor(fetchConnect: (withToken: boolean) => Promise<IConnectInfo>) {
+    super();
+    this._fetchConnect = fetchConnect;
+    this.title.label = 'Connect a client';
+    this.addClass('jp-mcp-ext-section');
+    this.addClass('jp-mcp-ext-connect');
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    void this._load();
+  }
+
+  private async _load(): Promise<void> {
+    let info: IConnectInfo;
+    try {
+      info = await this._fetchConnect(false);
+    } catch (error) {
+      this.node.replaceChildren(
+        element(
+          'p',
+          `Could not load the client snippets: ${errorMessage(error)}`,
+          'jp-mcp-ext-error'
+        )
+      );
+      return;
+    }
+    this._render(info);
+  }
+
+  private _render(info: IConnectInfo): void {
+    const intro = element(
+      'p',
+      'Configuration for an MCP client, with the endpoint URL filled in and ' +
+        '<token> standing for this server’s token.'
+    );
+    const select = element('select', '', 'jp-mcp-ext-clientSelect');
+    select.classList.add('jp-mod-styled');
+    select.setAttribute('aria-label', 'MCP client');
+    for (const client of info.clients) {
+      const option = element('option', client.title);
+      option.value = client.id;
+      select.appendChild(option);
+    }
+    const where = element('p', '', 'jp-mcp-ext-where');
+    const code = element('pre', '', 'jp-mcp-ext-code');
+    const row = element('div', '', 'jp-mcp-ext-codeRow');
+    row.classList.add('jp-mcp-ext-snippet');
+    row.appendChild(code);
+    const copy = new ToolbarButton({
+      icon: copyIcon,
+      tooltip: 'Copy (with <token> to fill in)',
+      onClick: () => Clipboard.copyToSystem(code.textContent ?? '')
+    });
+    const withToken = element('button', 'Copy with token', 'jp-mcp-ext-copyWithToken');
+    withToken.classList.add('jp-mod-styled', 'jp-mod-accept');
+    withToken.disabled = !info.token_available;
+    withToken.title = info.token_available
+      ? 'Copy this snippet with the server’s token in it: keep it private'
+      : 'This server has no token of its own (password or JupyterHub login)';
+    const note = element('p', '', 'jp-mcp-ext-note');
+    const show = (client: IClientSnippet | undefined): void => {
+      where.textContent = client ? `${client.title}: ${client.where}` : '';
+      code.textContent = client?.snippet ?? '';
+    };
+    select.onchange = () =>
+      show(info.clients.find(c => c.id === select.value));
+    withToken.onclick = async () => {
+      const id = select.value;
+      try {
+        const secret = await this._fetchConnect(true);
+        const snippet = secret.clients.find(c => c.id === id)?.snippet ?? '';
+        Clipboard.copyToSystem(snippet);
+        note.textContent =
+          'Copied with the token: it grants full access to this server.';
+        note.classList.remove('jp-mcp-ext-error');
+      } catch (error) {
+        note.textContent = `Could not copy with the token: ${errorMessage(error)}`;
+        note.classList.add('jp-mcp-ext-error');
+      }
+    };
+    show(info.clients[0]);
+    this.node.replaceChildren(intro, select, where, row, withToken, note);
+    // A Lumino widget inside a plain DOM tree: attach it through the node.
+    Widget.attach(copy, row);
+  }
+
+  private _fetchConnect: (withToken: boolean) => Promise<IConnectInfo>;
+}
+
 function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   text = '',
@@ -214,6 +305,20 @@ function statusList(status: IMCPStatus): HTMLElement {
     String(status.tool_count ?? status.tools.length),
     'jp-mcp-ext-toolCount'
   );
+  if (status.read_only !== undefined) {
+    add(
+      'Read-only',
+      status.read_only ? 'yes: no edits, execution or jobs' : 'no',
+      'jp-mcp-ext-readOnly'
+    );
+  }
+  if (status.withheld_tools?.length) {
+    add(
+      'Withheld',
+      status.withheld_tools.join(', '),
+      'jp-mcp-ext-withheld'
+    );
+  }
   if (status.protocol_versions?.length) {
     add('Protocols', '', 'jp-mcp-ext-protocols');
     // One unbreakable chip per version: a line break inside a date misleads.

@@ -1,5 +1,5 @@
 /**
- * Client side of the server's REST status route and the MCP endpoint URL.
+ * Client side of the server's REST status and connect routes, and the MCP endpoint URL.
  */
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -15,6 +15,8 @@ export interface IMCPStatus {
   mcp_path: string;
   tools: string[];
   tool_count?: number;
+  read_only?: boolean;
+  withheld_tools?: string[];
   protocol_versions?: string[];
   root_dir?: string;
   active_sessions?: number;
@@ -32,15 +34,49 @@ export function mcpEndpointUrl(): string {
 }
 
 /**
- * Fetch the extension's status from the server.
- *
- * Throws `ServerConnection.NetworkError` when the server cannot be reached and
- * `ServerConnection.ResponseError` for a non-2xx answer.
+ * One MCP client's configuration, as `GET <baseUrl>jupyter-mcp-ext/connect` renders it.
  */
-export async function fetchStatus(
+export interface IClientSnippet {
+  id: string;
+  title: string;
+  where: string;
+  snippet: string;
+}
+
+/**
+ * The JSON body of `GET <baseUrl>jupyter-mcp-ext/connect`.
+ */
+export interface IConnectInfo {
+  url: string;
+  token_available: boolean;
+  clients: IClientSnippet[];
+}
+
+/**
+ * Fetch the client snippets for `endpoint`; with `withToken`, they hold the server's token.
+ *
+ * The token is asked for only when the user copies a snippet with it, and never kept.
+ */
+export async function fetchConnectInfo(
+  endpoint: string,
+  withToken = false,
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
-): Promise<IMCPStatus> {
-  const url = URLExt.join(settings.baseUrl, 'jupyter-mcp-ext', 'status');
+): Promise<IConnectInfo> {
+  const query = new URLSearchParams({ url: endpoint });
+  if (withToken) {
+    query.set('with_token', '1');
+  }
+  const url =
+    URLExt.join(settings.baseUrl, 'jupyter-mcp-ext', 'connect') +
+    '?' +
+    query.toString();
+  return request<IConnectInfo>(url, settings);
+}
+
+async function request<T>(
+  url: string,
+  settings: ServerConnection.ISettings
+): Promise<T> {
   let response: Response;
   try {
     response = await ServerConnection.makeRequest(url, {}, settings);
@@ -50,5 +86,18 @@ export async function fetchStatus(
   if (!response.ok) {
     throw await ServerConnection.ResponseError.create(response);
   }
-  return (await response.json()) as IMCPStatus;
+  return (await response.json()) as T;
+}
+
+/**
+ * Fetch the extension's status from the server.
+ *
+ * Throws `ServerConnection.NetworkError` when the server cannot be reached and
+ * `ServerConnection.ResponseError` for a non-2xx answer.
+ */
+export async function fetchStatus(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<IMCPStatus> {
+  const url = URLExt.join(settings.baseUrl, 'jupyter-mcp-ext', 'status');
+  return request<IMCPStatus>(url, settings);
 }
