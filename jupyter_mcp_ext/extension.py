@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 from typing import Any
@@ -248,6 +249,28 @@ class MCPExtensionApp(ExtensionApp):
             raise TraitError(f"{proposal['trait'].name} must be > 0")
         return value
 
+    @validate("allowed_tools", "denied_tools")
+    def _check_tool_names(self, proposal: Any) -> Any:
+        # The command line hands a list trait each argument as one item: accept the forms people
+        # type there (--MCPExtensionApp.denied_tools=a,b or ='["a", "b"]') as in the environment.
+        value = proposal["value"]
+        if value is None:
+            return None
+        names: list[str] = []
+        for item in value:
+            text = item.strip()
+            if text.startswith("["):
+                try:
+                    parsed = json.loads(text)
+                except ValueError as e:
+                    raise TraitError(f"{text!r} is not a JSON list of names") from e
+                if not isinstance(parsed, list) or not all(isinstance(n, str) for n in parsed):
+                    raise TraitError(f"{text!r} is not a JSON list of names")
+                names += parsed
+            else:
+                names += [part.strip() for part in text.split(",") if part.strip()]
+        return names
+
     def _link_jupyter_server_extension(self, serverapp: Any) -> None:
         """Link to the server, then apply ``JUPYTER_MCP_CONFIG`` and ``JUPYTER_MCP_*`` and check every value.
 
@@ -312,15 +335,14 @@ class MCPExtensionApp(ExtensionApp):
             max_source_chars=self.max_source_chars,
             log=self.log,
         )
+        problems = []
         if self.output_directory:
             try:
                 normalize_api_path(
                     self.output_directory, serverapp.contents_manager, argument="output_directory", allow_root=True
                 )
             except Exception as e:
-                raise ConfigurationError(
-                    [f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}"]
-                ) from e
+                problems.append(f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}")
         services = self.services = Services(app=self, notebooks=notebooks)
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
@@ -328,7 +350,12 @@ class MCPExtensionApp(ExtensionApp):
 
         services.kernels = KernelService.from_app(self, services)
         services.jobs = JobService.from_app(self, services)
-        self.mcp = build_mcp_server(services)
+        try:
+            self.mcp = build_mcp_server(services)
+        except ConfigurationError as e:
+            problems += e.problems
+        if problems:
+            raise ConfigurationError(problems)
         from mcp.server.transport_security import TransportSecuritySettings
 
         # Jupyter Server checks Host and Origin for every handler (ServerApp.allow_origin,
