@@ -212,9 +212,29 @@ def test_sidebar_panel_shows_endpoint_url_and_server_status(lab_server: LabServe
     expect(panel.locator(".jp-mcp-ext-error")).to_have_count(0)
     snippet = panel.locator(".jp-mcp-ext-snippet .jp-mcp-ext-code")
     expect(snippet).to_contain_text(f"claude mcp add --transport http jupyter {endpoint}")
+    expect(panel.locator(".jp-mcp-ext-readOnly")).to_have_text("no")
     # Lab's own page config carries the token; the panel must not.
     assert lab_server.token not in panel.inner_html()
     lab_page.screenshot(path=str(SCREENSHOT))
+
+
+def test_panel_offers_each_clients_snippet_and_copies_the_token_only_when_asked(
+    lab_server: LabServer, lab_page: Page
+) -> None:
+    lab_page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    lab_page.locator(PANEL_TAB).click()
+    panel = lab_page.locator(f"#{PANEL_ID}")
+    select = panel.locator(".jp-mcp-ext-clientSelect")
+    expect(select.locator("option")).to_have_count(6)
+    select.select_option("vscode")
+    snippet = panel.locator(".jp-mcp-ext-snippet .jp-mcp-ext-code")
+    expect(snippet).to_contain_text('"type": "http"')
+    expect(snippet).to_contain_text('"Authorization": "token <token>"')
+    panel.locator(".jp-mcp-ext-copyWithToken").click()
+    expect(panel.locator(".jp-mcp-ext-note")).to_contain_text("Copied with the token")
+    copied = lab_page.evaluate("navigator.clipboard.readText()")
+    assert f'"Authorization": "token {lab_server.token}"' in copied and f"{lab_server.url}mcp" in copied
+    assert lab_server.token not in panel.inner_html(), "the token went to the clipboard, not the page"
 
 
 def test_palette_command_opens_panel(lab_page: Page) -> None:
