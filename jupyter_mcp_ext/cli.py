@@ -198,11 +198,30 @@ def connect(args: argparse.Namespace) -> int:
     return 0
 
 
+def settings_help() -> str:
+    """Every MCPExtensionApp setting as traitlets prints it for ``--help-all`` (docs/configuration.md's source too).
+
+    ``jupyter lab --help-all`` lists only JupyterLab's own classes, not its extensions'.
+    """
+    from .config import CONFIG_FILE_ENV, ENV_PREFIX, own_traits
+    from .extension import MCPExtensionApp
+
+    lines = [
+        "MCPExtensionApp settings: set them in jupyter_server_config.py, on the `jupyter lab` command line, in the",
+        f"JSON file named by {CONFIG_FILE_ENV}, or as {ENV_PREFIX}<NAME> (which wins over all).",
+        "",
+    ]
+    for _name, trait in sorted(own_traits(MCPExtensionApp).items()):
+        lines.append(MCPExtensionApp.class_get_trait_help(trait))
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter mcp-ext",
         description="Connect MCP clients to the MCP endpoint of a running Jupyter server (jupyter-mcp-ext).",
     )
+    parser.add_argument("--help-all", action="store_true", help="list every setting of the extension and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = commands.add_parser(
         "connect",
@@ -226,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jupyter-mcp-ext`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.help_all:
+        print(settings_help())
+        return 0
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

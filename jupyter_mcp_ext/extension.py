@@ -109,7 +109,9 @@ class MCPExtensionApp(ExtensionApp):
         "WARNING",
         config=True,
         help="Level of the MCP SDK's own loggers (mcp.*). Default WARNING: per-request INFO lines are costly "
-        "and noisy inside Jupyter Server. Environment: JUPYTER_MCP_LOG_LEVEL.",
+        "and noisy inside Jupyter Server, and the SDK's DEBUG lines may hold request bodies (cell sources). "
+        "The extension's own lines (one per tool call) follow the server's --log-level. "
+        "Environment: JUPYTER_MCP_LOG_LEVEL.",
     )
 
     # -- kernels ---------------------------------------------------------------------------
@@ -304,7 +306,7 @@ class MCPExtensionApp(ExtensionApp):
         lines = "\n".join(f"  - {p}" for p in problems)
         self.log.critical(
             "jupyter_mcp_ext: the server does not start because %s not valid:\n%s\n"
-            "The settings are described in `jupyter server --help-all` (MCPExtensionApp) and docs/configuration.md.",
+            "The settings are described by `jupyter mcp-ext --help-all` and docs/configuration.md.",
             "this setting is" if len(problems) == 1 else f"these {len(problems)} settings are",
             lines,
         )

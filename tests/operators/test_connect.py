@@ -133,6 +133,16 @@ async def test_the_printed_stdio_configuration_bridges_a_stdio_client(runtime_di
         assert result_json(await client.call_tool("read_cells", {"path": "a.ipynb"}))["cell_count"] == 1
 
 
+@pytest.mark.slow
+async def test_mcp_proxy_from_pypi_bridges_with_the_header_as_docs_clients_says(mcp_url, make_notebook):
+    # mcp-proxy pins mcp<2, so it lives in an environment of its own (.ci/run makes one).
+    command = os.environ.get("JUPYTER_MCP_EXT_TEST_MCP_PROXY") or need("mcp-proxy")
+    make_notebook("a.ipynb", ["x = 1"])
+    args = ["--transport", "streamablehttp", "--headers", "Authorization", f"token {TOKEN}", mcp_url]
+    async with Client(stdio_client(StdioServerParameters(command=command, args=args))) as client:
+        assert result_json(await client.call_tool("read_cells", {"path": "a.ipynb"}))["cell_count"] == 1
+
+
 async def test_the_panels_route_serves_the_snippets_without_the_token_unless_asked(server_url, auth_headers, mcp_url):
     async with httpx2.AsyncClient(base_url=server_url, headers=auth_headers, timeout=30) as http:
         plain = (await http.get("jupyter-mcp-ext/connect", params={"url": mcp_url})).json()

@@ -129,3 +129,12 @@ def test_unknown_tool_names_and_an_output_directory_outside_the_root_stop_start_
     assert "'read_cell', which is not a tool of this server: it is a deprecated alias of read_cells" in message
     assert "MCPExtensionApp.output_directory = '../outside' is not valid" in message
     assert "these 3 settings are not valid" in message
+
+
+def test_help_all_lists_the_settings_with_the_help_of_docs_configuration():
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter_mcp_ext.cli", "--help-all"], capture_output=True, text=True, timeout=120
+    ).stdout
+    for name in ("read_only", "allowed_tools", "denied_tools", "execution_timeout", "job_executor_class"):
+        assert f"--MCPExtensionApp.{name}=" in out
+    assert "Offer only the tools that change nothing" in out and "open_browser" not in out
