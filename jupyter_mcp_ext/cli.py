@@ -140,9 +140,12 @@ def endpoint_of(server: dict[str, Any], status: dict[str, Any] | None) -> Endpoi
 
 
 def _matches(server: dict[str, Any], wanted: str) -> bool:
+    """``--server`` names a server by its URL (as `jupyter server list` prints it), its MCP URL, or its port."""
+    if wanted.isdigit():
+        return str(server.get("port")) == wanted
     wanted = wanted.rstrip("/")
     url = server["url"].rstrip("/")
-    return wanted in (url, f"{url}/mcp") or url.startswith(wanted + "/") or url == wanted
+    return wanted in (url, f"{url}/mcp") or url.startswith(wanted + "/")
 
 
 def choose(servers: list[dict[str, Any]], wanted: str | None) -> dict[str, Any]:
@@ -235,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[*CLIENTS, "all"],
         help="the client to configure; default: all of them",
     )
-    command.add_argument("--server", metavar="URL", help="which running server, by its URL (see `jupyter server list`)")
+    command.add_argument(
+        "--server", metavar="URL", help="which running server, by its URL (see `jupyter server list`) or port"
+    )
     command.add_argument("--name", default="jupyter", help="the name the client gives the server (default: jupyter)")
     command.set_defaults(run=connect)
     return parser

@@ -88,9 +88,10 @@ async def test_server_picks_one_of_several_running_servers(runtime_dir, second_s
     code, _, err = await connect(runtime_dir, "claude-code")
     assert code == 1 and "Several Jupyter servers are running; pick one with --server URL" in err
     assert second_server in err and jp_serverapp.connection_url in err
-    code, out, err = await connect(runtime_dir, "claude-code", "--server", jp_serverapp.connection_url)
-    assert code == 0, err
-    assert jp_serverapp.connection_url + "mcp" in out
+    for wanted in (jp_serverapp.connection_url, str(jp_serverapp.port)):
+        code, out, err = await connect(runtime_dir, "claude-code", "--server", wanted)
+        assert code == 0, err
+        assert jp_serverapp.connection_url + "mcp" in out
 
 
 async def test_no_running_server_says_how_to_start_one(tmp_path):
