@@ -30,21 +30,6 @@ call_log = logging.getLogger(f"{LOGGER_NAME}.tools")
 LOGGED_ARGUMENTS = ("path", "notebook_path", "kernel_id", "job_id", "kernel_name", "mode", "operation")
 
 
-def client_name(ctx: Any) -> str | None:
-    """The MCP client's name (``clientInfo.name``) behind this call, or None when it gave none.
-
-    Works in both protocol generations: the 2025-11-25 handshake's ``initialize`` params, and the
-    2026-07-28 request envelope, from which the SDK builds the same ``client_params``.
-    """
-    try:
-        params = ctx.session.client_params
-    except (AttributeError, LookupError, ValueError):
-        return None
-    info = getattr(params, "client_info", None)
-    name = getattr(info, "name", None)
-    return name if isinstance(name, str) and name else None
-
-
 def _request_handler(ctx: Any) -> Any:
     """The tornado handler serving this MCP request, or None for an in-process client."""
     from ..transport import SCOPE_HANDLER_KEY
