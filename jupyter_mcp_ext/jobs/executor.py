@@ -30,7 +30,7 @@ from typing import Any
 from traitlets import Bool, Float, Int
 from traitlets.config import LoggingConfigurable
 
-from . import files, process
+from . import files, process, runner
 from .models import RunSpec
 
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -158,15 +158,8 @@ class ProcessJobExecutor(JobExecutor):
         return os.path.join(self.state_dir, job_id)
 
     def _runner_env(self) -> dict[str, str]:
-        import jupyter_mcp_ext
-
-        env = dict(os.environ)
-        original = env.get("PYTHONPATH", "")
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(jupyter_mcp_ext.__file__)))
         # The runner restores the original PYTHONPATH before it starts the kernel.
-        env["JUPYTER_MCP_EXT_ORIGINAL_PYTHONPATH"] = original
-        env["PYTHONPATH"] = package_root + (os.pathsep + original if original else "")
-        return env
+        return runner.child_env(dict(os.environ))
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         os.makedirs(self.state_dir, exist_ok=True)

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 import time
-from typing import Any
+from typing import IO, Any
 
 EVENTS = "events.jsonl"
 LOG = "log.jsonl"
@@ -33,11 +33,16 @@ MAX_LINE_CHARS = 10_000
 
 
 class JsonLinesWriter:
-    """Appends JSON lines to a file, one write and flush per line, safe across threads."""
+    """Appends JSON lines to a file (or to an open text ``stream``, such as a pipe), one write and
+    flush per line, safe across threads."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str | None = None, *, stream: IO[str] | None = None) -> None:
         self._lock = threading.Lock()
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the job
+        if stream is not None:
+            self._file = stream
+        else:
+            assert path is not None, "a path or a stream"
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the job
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, default=str, ensure_ascii=False) + "\n"

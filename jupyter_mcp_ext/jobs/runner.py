@@ -13,6 +13,14 @@ pid and every cell's reply. A stop (SIGTERM from the server, reason in the ``sto
 the job's timeout interrupts the kernel, kills its process group if it does not stop within
 ``STOP_GRACE_SECONDS``, and lets Papermill save the partial output notebook. The final status
 comes from what this process saw, never from Papermill's output metadata.
+
+The same ``JobRun`` also runs a job whose notebook travels in memory (``DaskJobExecutor``: no
+file system is shared with the server): ``python -m jupyter_mcp_ext.jobs.runner --pipe`` reads
+the spec, with the notebook's JSON text as ``input_notebook``, as the first line of its stdin and
+runs it without forking; its events, log lines and every save of the output notebook
+(``{"notebook": <JSON text>}``) go to its stdout as JSON lines, and later stdin lines
+(``{"stop": <reason>}``) stop it. End of stdin means the process that started it is gone: the
+job stops and its kernel is killed.
 """
 
 from __future__ import annotations
@@ -41,6 +49,22 @@ SUCCESS_EXIT_VALUES = ("", "0", "None", "False")
 ORIGINAL_PYTHONPATH = "JUPYTER_MCP_EXT_ORIGINAL_PYTHONPATH"
 ENGINE_NAME = "jupyter_mcp_ext"
 MAX_TRACEBACK_CHARS = 20_000
+#: Papermill I/O scheme of the in-memory input and output notebooks (``--pipe`` mode).
+MEMORY_SCHEME = "jupyter-mcp-ext-memory://"
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment of a runner process started from ``env``: this package's directory first on
+    PYTHONPATH (so the runner imports the same code as its parent, installed or not), and the
+    original PYTHONPATH kept aside for the runner to restore before it starts the kernel."""
+    import jupyter_mcp_ext
+
+    env = dict(env)
+    original = env.get("PYTHONPATH", "")
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(jupyter_mcp_ext.__file__)))
+    env[ORIGINAL_PYTHONPATH] = original
+    env["PYTHONPATH"] = package_root + (os.pathsep + original if original else "")
+    return env
 
 
 class JobStopped(Exception):
@@ -87,11 +111,21 @@ def index_map(raw_cells: list[Any], final_cells: list[Any]) -> list[int | None]:
 class JobRun:
     """One job inside the job process: its reporting, its stop logic and its outcome."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: dict[str, Any], sink: files.LogWriter | None = None) -> None:
+        """``spec``: a ``RunSpec`` as a dict, with ``job_dir`` (file mode) or ``input_notebook``
+        (the notebook's JSON text, in-memory mode). ``sink``: where events, log lines and output
+        notebook saves go in in-memory mode (one writer keeps them in order); else the job
+        directory's files."""
         self.spec = spec
-        self.job_dir = spec["job_dir"]
-        self.events = files.JsonLinesWriter(os.path.join(self.job_dir, files.EVENTS))
-        self.log = files.LogWriter(os.path.join(self.job_dir, files.LOG))
+        self.job_dir: str | None = spec.get("job_dir")
+        if sink is not None:
+            self.events: files.JsonLinesWriter = sink
+            self.log = sink
+        else:
+            assert self.job_dir, "a job directory, or a sink for in-memory jobs"
+            self.events = files.JsonLinesWriter(os.path.join(self.job_dir, files.EVENTS))
+            self.log = files.LogWriter(os.path.join(self.job_dir, files.LOG))
+        self.sink = sink
         self.stdout = files.StreamLines(self.log, "stdout")
         self.stderr = files.StreamLines(self.log, "stderr")
         self.stop_reason: str | None = None
@@ -109,6 +143,7 @@ class JobRun:
         self.fatal_error: dict[str, Any] | None = None
         self.allowed_errors: set[int] = set()  # cells whose error their raises-exception tag allows
         self.exit_note: str | None = None
+        self.exit_cell: int | None = None  # the cell that ended the run with sys.exit(0)
         self.map: list[int | None] = []
         self.raw_cells: list[Any] = []
         self.done = threading.Event()
@@ -186,6 +221,7 @@ class JobRun:
             ename, evalue = content.get("ename", ""), str(content.get("evalue", ""))
             if ename == "SystemExit" and evalue in SUCCESS_EXIT_VALUES:
                 self.cells_succeeded += 1
+                self.exit_cell = cell_index
                 self.exit_note = (
                     f"{self.cell_label(cell_index)} called sys.exit({evalue}): the notebook stopped there "
                     "with success; the cells after it were not run."
@@ -220,11 +256,13 @@ class JobRun:
     # -- stopping --------------------------------------------------------------------------
 
     def read_stop_reason(self) -> str:
-        try:
-            with open(os.path.join(self.job_dir, files.STOP), encoding="utf-8") as f:
-                reason = f.read().strip()
-        except OSError:
-            reason = ""
+        reason = ""
+        if self.job_dir:
+            try:
+                with open(os.path.join(self.job_dir, files.STOP), encoding="utf-8") as f:
+                    reason = f.read().strip()
+            except OSError:
+                pass
         return reason if reason in STOP_REASONS else "cancel"
 
     def on_sigterm(self, signum: int, frame: Any) -> None:
@@ -308,6 +346,16 @@ class JobRun:
             # Papermill fails on any error output; nbclient (and we) honour raises-exception tags.
             exc = None
             note = f"{len(self.allowed_errors)} cell(s) raised as their raises-exception tag allows."
+        elif (
+            name == "PapermillExecutionError"
+            and self.exit_cell is not None
+            and getattr(exc, "cell_index", None) == self.exit_cell
+        ):
+            # The reply said sys.exit(0), but the cell's SystemExit error output did not reach the
+            # notebook (nbclient gives up waiting for IOPub output after iopub_timeout, 4 s, on a
+            # busy machine): Papermill then reports a CellExecutionError without an error output.
+            # The reply is what the kernel did.
+            exc = None
         if exc is None:
             return {"status": "completed", "error": None, "note": note, **self.counts()}
         if name == "PapermillExecutionError":
@@ -364,6 +412,19 @@ class JobRun:
 
     # -- the run ---------------------------------------------------------------------------
 
+    def notebook_paths(self) -> tuple[str, str]:
+        """The input and output paths Papermill reads and writes: the spec's files, or, for a
+        notebook in memory, paths of ``MEMORY_SCHEME`` served by ``_MemoryIO``."""
+        spec = self.spec
+        if spec.get("input_notebook") is None:
+            return spec["input_path"], spec["output_path"]
+        from papermill.iorw import papermill_io
+
+        assert self.sink is not None, "an in-memory job reports through a sink"
+        papermill_io.register(MEMORY_SCHEME, _MemoryIO(spec["input_notebook"], self.sink))
+        name = spec["notebook_path"].rsplit("/", 1)[-1]
+        return f"{MEMORY_SCHEME}input/{name}", f"{MEMORY_SCHEME}output/{name}"
+
     def run(self) -> None:
         spec = self.spec
         signal.signal(signal.SIGTERM, self.on_sigterm)
@@ -391,11 +452,12 @@ class JobRun:
 
             if self.stop_reason is not None:
                 raise JobStopped(self.stop_reason)
-            self.raw_cells = list(load_notebook_node(spec["input_path"]).cells)
+            input_path, output_path = self.notebook_paths()
+            self.raw_cells = list(load_notebook_node(input_path).cells)
             _register_engine(self)
             papermill.execute_notebook(
-                spec["input_path"],
-                spec["output_path"],
+                input_path,
+                output_path,
                 parameters=spec.get("parameters") or None,
                 engine_name=ENGINE_NAME,
                 kernel_name=spec["kernel_name"],
@@ -414,6 +476,28 @@ class JobRun:
             if self.kernel_pid and process.is_alive(self.kernel_pid, self.kernel_start):
                 self.kill_kernel()
         self.finish(self.outcome(exc))
+
+
+class _MemoryIO:
+    """Papermill I/O handler of an in-memory job: the input is the spec's JSON text, and every save
+    of the output (Papermill saves after each cell and at the end) goes to the sink as
+    ``{"notebook": <JSON text>}``."""
+
+    def __init__(self, input_text: str, sink: files.JsonLinesWriter) -> None:
+        self._input = input_text
+        self._sink = sink
+
+    def read(self, path: str) -> str:
+        return self._input
+
+    def write(self, buf: str, path: str) -> None:
+        self._sink.write({"notebook": buf})
+
+    def listdir(self, path: str) -> list[str]:
+        return []
+
+    def pretty_path(self, path: str) -> str:
+        return path
 
 
 class _PapermillLogHandler(logging.Handler):
@@ -494,6 +578,11 @@ def _register_engine(run: JobRun) -> None:
             **kwargs: Any,
         ) -> Any:
             # As papermill's NBClientEngine, with JobClient and our hooks.
+            if spec.get("input_notebook") is not None:
+                # Record the server's API paths, not the in-memory ones.
+                papermill_meta = nb_man.nb.metadata.setdefault("papermill", {})
+                papermill_meta["input_path"] = spec.get("notebook_path")
+                papermill_meta["output_path"] = spec.get("output_api_path")
             run.prepare(nb_man.nb)
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
@@ -528,17 +617,69 @@ def _detach(job_dir: str) -> None:
     os.close(out)
 
 
-def main() -> int:
-    """Warm up, wait for one job spec on stdin, fork the job process, report its pid, exit."""
+def _warm_up() -> None:
+    """Import what a job needs before the job arrives."""
     # jsonschema (imported by nbformat) builds an IRI grammar at import when rfc3987_syntax is
     # installed: 1.4 s of the 2.1 s that importing papermill costs. Notebook validation uses no
     # IRI formats, so the runner goes without it.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-    # The warm-up: what a job needs, imported before the job arrives.
     import nbclient  # noqa: F401
     import papermill  # noqa: F401
     import papermill.engines  # noqa: F401
     from jupyter_client.manager import AsyncKernelManager  # noqa: F401
+
+
+def _read_commands(run: JobRun) -> None:
+    """``--pipe`` mode: stop commands from stdin; its end means the parent is gone."""
+    for line in sys.stdin:
+        try:
+            command = json.loads(line)
+        except ValueError:
+            continue
+        reason = command.get("stop") if isinstance(command, dict) else None
+        if reason is not None:
+            threading.Thread(
+                target=run.stop, args=(reason if reason in STOP_REASONS else "cancel",), daemon=True
+            ).start()
+    if not run.done.is_set():
+        run.log.log("warning", "The process that started this job is gone: stopping the job.")
+        run.stop("cancel")
+
+
+def pipe_main() -> int:
+    """``--pipe``: warm up, read one in-memory job spec from stdin, run it here, report on stdout."""
+    # The protocol keeps the original stdout; the kernel and any library writing to fd 1 get
+    # stderr instead, so that nothing but JSON lines reaches the parent.
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _warm_up()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # dismissed before it got a job
+    spec = json.loads(line)
+    sink = files.LogWriter(stream=protocol)
+    code = 0
+    try:
+        run = JobRun(spec, sink=sink)
+        threading.Thread(target=_read_commands, args=(run,), daemon=True).start()
+        run.run()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            protocol.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def main() -> int:
+    """Warm up, wait for one job spec on stdin, fork the job process, report its pid, exit."""
+    if sys.argv[1:] == ["--pipe"]:
+        return pipe_main()
+    _warm_up()
 
     line = sys.stdin.readline()
     if not line.strip():
