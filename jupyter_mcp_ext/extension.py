@@ -214,7 +214,22 @@ class MCPExtensionApp(ExtensionApp):
         default_value=ProcessJobExecutor,
         klass="jupyter_mcp_ext.jobs.executor.JobExecutor",
         config=True,
-        help="The executor that runs notebook jobs. Default: one Papermill process per job.",
+        help="The executor that runs notebook jobs. Default: one Papermill process per job on this machine. "
+        "'jupyter_mcp_ext.jobs.dask.DaskJobExecutor' runs each job on a Dask cluster (docs/dask.md).",
+    )
+    dask_scheduler_address = Unicode(
+        "",
+        config=True,
+        help="Address of the Dask scheduler that runs notebook jobs when job_executor_class is DaskJobExecutor, "
+        "e.g. 'tcp://10.0.0.5:8786'. Default '': none (see dask_gateway_cluster). Needs the dask extra.",
+    )
+    dask_gateway_cluster = Unicode(
+        "",
+        config=True,
+        help="Name of a running Dask Gateway cluster that runs notebook jobs when job_executor_class is "
+        "DaskJobExecutor (the gateway's address and authentication come from dask-gateway's own "
+        "configuration, as JupyterHub sets it). Default '': none; takes precedence over "
+        "dask_scheduler_address. Needs the dask-gateway extra.",
     )
 
     # ----------------------------------------------------------------------------------------

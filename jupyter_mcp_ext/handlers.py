@@ -41,6 +41,7 @@ class StatusHandler(ExplainedRefusalsHandler):
         }
         if services.jobs is not None and hasattr(services.jobs, "counts"):
             status["jobs"] = await services.jobs.counts()
+            status["job_executor"] = await services.jobs.executor_status()
         self.finish(json.dumps(status))
 
 

@@ -92,6 +92,17 @@ class JobExecutor(LoggingConfigurable):
     async def discard(self, job_id: str) -> None:
         """Forget a finished job: delete what the executor keeps of it."""
 
+    async def ensure_ready(self) -> None:
+        """Raise JobsUnavailable, at once, if a new job cannot run now (e.g. its cluster is unreachable)."""
+
+    def running_limit(self, configured: int) -> int:
+        """Most jobs running at once, given ``max_concurrent_jobs`` (an executor may hand it to its cluster)."""
+        return configured
+
+    def describe(self) -> dict[str, Any]:
+        """What runs the jobs, for ``system_info`` and the status endpoint; must not wait for anything."""
+        return {"executor": type(self).__name__}
+
 
 @dataclass
 class _Active:
@@ -151,6 +162,9 @@ class ProcessJobExecutor(JobExecutor):
         self._logs: dict[str, files.LogIndex] = {}
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "process", "warm_runners": self.warm_runners, "idle_runners": len(self._pool)}
 
     # -- runner processes ------------------------------------------------------------------
 

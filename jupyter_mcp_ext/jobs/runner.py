@@ -642,8 +642,18 @@ def _read_commands(run: JobRun) -> None:
                 target=run.stop, args=(reason if reason in STOP_REASONS else "cancel",), daemon=True
             ).start()
     if not run.done.is_set():
-        run.log.log("warning", "The process that started this job is gone: stopping the job.")
-        run.stop("cancel")
+        run.stop("cancel")  # nobody follows the job any more: stop it, kill its kernel
+
+
+class _PipeSink(files.LogWriter):
+    """The ``--pipe`` protocol stream: once the parent is gone, writes are dropped (the job still
+    has to stop and kill its kernel)."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        try:
+            super().write(record)
+        except (OSError, ValueError):
+            pass
 
 
 def pipe_main() -> int:
@@ -658,7 +668,7 @@ def pipe_main() -> int:
     if not line.strip():
         return 0  # dismissed before it got a job
     spec = json.loads(line)
-    sink = files.LogWriter(stream=protocol)
+    sink = _PipeSink(stream=protocol)
     code = 0
     try:
         run = JobRun(spec, sink=sink)

@@ -305,6 +305,8 @@ class JobService:
         if not self._started or self._stopping:
             return
         limit = max(1, int(self.app.max_concurrent_jobs or 1))
+        if self.executor is not None:
+            limit = self.executor.running_limit(limit)
         while self._queue and self._running_count() < limit:
             job = self._jobs.get(self._queue.popleft())
             if job is None or job.status != "queued":
@@ -518,8 +520,9 @@ class JobService:
         Every argument is checked before anything is written or started. Raises
         NotebookNotFound / NotANotebook (notebook_path), KernelSpecNotFound (listing the installed
         kernelspecs), PathError (a path outside the root), InvalidArgument (parameters that cannot
-        be serialized, output_path equal to the input, a negative timeout, bad env_overrides) or
-        Conflict (another active job writes the same output_path).
+        be serialized, output_path equal to the input, a negative timeout, bad env_overrides),
+        Conflict (another active job writes the same output_path) or JobsUnavailable (the executor
+        cannot run jobs now: its Dask cluster cannot be reached).
         """
         await self._ensure_started()
         timeout = self._check_timeout(timeout_seconds)
@@ -539,6 +542,8 @@ class JobService:
         params = self._check_parameters(parameters, spec.get("language"))
         out = self._output_path(output_path, api_path)
         working_dir = self._working_dir(working_dir_override, api_path)
+        assert self.executor is not None
+        await self.executor.ensure_ready()
         self._ensure_output_dir(out)
         job = Job(
             job_id="job_" + secrets.token_hex(6),
@@ -618,6 +623,15 @@ class JobService:
             counts[job.status] += 1
         counts["total"] = len(self._jobs)
         return counts
+
+    async def executor_status(self) -> dict[str, Any]:
+        """What runs the jobs (the executor's ``describe()``), for system_info and the status endpoint."""
+        try:
+            await self._ensure_started()
+        except JobsUnavailable as e:
+            return {"executor": None, "unavailable": str(e)}
+        assert self.executor is not None
+        return self.executor.describe()
 
     async def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job; returns its record once it has stopped (within ~10 s).

@@ -55,7 +55,8 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def system_info(ctx: Context) -> dict[str, Any]:
         """Describe the machine and the Jupyter server these tools run in: Python version and executable,
         Jupyter versions and directories, operating system, CPU count, memory, and the active conda or
-        virtual environment. Use it to know what the code you run will find."""
+        virtual environment, and what runs notebook jobs (job_executor: this machine's processes, or a
+        Dask cluster with its state and workers). Use it to know what the code you run will find."""
         return {
             "python": {"version": platform.python_version(), "executable": sys.executable, "platform": sys.platform},
             "jupyter": {
@@ -75,6 +76,7 @@ def register(mcp: MCPServer, services: Services) -> None:
                 "virtual_env": os.environ.get("VIRTUAL_ENV") or (sys.prefix if sys.prefix != sys.base_prefix else None),
             },
             "server": server_info(services),
+            "job_executor": await services.jobs.executor_status() if services.jobs is not None else None,
             "success": True,
         }
 

@@ -1,0 +1,798 @@
+"""DaskJobExecutor: each notebook job is a task on a Dask cluster, run by a worker in a subprocess.
+
+Selected by configuration alone: ``MCPExtensionApp.job_executor_class =
+"jupyter_mcp_ext.jobs.dask.DaskJobExecutor"`` and ``MCPExtensionApp.dask_scheduler_address``
+(or ``dask_gateway_cluster``, a Dask Gateway cluster by name). See docs/dask.md.
+
+No file system is shared with the workers. The server reads the input notebook through the
+notebook service (the ContentsManager) and sends its content with the parameters, the kernel
+name and the environment overrides in the task (``task.run_notebook_job``). The worker sends the
+job's events and log lines back as Dask events on the job's topic (``Worker.log_event``; the
+server subscribes with ``Client.subscribe_topic``): they are pushed as they happen, they do not
+block the worker, and the scheduler keeps each topic's recent history, so that a restarted
+server replays what it missed (messages are numbered; ``Client.get_events``). Pub/sub is gone
+from distributed and ``Queue`` is experimental and polled; events are what distributed itself
+uses to forward workers' prints. The executed notebook is the task's result and the server
+writes it through the ContentsManager, under the notebook's lock, so that it lands under the root
+as a local job's output does.
+
+The task's future is published on the scheduler (``Client.publish_dataset``) for as long as the
+job runs: it keeps the task alive when the server goes away, and a restarted server takes it up
+again (``Client.get_dataset``) to follow the job to its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from traitlets import Bool, Dict, Float, Int, Unicode
+
+from ...exceptions import JobsUnavailable, MCPExtError
+from .. import files
+from ..executor import STOP_KILL_AFTER, EventSink, JobExecutor
+from ..models import RunSpec
+
+#: Prefix of the names this executor gives things on the scheduler (task key, topic, variables).
+PREFIX = "jupyter-mcp-ext-"
+#: Seconds to wait for messages a finished task sent before its result, when they are late.
+LATE_MESSAGES_SECONDS = 3.0
+
+
+@dataclass
+class _Active:
+    """What the executor follows of one job on the cluster."""
+
+    job_id: str
+    timeout_seconds: float = 0.0
+    started_at: float = field(default_factory=time.time)
+    output_api_path: str | None = None
+    future: Any = None
+    worker: dict[str, Any] | None = None
+    applied_seq: int = 0
+    pending: dict[int, dict[str, Any]] = field(default_factory=dict)
+    stop_reason: str | None = None
+    stop_sent: bool = False
+    lost: str | None = None
+    detached: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    progressed: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.job_id
+
+
+def _failed(reason: str, message: str, type_: str) -> dict[str, Any]:
+    return {"status": "failed", "error": {"type": type_, "message": message, "reason": reason}, "note": None}
+
+
+class DaskJobExecutor(JobExecutor):
+    """Runs each notebook job as a task on a Dask cluster (``MCPExtensionApp.dask_scheduler_address``
+    or ``dask_gateway_cluster``); job statuses, progress, logs, cancel and restarts behave as with
+    ``ProcessJobExecutor``. The workers need this package, Papermill and the kernels
+    (docs/dask.md)."""
+
+    keep_running_on_shutdown = Bool(
+        True,
+        config=True,
+        help="When the server shuts down, leave jobs running on the cluster; the next server start takes "
+        "them up again and records their results. Default True. False stops them (partial output kept, "
+        "marked failed with reason server_shutdown).",
+    )
+    cluster_concurrency = Bool(
+        False,
+        config=True,
+        help="Hand the concurrency of jobs to the cluster: every job is submitted at once and waits on the "
+        "cluster for a free worker thread (or for the Dask resources in 'resources'), instead of waiting "
+        "as 'queued' for MCPExtensionApp.max_concurrent_jobs. Default False: max_concurrent_jobs holds.",
+    )
+    resources = Dict(
+        {},
+        config=True,
+        help="Dask worker resources each job needs, e.g. {'notebook_jobs': 1} with workers started as "
+        "'dask worker ... --resources notebook_jobs=2' to run at most 2 jobs per worker. Default {}: a "
+        "job takes one worker thread.",
+    )
+    warm_runners = Int(
+        1,
+        config=True,
+        help="Runner processes each worker keeps started and idle, Papermill already imported (a worker "
+        "plugin, registered when the server connects). Default 1. 0 starts a runner per job.",
+    )
+    worker_root_dir = Unicode(
+        "",
+        config=True,
+        help="Where the server's root directory is mounted on the workers, if it is. Set, a job runs in "
+        "<worker_root_dir>/<its working directory> (the notebook's directory, or working_dir_override), "
+        "so that relative paths work as locally. Default '': each job runs in a new empty temporary "
+        "directory on its worker, removed afterwards.",
+    )
+    connect_timeout = Float(
+        10.0,
+        config=True,
+        help="Seconds to wait for the scheduler when connecting. While it cannot be reached, new jobs fail "
+        "at once with the last connection error; the executor keeps trying in the background. Default 10.",
+    )
+    monitor_interval = Float(
+        1.0,
+        config=True,
+        help="Seconds between checks of the cluster (connection, workers, lost workers of running jobs). Default 1.",
+    )
+
+    def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
+        super().__init__(state_dir=state_dir, on_event=on_event, **kwargs)
+        self._active: dict[str, _Active] = {}
+        self._client: Any = None
+        self._gateway: Any = None
+        self._ready: asyncio.Event | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._error: str | None = None
+        self._failed_attempts = 0
+        self._workers: dict[str, dict[str, Any]] = {}
+        self._checked_at: float | None = None
+        self._logs: dict[str, files.LogIndex] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- where the cluster is ---------------------------------------------------------------
+
+    @property
+    def app(self) -> Any:
+        """The extension app (the ``parent`` this executor was built with)."""
+        return self.parent
+
+    @property
+    def scheduler_address(self) -> str:
+        return str(getattr(self.parent, "dask_scheduler_address", "") or "")
+
+    @property
+    def gateway_cluster(self) -> str:
+        return str(getattr(self.parent, "dask_gateway_cluster", "") or "")
+
+    def _where(self) -> str:
+        if self.gateway_cluster:
+            return f"the Dask Gateway cluster {self.gateway_cluster!r}"
+        return f"the Dask scheduler at {self.scheduler_address}"
+
+    def _unconfigured(self) -> str | None:
+        if not self.scheduler_address and not self.gateway_cluster:
+            return (
+                "Notebook jobs are set to run on Dask (job_executor_class is DaskJobExecutor), but neither "
+                "MCPExtensionApp.dask_scheduler_address nor MCPExtensionApp.dask_gateway_cluster is set."
+            )
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return (
+                "Notebook jobs are set to run on Dask, but the 'distributed' package is not installed in the "
+                'server\'s environment: pip install "jupyter-mcp-ext[dask]".'
+            )
+        return None
+
+    # -- connecting -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._ready = asyncio.Event()
+        os.makedirs(self.state_dir, exist_ok=True)
+        problem = self._unconfigured()
+        if problem:
+            self._error = problem
+            self._failed_attempts = 1
+            self.log.error("%s", problem)
+            return
+        # Connect in the background: the server starts serving at once, whatever the cluster does.
+        self._monitor_task = asyncio.ensure_future(self._monitor())
+
+    async def _connect(self) -> Any:
+        from distributed import Client
+
+        from .task import PLUGIN_NAME, RunnerPool
+
+        if self.gateway_cluster:
+            from dask_gateway import Gateway
+
+            if self._gateway is None:
+                self._gateway = Gateway(asynchronous=True)
+            cluster = await asyncio.wait_for(self._gateway.connect(self.gateway_cluster), self.connect_timeout)
+            client = await asyncio.wait_for(cluster.get_client(set_as_default=False), self.connect_timeout)
+        else:
+            client = await Client(
+                self.scheduler_address, asynchronous=True, timeout=self.connect_timeout, set_as_default=False
+            )
+        try:
+            if self.warm_runners > 0:
+                await asyncio.wait_for(
+                    client.register_plugin(RunnerPool(self.warm_runners), name=PLUGIN_NAME), self.connect_timeout
+                )
+        except Exception:
+            await client.close()
+            raise
+        return client
+
+    def _connected(self) -> bool:
+        return self._client is not None and self._client.status == "running" and self._error is None
+
+    async def _monitor(self) -> None:
+        """Keep a client connected, know the workers, fail jobs whose worker is gone."""
+        assert self._ready is not None
+        while not self._stopping:
+            try:
+                if self._client is None or self._client.status in ("closing", "closed"):
+                    await self._reconnect()
+                if self._client is not None:
+                    await self._check_cluster()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self._set_unreachable(e)
+            await asyncio.sleep(self.monitor_interval if self._connected() else max(self.monitor_interval, 2.0))
+
+    async def _reconnect(self) -> None:
+        assert self._ready is not None
+        old, self._client = self._client, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close()
+        try:
+            client = await self._connect()
+        except Exception as e:
+            self._set_unreachable(e)
+            return
+        self._client = client
+        self._error = None
+        self._failed_attempts = 0
+        self.log.info("Notebook jobs run on %s.", self._where())
+        self._ready.set()
+        for active in list(self._active.values()):
+            if active.future is not None and active.future.status == "cancelled":
+                active.wake.set()  # its follower takes the job up again on the new connection
+
+    def _set_unreachable(self, error: BaseException) -> None:
+        assert self._ready is not None
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        message = (
+            f"Notebook jobs run on {self._where()}, which cannot be reached ({detail}). New jobs are refused "
+            "until it answers; the server keeps trying."
+        )
+        if message != self._error:
+            self.log.warning("%s", message)
+        self._error = message
+        self._failed_attempts += 1
+        self._ready.clear()
+
+    async def _check_cluster(self) -> None:
+        client = self._client
+        if client.status != "running":
+            raise ConnectionError(f"the client is {client.status}")
+        info = await asyncio.wait_for(client.scheduler.identity(n_workers=-1), max(2.0, self.connect_timeout / 2))
+        self._workers = dict(info.get("workers") or {})
+        self._checked_at = time.time()
+        if self._error is not None:
+            self._error = None
+            self._failed_attempts = 0
+            assert self._ready is not None
+            self._ready.set()
+        for active in list(self._active.values()):
+            worker = (active.worker or {}).get("worker")
+            if worker and worker not in self._workers and active.lost is None and not active.done.is_set():
+                from .task import worker_lost_message
+
+                active.lost = worker_lost_message(active.worker or {})
+                active.wake.set()
+
+    async def _client_ready(self, wait: float | None = None) -> Any:
+        """The connected client; raises JobsUnavailable at once when the cluster is known to be
+        unreachable, or after ``wait`` seconds (default ``connect_timeout``) on the first attempt."""
+        problem = self._unconfigured()
+        if problem:
+            raise JobsUnavailable(problem)
+        if self._connected():
+            return self._client
+        if self._failed_attempts and wait is None:
+            raise JobsUnavailable(self._error or f"{self._where()} cannot be reached.")
+        assert self._ready is not None
+        try:
+            await asyncio.wait_for(self._ready.wait(), self.connect_timeout if wait is None else wait)
+        except asyncio.TimeoutError:
+            raise JobsUnavailable(
+                self._error
+                or f"Notebook jobs run on {self._where()}, which did not answer within {self.connect_timeout:g} s."
+            ) from None
+        return self._client
+
+    async def ensure_ready(self) -> None:
+        await self._client_ready()
+
+    def running_limit(self, configured: int) -> int:
+        return 1_000_000 if self.cluster_concurrency else configured
+
+    def describe(self) -> dict[str, Any]:
+        """The cluster as last seen (never waits for it): for system_info and the status endpoint."""
+        workers = self._workers if self._connected() else {}
+        state = "connected" if self._connected() else ("unreachable" if self._failed_attempts else "connecting")
+        return {
+            "executor": "dask",
+            "scheduler_address": self.scheduler_address or None,
+            "gateway_cluster": self.gateway_cluster or None,
+            "state": state,
+            "error": None if self._connected() else self._error,
+            "workers": len(workers),
+            "worker_threads": sum(int(w.get("nthreads") or 0) for w in workers.values()),
+            "checked_at": self._checked_at,
+            "jobs_on_cluster": sum(1 for a in self._active.values() if a.future is not None and not a.detached),
+            "concurrency": "cluster" if self.cluster_concurrency else "max_concurrent_jobs",
+        }
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.keep_running_on_shutdown:
+            for active in self._active.values():
+                if active.future is not None:
+                    active.detached = True
+                    active.wake.set()
+                    self.job_log(
+                        active.job_id, "info", "The Jupyter server shut down; the job keeps running on the cluster."
+                    )
+        waits = [self.stop_job(a.job_id, "server_shutdown") for a in list(self._active.values()) if not a.detached]
+        await asyncio.gather(*waits, return_exceptions=True)
+        dones = [asyncio.ensure_future(a.done.wait()) for a in self._active.values()]
+        if dones:
+            await asyncio.wait(dones, timeout=STOP_KILL_AFTER + 2)
+        for task in [self._monitor_task, *self._tasks]:
+            if task is not None:
+                task.cancel()
+        self._monitor_task = None
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), 5)
+        if self._gateway is not None:
+            with contextlib.suppress(Exception):
+                await self._gateway.close()
+            self._gateway = None
+        self._active.clear()
+
+    # -- running a job ----------------------------------------------------------------------
+
+    def job_dir(self, job_id: str) -> str:
+        return os.path.join(self.state_dir, job_id)
+
+    def _api_path(self, os_path: str) -> str:
+        root = getattr(self.app.serverapp.contents_manager, "root_dir", "") or ""
+        return os.path.relpath(os_path, root).replace(os.sep, "/")
+
+    async def _input_text(self, spec: RunSpec) -> str:
+        """The input notebook's JSON, read through the notebook service (the ContentsManager)."""
+        import nbformat
+
+        notebooks = self.app.services.notebooks
+        _, nb = await notebooks.get(spec.notebook_path, argument="notebook_path")
+        return str(nbformat.writes(nb))
+
+    def _payload(self, active: _Active, spec: RunSpec, text: str) -> dict[str, Any]:
+        return {
+            "job_id": spec.job_id,
+            "key": active.name,
+            "topic": active.name,
+            "claim": active.name + "-claim",
+            "stop": active.name + "-stop",
+            "worker_root_dir": self.worker_root_dir,
+            "spec": {
+                "job_id": spec.job_id,
+                "notebook_path": spec.notebook_path,
+                "output_api_path": active.output_api_path,
+                "working_dir": self._api_path(spec.cwd) if spec.cwd else "",
+                "input_notebook": text,
+                "parameters": spec.parameters,
+                # The worker resolves the kernel by name among its own kernelspecs: the server's
+                # (its argv, its paths) may not exist there.
+                "kernel_name": spec.kernel_name,
+                "language": spec.language,
+                "env_overrides": spec.env_overrides,
+                "timeout_seconds": spec.timeout_seconds,
+                "start_timeout": spec.start_timeout,
+            },
+        }
+
+    async def run(self, spec: RunSpec) -> dict[str, Any] | None:
+        from .task import run_notebook_job
+
+        active = _Active(spec.job_id, timeout_seconds=spec.timeout_seconds, started_at=spec.started_at or time.time())
+        active.output_api_path = self._api_path(spec.output_path)
+        self._active[spec.job_id] = active
+        try:
+            os.makedirs(self.job_dir(spec.job_id), exist_ok=True)
+            try:
+                client = await self._client_ready()
+            except JobsUnavailable as e:
+                self.job_log(spec.job_id, "error", str(e))
+                return _failed("internal_error", str(e), "ClusterUnavailable")
+            try:
+                text = await self._input_text(spec)
+            except MCPExtError as e:
+                return _failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
+            if active.stop_reason is not None:
+                return {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
+            self._subscribe(client, active)
+            future = client.submit(
+                run_notebook_job,
+                self._payload(active, spec, text),
+                key=active.name,
+                pure=False,
+                retries=0,
+                resources=dict(self.resources) or None,
+            )
+            active.future = future
+            await client.publish_dataset(future, name=active.name, override=True)
+            self.job_log(spec.job_id, "info", f"Submitted to {self._where()}; waiting for a worker.")
+            if active.stop_reason is not None:
+                await self._send_stop(active)
+            return await self._follow(active)
+        finally:
+            active.done.set()
+            if not active.detached:
+                self._active.pop(spec.job_id, None)
+
+    async def resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
+        active = _Active(
+            job_id,
+            timeout_seconds=known.get("timeout_seconds") or 0.0,
+            started_at=known.get("started_at") or time.time(),
+        )
+        self._active[job_id] = active
+        try:
+            active.applied_seq, active.worker, active.output_api_path = self._recorded(job_id)
+            try:
+                client = await self._client_ready(wait=self.connect_timeout)
+            except JobsUnavailable as e:
+                message = f"The job could not be taken up again after the server restarted: {e}"
+                self.job_log(job_id, "error", message)
+                return _failed("runner_lost", message, "ClusterUnavailable")
+            self._subscribe(client, active)
+            future = await client.get_dataset(active.name, default=None)
+            if future is None:
+                message = (
+                    f"The job's task is no longer known to {self._where()} (the scheduler restarted, or the task "
+                    "ended and its result was taken by an earlier server); its result is lost."
+                )
+                self.job_log(job_id, "error", message)
+                return _failed("runner_lost", message, "RunnerLost")
+            active.future = future
+            await self._replay(client, active)
+            self.job_log(job_id, "info", f"The Jupyter server restarted; following the job on {self._where()} again.")
+            return await self._follow(active)
+        finally:
+            active.done.set()
+            if not active.detached:
+                self._active.pop(job_id, None)
+
+    def _recorded(self, job_id: str) -> tuple[int, dict[str, Any] | None, str | None]:
+        """From the job's event file: the last message applied, its worker and its output path."""
+        seq, worker, output = 0, None, None
+        for record in files.JsonLinesTail(os.path.join(self.job_dir(job_id), files.EVENTS)).read_new():
+            seq = max(seq, int(record.get("seq") or 0))
+            if record.get("event") == "worker":
+                worker = record
+            if record.get("output_api_path"):
+                output = record["output_api_path"]
+        return seq, worker, output
+
+    # -- messages from the worker -------------------------------------------------------------
+
+    def _subscribe(self, client: Any, active: _Active) -> None:
+        def handler(event: tuple[float, Any]) -> None:
+            message = event[1]
+            if isinstance(message, dict):
+                self._receive(active, message)
+
+        client.subscribe_topic(active.name, handler)
+        # What the job's own file records: where its output goes (for a restart).
+        self._record(active.job_id, {"event": "submitted", "t": time.time(), "output_api_path": active.output_api_path})
+
+    async def _replay(self, client: Any, active: _Active) -> None:
+        """Apply the messages the scheduler still holds that this server has not applied yet."""
+        try:
+            history = await asyncio.wait_for(client.get_events(active.name), self.connect_timeout)
+        except Exception as e:
+            self.log.warning("Could not read the history of job %s from the scheduler: %s", active.job_id, e)
+            return
+        for _, message in history:
+            if isinstance(message, dict):
+                self._receive(active, message)
+        self._skip_gap(active)
+
+    def _receive(self, active: _Active, message: dict[str, Any]) -> None:
+        seq = int(message.get("seq") or 0)
+        if seq <= active.applied_seq or active.done.is_set():
+            return
+        active.pending[seq] = message
+        while active.applied_seq + 1 in active.pending:
+            self._apply(active, active.pending.pop(active.applied_seq + 1))
+
+    def _skip_gap(self, active: _Active) -> None:
+        """Apply what is pending past a gap (messages the scheduler's history no longer holds)."""
+        if not active.pending:
+            return
+        first = min(active.pending)
+        missing = first - active.applied_seq - 1
+        if missing > 0:
+            self.job_log(
+                active.job_id,
+                "warning",
+                f"{missing} message(s) of the job (log lines or progress) were no longer held by the scheduler "
+                "and are missing here.",
+            )
+            active.applied_seq = first - 1
+        while active.applied_seq + 1 in active.pending:
+            self._apply(active, active.pending.pop(active.applied_seq + 1))
+
+    def _apply(self, active: _Active, message: dict[str, Any]) -> None:
+        active.applied_seq = int(message["seq"])
+        active.progressed.set()
+        kind = message.get("kind")
+        if kind == "logs":
+            self._write_lines(active.job_id, message.get("lines") or [])
+            self._record(active.job_id, {"seq": active.applied_seq})
+        elif kind == "event":
+            event = dict(message.get("event") or {})
+            if event.get("event") == "worker":
+                active.worker = event
+            self._record(active.job_id, {**event, "seq": active.applied_seq})
+            self.on_event(active.job_id, event)
+
+    def _record(self, job_id: str, record: dict[str, Any]) -> None:
+        try:
+            os.makedirs(self.job_dir(job_id), exist_ok=True)
+            writer = files.JsonLinesWriter(os.path.join(self.job_dir(job_id), files.EVENTS))
+            try:
+                writer.write(record)
+            finally:
+                writer.close()
+        except OSError:
+            self.log.warning("Could not write the events of job %s", job_id)
+
+    def _write_lines(self, job_id: str, lines: list[dict[str, Any]]) -> None:
+        try:
+            os.makedirs(self.job_dir(job_id), exist_ok=True)
+            writer = files.LogWriter(os.path.join(self.job_dir(job_id), files.LOG))
+            try:
+                for line in lines:
+                    writer.write(
+                        {"t": line.get("t"), "level": line.get("level", "info"), "message": line.get("message", "")}
+                    )
+            finally:
+                writer.close()
+        except OSError:
+            self.log.warning("Could not write to the log of job %s", job_id)
+
+    # -- following a job to its end -------------------------------------------------------------
+
+    async def _follow(self, active: _Active) -> dict[str, Any] | None:
+        timeout_stop_sent = False
+        while True:
+            future = active.future
+            waiter = asyncio.ensure_future(self._result(future))
+            try:
+                while not waiter.done():
+                    active.wake.clear()
+                    wake = asyncio.ensure_future(active.wake.wait())
+                    await asyncio.wait({waiter, wake}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                    wake.cancel()
+                    if active.detached:
+                        return None
+                    if active.lost is not None and not waiter.done():
+                        await self._forget(active)
+                        return _failed("runner_lost", active.lost, "WorkerLost")
+                    if (
+                        active.timeout_seconds
+                        and not timeout_stop_sent
+                        and active.stop_reason is None
+                        and time.time() > active.started_at + active.timeout_seconds + STOP_KILL_AFTER + 5
+                    ):
+                        # The runner enforces its timeout itself; this is the backstop if it is stuck.
+                        timeout_stop_sent = True
+                        self._background(self.stop_job(active.job_id, "timeout"))
+            finally:
+                waiter.cancel()
+            status, value = waiter.result()
+            if status == "finished":
+                return await self._finished(active, value)
+            if status == "cancelled" and getattr(value, "reason", "") == "scheduler-connection-lost":
+                # The connection dropped; the task may live on: take it up again once reconnected.
+                again = await self._reattach(active)
+                if again is not None:
+                    active.future = again
+                    continue
+                message = (
+                    f"The connection to {self._where()} was lost while the job ran, and the job could not be "
+                    "found again (the scheduler restarted or stays unreachable)."
+                )
+                self.job_log(active.job_id, "error", message)
+                return _failed("runner_lost", message, "RunnerLost")
+            await self._forget(active)
+            if active.lost is not None:
+                return _failed("runner_lost", active.lost, "WorkerLost")
+            if status == "cancelled":
+                if active.stop_reason is not None:
+                    return self._stopped_outcome(active)
+                message = f"The job's task was cancelled on {self._where()} ({value})."
+                return _failed("runner_lost", message, "RunnerLost")
+            return self._task_error(active, value)
+
+    async def _result(self, future: Any) -> tuple[str, Any]:
+        try:
+            return "finished", await future.result()
+        except Exception as e:
+            return ("cancelled" if future.status == "cancelled" else "error"), e
+
+    async def _reattach(self, active: _Active) -> Any:
+        try:
+            client = await self._client_ready(wait=max(self.connect_timeout, 30.0))
+            future = await client.get_dataset(active.name, default=None)
+        except Exception:
+            return None
+        if future is not None:
+            self._subscribe(client, active)
+            await self._replay(client, active)
+            self.job_log(active.job_id, "info", f"Reconnected to {self._where()}; following the job again.")
+        return future
+
+    async def _finished(self, active: _Active, result: dict[str, Any]) -> dict[str, Any]:
+        client = self._client
+        last = int(result.get("seq") or 0)
+        deadline = time.monotonic() + LATE_MESSAGES_SECONDS
+        while active.applied_seq < last and time.monotonic() < deadline:
+            active.progressed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(active.progressed.wait(), max(0.01, deadline - time.monotonic()))
+        if active.applied_seq < last and client is not None:
+            await self._replay(client, active)
+        active.done.set()  # no message after the result
+        if result.get("worker") and active.worker is None:
+            active.worker = result["worker"]
+        outcome = dict(result.get("outcome") or {})
+        notebook = result.get("notebook")
+        if notebook and active.output_api_path:
+            try:
+                await self._write_output(active.output_api_path, notebook)
+            except Exception as e:
+                self.log.exception("Could not write the output notebook of job %s", active.job_id)
+                message = f"The job ran, but its output notebook {active.output_api_path!r} could not be written: {e}"
+                self.job_log(active.job_id, "error", message)
+                if outcome.get("status") == "completed":
+                    outcome = {**outcome, **_failed("internal_error", message, type(e).__name__)}
+        await self._forget(active)
+        return outcome
+
+    async def _write_output(self, api_path: str, text: str) -> None:
+        """Write the executed notebook through the ContentsManager, under the notebook's lock."""
+        import nbformat
+
+        nb = nbformat.reads(text, as_version=4)
+        notebooks = self.app.services.notebooks
+        contents_manager = self.app.serverapp.contents_manager
+        async with notebooks.locked(api_path):
+            await ensure_async(contents_manager.save({"type": "notebook", "format": "json", "content": nb}, api_path))
+
+    def _task_error(self, active: _Active, error: BaseException) -> dict[str, Any]:
+        name = type(error).__name__
+        if name == "KilledWorker":
+            message = f"The Dask workers running the job kept dying ({error}); the scheduler gave up on it. " + (
+                f"Last worker: {active.worker.get('worker')}." if active.worker else ""
+            )
+            return _failed("runner_lost", message, "WorkerLost")
+        hint = ""
+        if isinstance(error, ImportError) or name == "ModuleNotFoundError":
+            hint = " The workers need jupyter-mcp-ext, Papermill and distributed installed (docs/dask.md)."
+        message = f"The job's task failed on {self._where()}: {name}: {error}.{hint}"
+        self.job_log(active.job_id, "error", message)
+        return _failed("internal_error", message, name)
+
+    def _stopped_outcome(self, active: _Active) -> dict[str, Any]:
+        reason = active.stop_reason
+        if reason == "cancel":
+            return {"status": "cancelled", "error": None, "note": "Cancelled; the task was cancelled on the cluster."}
+        if reason == "timeout":
+            message = f"The job ran longer than timeout_seconds={active.timeout_seconds:g} and was stopped."
+            return {
+                "status": "timeout",
+                "error": {"type": "Timeout", "message": message, "reason": "timeout"},
+                "note": None,
+            }
+        message = "The Jupyter server shut down while the job was running; it was stopped."
+        return _failed("server_shutdown", message, "ServerShutdown")
+
+    async def _forget(self, active: _Active) -> None:
+        """Drop what the scheduler keeps of a job that ended (its future, variables, subscription)."""
+        active.done.set()
+        client = self._client
+        if client is None or client.status != "running":
+            return
+        from distributed import Variable
+
+        with contextlib.suppress(Exception):
+            client.unsubscribe_topic(active.name)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.unpublish_dataset(active.name), 5)
+        if active.future is not None and not active.future.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.cancel([active.future], force=True), 5)
+        for suffix in ("-claim", "-stop"):
+            with contextlib.suppress(Exception):
+                Variable(active.name + suffix, client=client).delete()
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    async def stop_job(self, job_id: str, reason: str = "cancel") -> None:
+        active = self._active.get(job_id)
+        if active is None:
+            return
+        if active.stop_reason is None:
+            active.stop_reason = reason
+            if active.future is not None:
+                await self._send_stop(active)
+                if active.worker is None and self._client is not None:
+                    # Still waiting on the cluster: no worker runs it yet (one that just took it
+                    # sees its task cancelled and stops the runner).
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self._client.unpublish_dataset(active.name), 5)
+                        await asyncio.wait_for(self._client.cancel([active.future], force=True), 5)
+                self._background(self._escalate(active))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(active.done.wait(), STOP_KILL_AFTER + 4)
+
+    async def _send_stop(self, active: _Active) -> None:
+        from distributed import Variable
+
+        client = self._client
+        if client is None or active.stop_sent:
+            return
+        try:
+            await asyncio.wait_for(Variable(active.name + "-stop", client=client).set(active.stop_reason), 5)
+            active.stop_sent = True
+        except Exception as e:
+            self.log.warning("Could not send the stop request of job %s: %s", active.job_id, e)
+
+    async def _escalate(self, active: _Active) -> None:
+        """If the worker does not stop the job in time, the server gives up on it (the worker's
+        task kills the kernel and the runner on its own after ``STOP_KILL_AFTER``)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(active.done.wait(), STOP_KILL_AFTER + 2)
+            return
+        self.job_log(active.job_id, "warning", "The job did not stop in time on the cluster: cancelling its task.")
+        client = self._client
+        if client is not None and active.future is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.unpublish_dataset(active.name), 5)
+                await asyncio.wait_for(client.cancel([active.future], force=True), 5)
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- logs ------------------------------------------------------------------------------
+
+    async def read_logs(self, job_id: str, since_line: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        index = self._logs.get(job_id)
+        if index is None:
+            index = self._logs[job_id] = files.LogIndex(os.path.join(self.job_dir(job_id), files.LOG))
+        return index.read(since_line, limit)
+
+    def job_log(self, job_id: str, level: str, message: str) -> None:
+        self._write_lines(job_id, [{"t": time.time(), "level": level, "message": message}])
+
+    async def discard(self, job_id: str) -> None:
+        self._logs.pop(job_id, None)
+        await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), True)
