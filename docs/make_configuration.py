@@ -6,6 +6,8 @@ from pathlib import Path
 
 from jupyter_mcp_ext.config import CONFIG_FILE_ENV, ENV_PREFIX, describe, own_traits
 from jupyter_mcp_ext.extension import MCPExtensionApp
+from jupyter_mcp_ext.jobs.dask import DaskJobExecutor
+from jupyter_mcp_ext.jobs.executor import ProcessJobExecutor
 
 
 def render() -> str:
@@ -40,6 +42,21 @@ def render() -> str:
         valid = describe(trait).replace("|", "\\|")
         help_text = " ".join(trait.help.split()).replace("|", "\\|")
         lines.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | `{default}` | {valid} | {help_text} |")
+    lines += [
+        "",
+        "## Job executors",
+        "",
+        "The executor that `job_executor_class` names has settings of its own, set as",
+        "`c.<ExecutorClass>.<trait>` in `jupyter_server_config.py` or `--<ExecutorClass>.<trait>=...` on the command",
+        "line. Notebook jobs on a Dask cluster: [dask.md](dask.md).",
+    ]
+    for cls in (ProcessJobExecutor, DaskJobExecutor):
+        lines += ["", f"### `{cls.__name__}`", "", "| trait | default | meaning |", "| --- | --- | --- |"]
+        for name, trait in sorted(cls.class_traits(config=True).items()):
+            if trait.this_class is not cls:
+                continue
+            help_text = " ".join(trait.help.split()).replace("|", "\\|")
+            lines.append(f"| `{name}` | `{trait.default_value_repr()}` | {help_text} |")
     return "\n".join(lines) + "\n"
 
 

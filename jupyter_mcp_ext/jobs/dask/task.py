@@ -231,14 +231,14 @@ def run_notebook_job(payload: dict[str, Any]) -> dict[str, Any]:
     worker = get_worker()
     me = identity(worker)
     claim = Variable(payload["claim"])
-    previous = _variable_value(claim, 0.2)
+    previous = _variable_value(claim, 0)
     if previous is not None:
         return {"outcome": lost_outcome(previous), "notebook": None, "worker": me, "seq": 0, "rerun": True}
     claim.set(me)
     stop = Variable(payload["stop"])
     forward = _Forwarder(worker, payload["topic"])
     forward.event({"event": "worker", "t": time.time(), **me})
-    reason = _variable_value(stop, 0.05)
+    reason = _variable_value(stop, 0)
     if reason is not None:
         forward.close()
         outcome = {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
