@@ -127,7 +127,7 @@ async def one_round(url: str, k: int) -> dict[str, Any]:
 
 async def measure(urls: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     data: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
-    for name, url in urls.items():  # warm-up: the local warm runner, the workers' warm runners
+    for url in urls.values():  # warm-up: the local warm runner, the workers' warm runners
         await one_round(url, -1)
     for k in range(ROUNDS):
         order = list(urls) if k % 2 == 0 else list(reversed(urls))
