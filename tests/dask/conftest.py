@@ -83,9 +83,12 @@ def _spawn(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> subpro
 
 
 @contextmanager
-def dask_cluster_at(base: Path, workers: int = 2, worker_args: tuple[str, ...] = ()) -> Iterator[Cluster]:
+def dask_cluster_at(
+    base: Path, workers: int = 2, worker_args: tuple[str, ...] = (), worker_env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
     """Start ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1 (free ports);
-    worker ``wN`` runs in ``base/wN`` (empty, also its home and local directory)."""
+    worker ``wN`` runs in ``base/wN`` (empty, also its home and local directory), with
+    ``worker_env`` added to its environment."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     (base / "scheduler").mkdir(parents=True, exist_ok=True)
@@ -119,7 +122,7 @@ def dask_cluster_at(base: Path, workers: int = 2, worker_args: tuple[str, ...] =
                     *worker_args,
                 ],
                 home,
-                _worker_env(home),
+                {**_worker_env(home), **(worker_env or {})},
                 base / f"{name}.log",
             )
         client = cluster.client()

@@ -193,3 +193,36 @@ async def test_an_unreachable_scheduler_fails_new_jobs_at_once_and_status_says_s
     assert "cannot be reached" in status["job_executor"]["error"]
     assert info["job_executor"]["state"] == "unreachable"
     assert listed["total_jobs"] == 0
+
+
+@pytest.mark.parametrize("dask_config", [{"cluster_concurrency": True}])
+@pytest.mark.parametrize("jobs_config", [{"max_concurrent_jobs": 1}])
+async def test_with_cluster_concurrency_jobs_wait_on_the_cluster_and_one_still_waiting_cancels_at_once(
+    mcp_client, make_notebook
+):
+    for i in range(3):
+        make_notebook(f"c{i}.ipynb", ["import time\ntime.sleep(4)"])
+    async with mcp_client() as client:
+        ids = [
+            (await tool(client, "execute_notebook", notebook_path=f"c{i}.ipynb", mode="async"))["job_id"]
+            for i in range(3)
+        ]
+        listed = await tool(client, "manage_async_job", operation="list")
+
+        async def two_running() -> list[dict] | None:
+            statuses = [await job_status(client, i) for i in ids]
+            with_kernel = [s for s in statuses if s["runner"]["kernel_pid"]]
+            return statuses if len(with_kernel) == 2 else None
+
+        statuses = await poll(two_running, 90, "two jobs to run, one on each worker")
+        (waiting,) = [s for s in statuses if not s["runner"]["kernel_pid"]]
+        started = time.monotonic()
+        cancelled = await tool(client, "manage_async_job", operation="cancel", job_id=waiting["job_id"])
+        took = time.monotonic() - started
+        others = [await wait_finished(client, i, 60) for i in ids if i != waiting["job_id"]]
+        waiting_log = await job_log(client, waiting["job_id"])
+
+    assert listed["queued_jobs"] == 0 and listed["running_jobs"] == 3  # max_concurrent_jobs=1 does not apply
+    assert cancelled["status"] == "cancelled" and took < 3, (cancelled, took)
+    assert worker_of(waiting_log) is None, "the cancelled job never reached a worker"
+    assert [s["status"] for s in others] == ["completed", "completed"]

@@ -70,6 +70,40 @@ class _Active:
         return PREFIX + self.job_id
 
 
+def task_entry() -> Any:
+    """The function each job's task calls on its worker: it imports the task module there.
+
+    Made here as a nested function so that Dask ships it by value (cloudpickle): a worker without
+    this package can still run it, and the job fails at once saying what the workers need, instead
+    of the worker failing to deserialize the task, restarting and taking it up again until the
+    scheduler gives up on it.
+    """
+
+    def run_on_worker(payload: dict[str, Any]) -> dict[str, Any]:
+        import importlib
+        import importlib.util
+
+        missing = [name for name in ("jupyter_mcp_ext", "papermill") if importlib.util.find_spec(name) is None]
+        if not missing:
+            task = importlib.import_module("jupyter_mcp_ext.jobs.dask.task")
+            return dict(task.run_notebook_job(payload))
+        from distributed import get_worker
+
+        worker = get_worker()
+        message = (
+            f"The Dask worker {str(worker.name)!r} ({worker.address}) cannot run notebook jobs: "
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed there. The workers need "
+            "jupyter-mcp-ext, Papermill, distributed and the notebooks' kernels (docs/dask.md)."
+        )
+        outcome = {
+            "status": "failed",
+            "error": {"type": "WorkerNotReady", "message": message, "reason": "internal_error"},
+        }
+        return {"outcome": outcome, "notebook": None, "worker": {"worker": worker.address}, "seq": 0}
+
+    return run_on_worker
+
+
 def _failed(reason: str, message: str, type_: str) -> dict[str, Any]:
     return {"status": "failed", "error": {"type": type_, "message": message, "reason": reason}, "note": None}
 
@@ -104,8 +138,8 @@ class DaskJobExecutor(JobExecutor):
     warm_runners = Int(
         1,
         config=True,
-        help="Runner processes each worker keeps started and idle, Papermill already imported (a worker "
-        "plugin, registered when the server connects). Default 1. 0 starts a runner per job.",
+        help="Runner processes each worker keeps started and idle from its first job on, Papermill already "
+        "imported. Default 1. 0 starts a runner per job.",
     )
     worker_root_dir = Unicode(
         "",
@@ -195,8 +229,6 @@ class DaskJobExecutor(JobExecutor):
     async def _connect(self) -> Any:
         from distributed import Client
 
-        from .task import PLUGIN_NAME, RunnerPool
-
         if self.gateway_cluster:
             from dask_gateway import Gateway
 
@@ -208,14 +240,6 @@ class DaskJobExecutor(JobExecutor):
             client = await Client(
                 self.scheduler_address, asynchronous=True, timeout=self.connect_timeout, set_as_default=False
             )
-        try:
-            if self.warm_runners > 0:
-                await asyncio.wait_for(
-                    client.register_plugin(RunnerPool(self.warm_runners), name=PLUGIN_NAME), self.connect_timeout
-                )
-        except Exception:
-            await client.close()
-            raise
         return client
 
     def _connected(self) -> bool:
@@ -388,6 +412,7 @@ class DaskJobExecutor(JobExecutor):
             "claim": active.name + "-claim",
             "stop": active.name + "-stop",
             "worker_root_dir": self.worker_root_dir,
+            "warm_runners": self.warm_runners,
             "spec": {
                 "job_id": spec.job_id,
                 "notebook_path": spec.notebook_path,
@@ -406,8 +431,6 @@ class DaskJobExecutor(JobExecutor):
         }
 
     async def run(self, spec: RunSpec) -> dict[str, Any] | None:
-        from .task import run_notebook_job
-
         active = _Active(spec.job_id, timeout_seconds=spec.timeout_seconds, started_at=spec.started_at or time.time())
         active.output_api_path = self._api_path(spec.output_path)
         self._active[spec.job_id] = active
@@ -423,10 +446,10 @@ class DaskJobExecutor(JobExecutor):
             except MCPExtError as e:
                 return _failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
             if active.stop_reason is not None:
-                return {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
+                return self._stopped_outcome(active)
             self._subscribe(client, active)
             future = client.submit(
-                run_notebook_job,
+                task_entry(),
                 self._payload(active, spec, text),
                 key=active.name,
                 pure=False,
@@ -702,7 +725,8 @@ class DaskJobExecutor(JobExecutor):
     def _stopped_outcome(self, active: _Active) -> dict[str, Any]:
         reason = active.stop_reason
         if reason == "cancel":
-            return {"status": "cancelled", "error": None, "note": "Cancelled; the task was cancelled on the cluster."}
+            where = "before a worker took it" if active.worker is None else "on the cluster"
+            return {"status": "cancelled", "error": None, "note": f"Cancelled {where}."}
         if reason == "timeout":
             message = f"The job ran longer than timeout_seconds={active.timeout_seconds:g} and was stopped."
             return {

@@ -11,7 +11,7 @@ out or was cancelled) is the task's result.
 
 A job runs at most once: if its worker is lost the scheduler would run the task again
 elsewhere, and that second attempt only reports that the first worker was lost (the ``claim``
-variable names it). ``RunnerPool`` (a worker plugin) keeps a runner started ahead of need, its
+variable names it). ``RunnerPool`` keeps a runner started ahead of need on each worker, its
 imports done, as ``ProcessJobExecutor.warm_runners`` does locally.
 
 Imported on the workers: only the standard library, ``distributed`` and this package's runner
@@ -33,12 +33,10 @@ import threading
 import time
 from typing import Any
 
-from distributed.diagnostics.plugin import WorkerPlugin
-
 from .. import process, runner
 
-#: Name of the worker plugin that keeps warm runners.
-PLUGIN_NAME = "jupyter-mcp-ext-runners"
+#: The attribute of a worker object that holds its ``RunnerPool``.
+POOL_ATTRIBUTE = "_jupyter_mcp_ext_runners"
 #: Seconds between two batches of log lines sent to the server.
 LOG_BATCH_SECONDS = 0.1
 #: Most log lines in one message.
@@ -63,49 +61,22 @@ def spawn_runner() -> subprocess.Popen[str]:
     )
 
 
-def _dismiss(proc: subprocess.Popen[str]) -> None:
-    """End an idle runner: end of stdin makes it exit; kill it if it does not."""
-    with contextlib.suppress(OSError):
-        if proc.stdin is not None:
-            proc.stdin.close()
-    try:
-        proc.wait(3)
-    except subprocess.TimeoutExpired:
-        process.kill_group(proc.pid)
-        proc.wait()
-
-
-class RunnerPool(WorkerPlugin):
-    """Worker plugin: keeps ``size`` runner processes started and idle, Papermill imported, so
-    that a job does not wait for the imports (about 0.7 s). Registered by the executor with
-    ``Client.register_plugin`` (idempotent: a restarted server keeps the workers' runners); found
-    by the task in ``worker.plugins``."""
-
-    name = PLUGIN_NAME
-    idempotent = True
+class RunnerPool:
+    """Keeps ``size`` runner processes of one worker started and idle, Papermill imported, so that
+    a job does not wait for the imports (about 0.7 s); from the first job on, as
+    ``ProcessJobExecutor.warm_runners`` locally. It lives in the worker process (``pool_of``): not
+    a worker plugin, because a plugin is loaded by every worker of the cluster, and one without
+    this package would fail to load it. An idle runner exits by itself when the worker goes away
+    (its stdin closes)."""
 
     def __init__(self, size: int = 1) -> None:
         self.size = size
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"size": self.size}  # what travels to the workers; the rest lives there
-
-    def setup(self, worker: Any) -> None:
         self._idle: list[subprocess.Popen[str]] = []
         self._lock = threading.Lock()
-        self._closed = False
-        self._fill()
-
-    def teardown(self, worker: Any) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for proc in idle:
-            _dismiss(proc)
 
     def _fill(self) -> None:
         with self._lock:
-            while not self._closed and len(self._idle) < self.size:
+            while len(self._idle) < self.size:
                 self._idle.append(spawn_runner())
 
     def take(self) -> subprocess.Popen[str]:
@@ -118,6 +89,21 @@ class RunnerPool(WorkerPlugin):
                     proc = candidate
         threading.Thread(target=self._fill, daemon=True).start()
         return proc or spawn_runner()
+
+
+_POOL_LOCK = threading.Lock()
+
+
+def pool_of(worker: Any, size: int) -> RunnerPool | None:
+    """The worker's runner pool (made at its first job), or None when ``size`` is 0."""
+    if size <= 0:
+        return None
+    with _POOL_LOCK:
+        pool = getattr(worker, POOL_ATTRIBUTE, None)
+        if pool is None:
+            pool = RunnerPool(size)
+            setattr(worker, POOL_ATTRIBUTE, pool)
+        return pool
 
 
 class _Forwarder:
@@ -244,7 +230,7 @@ def run_notebook_job(payload: dict[str, Any]) -> dict[str, Any]:
         outcome = {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
         return {"outcome": outcome, "notebook": None, "worker": me, "seq": forward.seq}
     cwd, temporary = _working_dir(payload, worker)
-    pool: Any = worker.plugins.get(PLUGIN_NAME)
+    pool = pool_of(worker, int(payload.get("warm_runners", 1)))
     proc = pool.take() if pool is not None else spawn_runner()
     try:
         return _Job(payload, proc, forward, stop, worker, me).run(cwd)
