@@ -62,6 +62,7 @@ class _Active:
     lost: str | None = None
     detached: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    output_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     progressed: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -148,6 +149,13 @@ class DaskJobExecutor(JobExecutor):
         "<worker_root_dir>/<its working directory> (the notebook's directory, or working_dir_override), "
         "so that relative paths work as locally. Default '': each job runs in a new empty temporary "
         "directory on its worker, removed afterwards.",
+    )
+    output_save_interval = Float(
+        5.0,
+        config=True,
+        help="Seconds between writes of a running job's output notebook (what it has executed so far), so that "
+        "it can be watched while the job runs and a job whose worker is lost keeps its partial output. "
+        "Default 5. 0 writes it only when the job ends.",
     )
     connect_timeout = Float(
         10.0,
@@ -413,6 +421,8 @@ class DaskJobExecutor(JobExecutor):
             "stop": active.name + "-stop",
             "worker_root_dir": self.worker_root_dir,
             "warm_runners": self.warm_runners,
+            "output": active.name + "-output",
+            "output_interval": self.output_save_interval,
             "spec": {
                 "job_id": spec.job_id,
                 "notebook_path": spec.notebook_path,
@@ -571,6 +581,8 @@ class DaskJobExecutor(JobExecutor):
             event = dict(message.get("event") or {})
             if event.get("event") == "worker":
                 active.worker = event
+            elif event.get("event") == "output_saved":
+                self._background(self._write_partial(active))
             self._record(active.job_id, {**event, "seq": active.applied_seq})
             self.on_event(active.job_id, event)
 
@@ -615,6 +627,7 @@ class DaskJobExecutor(JobExecutor):
                     if active.detached:
                         return None
                     if active.lost is not None and not waiter.done():
+                        await self._write_partial(active)  # the latest the worker sent before it was lost
                         await self._forget(active)
                         return _failed("runner_lost", active.lost, "WorkerLost")
                     if (
@@ -688,7 +701,8 @@ class DaskJobExecutor(JobExecutor):
         notebook = result.get("notebook")
         if notebook and active.output_api_path:
             try:
-                await self._write_output(active.output_api_path, notebook)
+                async with active.output_lock:
+                    await self._write_output(active.output_api_path, notebook)
             except Exception as e:
                 self.log.exception("Could not write the output notebook of job %s", active.job_id)
                 message = f"The job ran, but its output notebook {active.output_api_path!r} could not be written: {e}"
@@ -697,6 +711,23 @@ class DaskJobExecutor(JobExecutor):
                     outcome = {**outcome, **_failed("internal_error", message, type(e).__name__)}
         await self._forget(active)
         return outcome
+
+    async def _write_partial(self, active: _Active) -> None:
+        """Write the output notebook a running job has saved so far (the latest the worker sent)."""
+        from distributed import Variable
+
+        client = self._client
+        if client is None or not active.output_api_path:
+            return
+        async with active.output_lock:
+            if active.done.is_set():
+                return  # the final notebook is written instead
+            try:
+                text = await asyncio.wait_for(Variable(active.name + "-output", client=client).get(timeout=5), 10)
+                if not active.done.is_set():
+                    await self._write_output(active.output_api_path, text)
+            except Exception as e:
+                self.log.warning("Could not write the partial output of job %s: %s", active.job_id, e)
 
     async def _write_output(self, api_path: str, text: str) -> None:
         """Write the executed notebook through the ContentsManager, under the notebook's lock."""
@@ -752,7 +783,7 @@ class DaskJobExecutor(JobExecutor):
         if active.future is not None and not active.future.done():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.cancel([active.future], force=True), 5)
-        for suffix in ("-claim", "-stop"):
+        for suffix in ("-claim", "-stop", "-output"):
             with contextlib.suppress(Exception):
                 Variable(active.name + suffix, client=client).delete()
 

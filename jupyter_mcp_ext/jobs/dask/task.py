@@ -258,6 +258,7 @@ class _Job:
         self.stop_reason: str | None = None
         self.done = threading.Event()
         self.stderr_tail = ""
+        self.saves = 0  # the output notebooks the runner has saved so far
         self._stdin_lock = threading.Lock()
 
     def send(self, command: dict[str, Any]) -> None:
@@ -271,6 +272,9 @@ class _Job:
         self.send(spec)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         threading.Thread(target=self._watch_stop, daemon=True).start()
+        interval = float(self.payload.get("output_interval") or 0)
+        if interval > 0 and self.payload.get("output"):
+            threading.Thread(target=self._send_outputs, args=(interval,), daemon=True).start()
         self.forward.log(
             {
                 "t": time.time(),
@@ -287,6 +291,7 @@ class _Job:
                 continue
             if "notebook" in record:
                 self.notebook = record["notebook"]
+                self.saves += 1
             elif "event" in record:
                 if record["event"] == "kernel_started":
                     self.kernel = (record.get("kernel_pid"), record.get("kernel_start"))
@@ -323,6 +328,25 @@ class _Job:
         if self.stderr_tail.strip():
             message += f" Its last output: {self.stderr_tail.strip()[-1000:]}"
         return {"status": "failed", "error": {"type": "RunnerLost", "message": message, "reason": "runner_lost"}}
+
+    def _send_outputs(self, interval: float) -> None:
+        """Every ``interval`` seconds, the latest saved output notebook, if it changed, for the server
+        to write while the job runs (as a local job's output grows cell by cell): in a Dask
+        Variable, which holds only the latest, and an event that says it is there."""
+        from distributed import Variable
+
+        output = Variable(self.payload["output"])
+        sent = 0
+        while not self.done.wait(interval):
+            saves, notebook = self.saves, self.notebook
+            if saves == sent or notebook is None:
+                continue
+            try:
+                output.set(notebook)
+            except Exception:
+                continue  # the next round tries again; the final notebook is the task's result
+            sent = saves
+            self.forward.event({"event": "output_saved", "t": time.time(), "saves": saves})
 
     def _drain_stderr(self) -> None:
         """Keep the end of the runner's (and its kernel's) raw stderr, for diagnostics."""
