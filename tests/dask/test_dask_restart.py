@@ -117,3 +117,49 @@ def dask_variable(client, name: str):
     from distributed import Variable
 
     return Variable(name, client=client)
+
+
+async def test_after_a_server_crash_the_next_server_takes_the_job_up_from_the_cluster(tmp_path, cluster, monkeypatch):
+    from ..jobs.test_restart import _api, jupyter_server
+
+    # Configuration alone, here through the environment: the executor and the scheduler's address.
+    monkeypatch.setenv("JUPYTER_MCP_JOB_EXECUTOR_CLASS", "jupyter_mcp_ext.jobs.dask.DaskJobExecutor")
+    monkeypatch.setenv("JUPYTER_MCP_DASK_SCHEDULER_ADDRESS", cluster.address)
+    root = tmp_path / "root"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in STEPS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(root / "steps.ipynb"))
+    steps = {"step1": f"test-{uuid.uuid4().hex}", "step2": f"test-{uuid.uuid4().hex}"}
+    dask = await asyncio.to_thread(cluster.client)
+    try:
+        with jupyter_server(tmp_path, root) as first:
+            async with _api(first) as http:
+                body = {"notebook_path": "steps.ipynb", "parameters": {"address": cluster.address, **steps}}
+                job_id = (await http.post("jobs", json=body)).json()["job_id"]
+
+                async def said_before() -> bool:
+                    logs = (await http.get(f"jobs/{job_id}/logs")).json()["logs"]
+                    return "before" in stdout_of(logs)
+
+                await poll(said_before, 90, "the job to print 'before'")
+            first["proc"].kill()  # a crash: no shutdown hook runs
+            first["proc"].wait()
+        await asyncio.to_thread(lambda: dask_variable(dask, steps["step1"]).set("go"))
+        with jupyter_server(tmp_path, root) as second:
+            async with _api(second) as http:
+                await asyncio.to_thread(lambda: dask_variable(dask, steps["step2"]).set("go"))
+
+                async def finished() -> dict | None:
+                    job = (await http.get(f"jobs/{job_id}")).json()
+                    return job if job["status"] not in ("queued", "running") else None
+
+                job = await poll(finished, 90, "the job to finish under the second server")
+                logs = (await http.get(f"jobs/{job_id}/logs")).json()["logs"]
+    finally:
+        await asyncio.to_thread(dask.close)
+
+    assert job["status"] == "completed", job
+    assert stdout_of(logs) == ["before", "during", "after"]
+    out = nbformat.read(str(root / "steps_output.ipynb"), as_version=4)
+    assert [o["text"] for c in out.cells for o in c.outputs if o.get("name") == "stdout"][-1] == "after\n"
