@@ -709,7 +709,8 @@ class DaskJobExecutor(JobExecutor):
                 self.job_log(active.job_id, "error", message)
                 if outcome.get("status") == "completed":
                     outcome = {**outcome, **_failed("internal_error", message, type(e).__name__)}
-        await self._forget(active)
+        # Releasing the task on the scheduler need not delay the job's end (and the next queued job).
+        self._background(self._forget(active))
         return outcome
 
     async def _write_partial(self, active: _Active) -> None:
