@@ -38,6 +38,7 @@ from ...exceptions import JobsUnavailable, MCPExtError
 from .. import files
 from ..executor import STOP_KILL_AFTER, EventSink, JobExecutor
 from ..models import RunSpec
+from .cluster import ClusterConnection
 
 #: Prefix of the names this executor gives things on the scheduler (task key, topic, variables).
 PREFIX = "jupyter-mcp-ext-"
@@ -172,19 +173,19 @@ class DaskJobExecutor(JobExecutor):
     def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
         super().__init__(state_dir=state_dir, on_event=on_event, **kwargs)
         self._active: dict[str, _Active] = {}
-        self._client: Any = None
-        self._gateway: Any = None
-        self._ready: asyncio.Event | None = None
-        self._monitor_task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._error: str | None = None
-        self._failed_attempts = 0
-        self._workers: dict[str, dict[str, Any]] = {}
-        self._checked_at: float | None = None
+        self.cluster = ClusterConnection(
+            scheduler_address=str(getattr(self.parent, "dask_scheduler_address", "") or ""),
+            gateway_cluster=str(getattr(self.parent, "dask_gateway_cluster", "") or ""),
+            connect_timeout=self.connect_timeout,
+            monitor_interval=self.monitor_interval,
+            log=self.log,
+            on_checked=self._checked,
+            on_connected=self._reconnected,
+        )
         self._logs: dict[str, files.LogIndex] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    # -- where the cluster is ---------------------------------------------------------------
+    # -- the cluster ------------------------------------------------------------------------
 
     @property
     def app(self) -> Any:
@@ -192,174 +193,45 @@ class DaskJobExecutor(JobExecutor):
         return self.parent
 
     @property
-    def scheduler_address(self) -> str:
-        return str(getattr(self.parent, "dask_scheduler_address", "") or "")
-
-    @property
-    def gateway_cluster(self) -> str:
-        return str(getattr(self.parent, "dask_gateway_cluster", "") or "")
+    def _client(self) -> Any:
+        return self.cluster.client
 
     def _where(self) -> str:
-        if self.gateway_cluster:
-            return f"the Dask Gateway cluster {self.gateway_cluster!r}"
-        return f"the Dask scheduler at {self.scheduler_address}"
+        return self.cluster.where()
 
-    def _unconfigured(self) -> str | None:
-        if not self.scheduler_address and not self.gateway_cluster:
-            return (
-                "Notebook jobs are set to run on Dask (job_executor_class is DaskJobExecutor), but neither "
-                "MCPExtensionApp.dask_scheduler_address nor MCPExtensionApp.dask_gateway_cluster is set."
-            )
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            return (
-                "Notebook jobs are set to run on Dask, but the 'distributed' package is not installed in the "
-                'server\'s environment: pip install "jupyter-mcp-ext[dask]".'
-            )
-        return None
-
-    # -- connecting -------------------------------------------------------------------------
+    async def _client_ready(self, wait: float | None = None) -> Any:
+        return await self.cluster.ready(wait)
 
     async def start(self) -> None:
-        self._stopping = False
-        self._ready = asyncio.Event()
         os.makedirs(self.state_dir, exist_ok=True)
-        problem = self._unconfigured()
-        if problem:
-            self._error = problem
-            self._failed_attempts = 1
-            self.log.error("%s", problem)
-            return
-        # Connect in the background: the server starts serving at once, whatever the cluster does.
-        self._monitor_task = asyncio.ensure_future(self._monitor())
+        await self.cluster.start()
 
-    async def _connect(self) -> Any:
-        from distributed import Client
-
-        if self.gateway_cluster:
-            from dask_gateway import Gateway
-
-            if self._gateway is None:
-                self._gateway = Gateway(asynchronous=True)
-            cluster = await asyncio.wait_for(self._gateway.connect(self.gateway_cluster), self.connect_timeout)
-            client = await asyncio.wait_for(cluster.get_client(set_as_default=False), self.connect_timeout)
-        else:
-            client = await Client(
-                self.scheduler_address, asynchronous=True, timeout=self.connect_timeout, set_as_default=False
-            )
-        return client
-
-    def _connected(self) -> bool:
-        return self._client is not None and self._client.status == "running" and self._error is None
-
-    async def _monitor(self) -> None:
-        """Keep a client connected, know the workers, fail jobs whose worker is gone."""
-        assert self._ready is not None
-        while not self._stopping:
-            try:
-                if self._client is None or self._client.status in ("closing", "closed"):
-                    await self._reconnect()
-                if self._client is not None:
-                    await self._check_cluster()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                self._set_unreachable(e)
-            await asyncio.sleep(self.monitor_interval if self._connected() else max(self.monitor_interval, 2.0))
-
-    async def _reconnect(self) -> None:
-        assert self._ready is not None
-        old, self._client = self._client, None
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await old.close()
-        try:
-            client = await self._connect()
-        except Exception as e:
-            self._set_unreachable(e)
-            return
-        self._client = client
-        self._error = None
-        self._failed_attempts = 0
-        self.log.info("Notebook jobs run on %s.", self._where())
-        self._ready.set()
-        for active in list(self._active.values()):
-            if active.future is not None and active.future.status == "cancelled":
-                active.wake.set()  # its follower takes the job up again on the new connection
-
-    def _set_unreachable(self, error: BaseException) -> None:
-        assert self._ready is not None
-        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        message = (
-            f"Notebook jobs run on {self._where()}, which cannot be reached ({detail}). New jobs are refused "
-            "until it answers; the server keeps trying."
-        )
-        if message != self._error:
-            self.log.warning("%s", message)
-        self._error = message
-        self._failed_attempts += 1
-        self._ready.clear()
-
-    async def _check_cluster(self) -> None:
-        client = self._client
-        if client.status != "running":
-            raise ConnectionError(f"the client is {client.status}")
-        info = await asyncio.wait_for(client.scheduler.identity(n_workers=-1), max(2.0, self.connect_timeout / 2))
-        self._workers = dict(info.get("workers") or {})
-        self._checked_at = time.time()
-        if self._error is not None:
-            self._error = None
-            self._failed_attempts = 0
-            assert self._ready is not None
-            self._ready.set()
+    def _checked(self, workers: dict[str, Any]) -> None:
+        """After each look at the cluster: a running job whose worker is gone is lost."""
         for active in list(self._active.values()):
             worker = (active.worker or {}).get("worker")
-            if worker and worker not in self._workers and active.lost is None and not active.done.is_set():
+            if worker and worker not in workers and active.lost is None and not active.done.is_set():
                 from .task import worker_lost_message
 
                 active.lost = worker_lost_message(active.worker or {})
                 active.wake.set()
 
-    async def _client_ready(self, wait: float | None = None) -> Any:
-        """The connected client; raises JobsUnavailable at once when the cluster is known to be
-        unreachable, or after ``wait`` seconds (default ``connect_timeout``) on the first attempt."""
-        problem = self._unconfigured()
-        if problem:
-            raise JobsUnavailable(problem)
-        if self._connected():
-            return self._client
-        if self._failed_attempts and wait is None:
-            raise JobsUnavailable(self._error or f"{self._where()} cannot be reached.")
-        assert self._ready is not None
-        try:
-            await asyncio.wait_for(self._ready.wait(), self.connect_timeout if wait is None else wait)
-        except asyncio.TimeoutError:
-            raise JobsUnavailable(
-                self._error
-                or f"Notebook jobs run on {self._where()}, which did not answer within {self.connect_timeout:g} s."
-            ) from None
-        return self._client
+    def _reconnected(self) -> None:
+        for active in list(self._active.values()):
+            if active.future is not None and active.future.status == "cancelled":
+                active.wake.set()  # its follower takes the job up again on the new connection
 
     async def ensure_ready(self) -> None:
-        await self._client_ready()
+        await self.cluster.ready()
 
     def running_limit(self, configured: int) -> int:
         return 1_000_000 if self.cluster_concurrency else configured
 
     def describe(self) -> dict[str, Any]:
         """The cluster as last seen (never waits for it): for system_info and the status endpoint."""
-        workers = self._workers if self._connected() else {}
-        state = "connected" if self._connected() else ("unreachable" if self._failed_attempts else "connecting")
         return {
             "executor": "dask",
-            "scheduler_address": self.scheduler_address or None,
-            "gateway_cluster": self.gateway_cluster or None,
-            "state": state,
-            "error": None if self._connected() else self._error,
-            "workers": len(workers),
-            "worker_threads": sum(int(w.get("nthreads") or 0) for w in workers.values()),
-            "checked_at": self._checked_at,
+            **self.cluster.describe(),
             "jobs_on_cluster": sum(1 for a in self._active.values() if a.future is not None and not a.detached),
             "concurrency": "cluster" if self.cluster_concurrency else "max_concurrent_jobs",
         }
@@ -367,7 +239,6 @@ class DaskJobExecutor(JobExecutor):
     # -- lifecycle --------------------------------------------------------------------------
 
     async def stop(self) -> None:
-        self._stopping = True
         if self.keep_running_on_shutdown:
             for active in self._active.values():
                 if active.future is not None:
@@ -381,18 +252,9 @@ class DaskJobExecutor(JobExecutor):
         dones = [asyncio.ensure_future(a.done.wait()) for a in self._active.values()]
         if dones:
             await asyncio.wait(dones, timeout=STOP_KILL_AFTER + 2)
-        for task in [self._monitor_task, *self._tasks]:
-            if task is not None:
-                task.cancel()
-        self._monitor_task = None
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close(), 5)
-        if self._gateway is not None:
-            with contextlib.suppress(Exception):
-                await self._gateway.close()
-            self._gateway = None
+        for task in list(self._tasks):
+            task.cancel()
+        await self.cluster.stop()
         self._active.clear()
 
     # -- running a job ----------------------------------------------------------------------
