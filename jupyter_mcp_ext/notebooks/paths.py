@@ -4,9 +4,41 @@ from __future__ import annotations
 
 import os
 import posixpath
+import unicodedata
 from typing import Any
 
-from ..exceptions import PathError
+from ..exceptions import InvalidArgument, PathError
+
+#: Longest argument text quoted in an error message; longer values are cut (``shown``).
+MAX_SHOWN_CHARS = 120
+
+#: Bidirectional-text controls: they make a name display as something else than it is
+#: (``invoice\u202eblm.ipynb`` shows as ``invoicebnpi.lmb``); refused in new file names.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown(value: Any, limit: int = MAX_SHOWN_CHARS) -> str:
+    """``repr(value)`` for an error message, cut to about ``limit`` characters with the full length
+    said, so that a 100,000-character argument does not make a 200 KB error."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    length = len(value) if isinstance(value, (str, bytes, list, dict)) else len(text)
+    return f"{text[:limit]}... ({length:,} characters)"
+
+
+def check_new_file_name(api_path: str, *, argument: str = "path") -> None:
+    """Refuse a path to create or write whose names hold control characters (newlines, tabs, NUL,
+    escape), line or paragraph separators, or bidirectional-text controls: such names break
+    listings, logs and shells, and can disguise a file as another."""
+    for char in api_path:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp") or char in BIDI_CONTROLS:
+            what = "a bidirectional-text control" if char in BIDI_CONTROLS else "a control character"
+            raise InvalidArgument(
+                f"{argument} {shown(api_path)} contains {what} (U+{ord(char):04X}); file names may not hold "
+                "control characters, line breaks or bidirectional-text controls. Choose a plain name."
+            )
 
 
 def _inside(real: str, real_root: str) -> bool:
@@ -28,8 +60,8 @@ def _absolute_to_api_path(raw: str, path: str, root_dir: str, argument: str) -> 
         relative = os.path.relpath(real, real_root).replace(os.sep, "/")
         return "" if relative == "." else relative
     outside = (
-        f"{argument} {path!r} is outside the server root. Paths are relative to the root "
-        f"({root_dir!r}), e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
+        f"{argument} {shown(path)} is outside the server root. Paths are relative to the server's root "
+        "directory, e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
     )
     api_parts = [p for p in raw.split("/") if p]
     if os.path.lexists(os.path.join(real_root, *api_parts)):
@@ -67,7 +99,14 @@ def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "pat
         raise PathError(f"{argument} must be a string path relative to the server root.")
     raw = path.strip()
     if "\0" in raw:
-        raise PathError(f"{argument} {path!r} contains a NUL character.")
+        raise PathError(f"{argument} {shown(path)} contains a NUL character.")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise PathError(
+            f"{argument} {shown(path)} is not valid text: it holds a lone surrogate "
+            f"(U+{ord(raw[e.start]):04X}), which no file name can contain."
+        ) from e
     raw = raw.replace("\\", "/")
     root_dir = getattr(contents_manager, "root_dir", None)
     if raw.startswith("/") and root_dir:
@@ -75,11 +114,11 @@ def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "pat
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise PathError(
-            f"{argument} {path!r} leaves the server root ('..' is not allowed). Paths are relative to the "
+            f"{argument} {shown(path)} leaves the server root ('..' is not allowed). Paths are relative to the "
             "server root, e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
         )
     if len(parts) and parts[0].endswith(":") and len(parts[0]) == 2:
-        raise PathError(f"{argument} {path!r} is a drive path; give a path relative to the server root.")
+        raise PathError(f"{argument} {shown(path)} is a drive path; give a path relative to the server root.")
     api_path = posixpath.join(*parts) if parts else ""
     if not api_path and not allow_root:
         raise PathError(
@@ -89,11 +128,13 @@ def normalize_api_path(path: str, contents_manager: Any, *, argument: str = "pat
         hidden = next((p for p in parts if p.startswith(".")), None)
         if hidden is not None:
             raise PathError(
-                f"{argument} {path!r} is hidden ({hidden!r} starts with '.') and this server does not serve "
+                f"{argument} {shown(path)} is hidden ({hidden!r} starts with '.') and this server does not serve "
                 "hidden files (ContentsManager.allow_hidden is False)."
             )
     if not resolves_inside_root(api_path, contents_manager):
-        raise PathError(f"{argument} {path!r} resolves (through a symbolic link) to a place outside the server root.")
+        raise PathError(
+            f"{argument} {shown(path)} resolves (through a symbolic link) to a place outside the server root."
+        )
     return api_path
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
+import inspect
 import logging
 import os
 import platform
@@ -11,7 +11,6 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,7 +30,8 @@ from ..exceptions import (
     PathError,
 )
 from ..logs import quiet_trust_warnings
-from .paths import normalize_api_path, resolves_inside_root
+from .locks import PathLocks, guard_contents_manager
+from .paths import check_new_file_name, normalize_api_path, resolves_inside_root, shown
 
 T = TypeVar("T")
 
@@ -68,11 +68,66 @@ def _runs_this_python(argv: list[str]) -> bool:
         return False
 
 
-@dataclass
-class _Cached:
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one version of a file: its content hash where the ContentsManager gives one
+    (jupyter_server >= 2.11, ``require_hash=True``), else its ``last_modified`` and ``size``."""
+
+    hash: str | None
+    hash_algorithm: str | None
     last_modified: Any
     size: int | None
+
+    @classmethod
+    def of(cls, model: dict[str, Any]) -> Fingerprint:
+        return cls(model.get("hash"), model.get("hash_algorithm"), model.get("last_modified"), model.get("size"))
+
+    def same_content(self, other: Fingerprint) -> bool:
+        """Whether both name the same content: by hash when both have one, else by (last_modified, size)."""
+        if self.hash and other.hash:
+            return self.hash == other.hash and self.hash_algorithm == other.hash_algorithm
+        return (self.last_modified, self.size) == (other.last_modified, other.size)
+
+
+@dataclass
+class _Cached:
+    fingerprint: Fingerprint
     notebook: NotebookNode
+    memory: int
+
+
+#: Bytes of memory a parsed notebook holds per dict item or list element, beyond the text itself
+#: (measured with tracemalloc on nbformat 5 notebooks: 150-210 bytes for tiny code cells, long
+#: Markdown cells and the bench's 5,000 cells with outputs alike).
+BYTES_PER_ENTRY = 200
+#: Times an edit is re-applied when the file keeps changing on disk between its read and its save.
+EDIT_ATTEMPTS = 3
+
+
+def estimate_memory(nb: Any, file_size: int | None) -> int:
+    """Estimated bytes that a parsed notebook holds in memory: its file size (the text) plus
+    ``BYTES_PER_ENTRY`` per dict item and list element. A notebook of 10^5 one-line cells holds
+    about 8x its file size; a notebook of long cells and outputs about 1.7x."""
+    entries = 0
+    stack = [nb]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            entries += len(node)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            entries += len(node)
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return (file_size or 0) + BYTES_PER_ENTRY * entries
+
+
+def _accepts(method: Any, name: str) -> bool:
+    """Whether ``method`` takes a keyword argument ``name`` (``require_hash`` is jupyter_server >= 2.11)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def cell_range_text(count: int) -> str:
@@ -119,10 +174,18 @@ class NotebookService:
 
     Every path is an API path relative to the server root, confined by ``normalize_api_path``
     and by the ContentsManager itself (root, hidden files, checkpoints, custom managers).
-    Edits are read-modify-write under a per-path ``asyncio.Lock``, so concurrent edits of one
-    notebook inside this server are serialized and none is lost. Parsed notebooks are cached
-    per path and revalidated against the file's ``last_modified`` and ``size`` on every read,
-    so a change made by JupyterLab or on disk is always seen.
+
+    One writer at a time: reads hold the path's read lock and edits its write lock (``locks``, the
+    ``PathLocks`` that also guard the ContentsManager's own ``get`` / ``save``, so that JupyterLab's
+    saves through ``/api/contents`` take turns with these edits). An edit is read-modify-write under
+    the write lock, with a compare-and-swap right before the save: if the file's content changed
+    since the edit read it (a writer outside the server, or a REST save beside a synchronous
+    ContentsManager), the edit is applied again to the new content, and after ``EDIT_ATTEMPTS``
+    changes in a row it fails with ``Conflict``; the file is never overwritten with what was read.
+
+    Parsed notebooks are cached per path and revalidated on every read by the file's content hash
+    (``require_hash=True``; by ``last_modified`` and ``size`` for a ContentsManager without
+    hashes), so any change made by JupyterLab or on disk is seen, a ``cp -p`` of new content too.
 
     Parameters
     ----------
@@ -132,9 +195,12 @@ class NotebookService:
         The server's KernelSpecManager, for ``create_notebook``'s kernelspec.
     max_source_chars : int
         Largest accepted cell ``source``, in characters; 0 means no limit.
-    cache_max_notebooks, cache_max_bytes : int
-        Bounds of the parsed-notebook cache: most notebooks kept, and most bytes of notebook files
-        they add up to. The least recently used go first; the last one read is always kept.
+    cache_max_notebooks : int
+        Most notebooks kept parsed in the cache.
+    cache_max_bytes : int
+        Most memory the cached notebooks may hold, in bytes, as ``estimate_memory`` counts it (a
+        parsed notebook holds 1.5-10x its file size). The least recently used go first; the last
+        one read is always kept.
     """
 
     def __init__(
@@ -151,34 +217,30 @@ class NotebookService:
         self.kernel_spec_manager = kernel_spec_manager
         self.max_source_chars = max_source_chars
         self.log = log or logging.getLogger(__name__)
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._lock_users: dict[str, int] = {}
+        self.locks: PathLocks = guard_contents_manager(contents_manager)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self.cache_max_notebooks = cache_max_notebooks
         self.cache_max_bytes = cache_max_bytes
+        self._hashes = _accepts(contents_manager.get, "require_hash")
 
     # -- paths and locks -------------------------------------------------------------------
 
-    def api_path(self, path: str, *, argument: str = "path") -> str:
-        """Normalize and confine a notebook path (see ``normalize_api_path``); requires ``.ipynb``."""
+    def api_path(self, path: str, *, argument: str = "path", new_file: bool = False) -> str:
+        """Normalize and confine a notebook path (see ``normalize_api_path``); requires ``.ipynb``.
+
+        With ``new_file`` (a path the call may create), names with control characters, line
+        breaks or bidirectional-text controls are refused (``check_new_file_name``).
+        """
         api_path = normalize_api_path(path, self.contents_manager, argument=argument)
         if not api_path.endswith(".ipynb"):
-            raise InvalidArgument(f"{argument} {path!r} is not a notebook path: notebook files end in '.ipynb'.")
+            raise InvalidArgument(f"{argument} {shown(path)} is not a notebook path: notebook files end in '.ipynb'.")
+        if new_file:
+            check_new_file_name(api_path, argument=argument)
         return api_path
 
-    @asynccontextmanager
-    async def locked(self, api_path: str) -> Any:
-        """Hold the edit lock of one notebook path (reentrancy is not supported)."""
-        lock = self._locks.setdefault(api_path, asyncio.Lock())
-        self._lock_users[api_path] = self._lock_users.get(api_path, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._lock_users[api_path] -= 1
-            if not self._lock_users[api_path]:
-                del self._lock_users[api_path]
-                self._locks.pop(api_path, None)
+    def locked(self, api_path: str) -> Any:
+        """``async with service.locked(api_path)``: hold the write lock of one notebook path (see ``locks``)."""
+        return self.locks.write(api_path)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -189,19 +251,52 @@ class NotebookService:
         except HTTPError as e:
             reason = self._without_root(e.log_message or e.reason or str(e))
             if e.status_code == 404:
-                raise NotebookNotFound(f"{argument} {path!r} does not exist under the server root ({reason}).") from e
-            if e.status_code == 403:
-                raise PathError(f"{argument} {path!r} is not accessible: {reason}.") from e
-            if e.status_code == 400 and ("Unreadable Notebook" in reason or "not a notebook" in reason):
-                raise NotANotebook(
-                    f"{argument} {path!r} is not a readable notebook: {reason}. It must be an nbformat 4 JSON file."
+                raise NotebookNotFound(
+                    f"{argument} {shown(path)} does not exist under the server root ({reason})."
                 ) from e
+            if e.status_code == 403:
+                raise PathError(f"{argument} {shown(path)} is not accessible: {reason}.") from e
+            if e.status_code == 400 and "Unreadable Notebook" in reason:
+                raise NotANotebook(self._unreadable(path, reason, argument)) from e
+            if e.status_code == 400 and "not a notebook" in reason:
+                raise NotANotebook(f"{argument} {shown(path)} is not a notebook: {reason}.") from e
             if e.status_code == 409:
-                raise Conflict(f"{argument} {path!r}: {reason}.") from e
+                raise Conflict(f"{argument} {shown(path)}: {reason}.") from e
             if e.status_code < 500:
-                raise InvalidArgument(f"{argument} {path!r}: {reason}.") from e
+                raise InvalidArgument(f"{argument} {shown(path)}: {reason}.") from e
             self.log.warning("ContentsManager.%s(%r) failed: %s", method, path, e)
-            raise MCPExtError(f"{argument} {path!r}: the server's contents manager failed: {reason}.") from e
+            raise MCPExtError(f"{argument} {shown(path)}: the server's contents manager failed: {reason}.") from e
+
+    def _unreadable(self, api_path: str, reason: str, argument: str) -> str:
+        """The message for a notebook file that does not parse: what is on disk now and whether Jupyter's
+        recovery (the file moved to ``.invalid``, its ``.~`` backup restored) happened. It never
+        suggests writing the file: what is there may be the only copy of someone's work."""
+        detail = reason.split(" ", 3)[-1] if reason.startswith("Unreadable Notebook:") else reason
+        message = f"{argument} {shown(api_path)} cannot be read as a notebook: its file is not valid nbformat JSON ({detail[:300]})."
+        root_dir = getattr(self.contents_manager, "root_dir", None)
+        if root_dir:
+            os_path = os.path.join(root_dir, *api_path.split("/"))
+            name = api_path.rsplit("/", 1)[-1]
+            invalid = os_path + ".invalid"
+            backup = os.path.join(os.path.dirname(os_path), f".~{name}")
+            try:
+                size = os.path.getsize(os_path)
+                message += f" The file on disk now has {size:,} bytes."
+            except OSError:
+                message += " There is no file at that path now."
+            if os.path.exists(invalid):
+                message += (
+                    f" Jupyter's recovery has run before: an unreadable version was moved to '{name}.invalid' and "
+                    "the last good version restored from its backup."
+                )
+            elif os.path.exists(backup):
+                message += " A backup of the previous version exists beside it (Jupyter restores it on the next read)."
+            else:
+                message += " No backup of a previous version exists, so Jupyter could not restore one."
+        return (
+            message + " This call changed nothing. If another program is writing the file, try again when it is done;"
+            " otherwise open it in JupyterLab, or restore a checkpoint, to see what it holds."
+        )
 
     def _without_root(self, reason: str) -> str:
         """A ContentsManager message with the server's root directory taken out of the paths it names:
@@ -210,12 +305,22 @@ class NotebookService:
         if not root_dir:
             return reason
         for root in {root_dir.rstrip(os.sep), os.path.realpath(root_dir)}:
-            reason = reason.replace(root + os.sep, "")
+            reason = reason.replace(root + os.sep, "").replace(root, "")
         return reason
 
     async def stat(self, api_path: str, *, argument: str = "path") -> dict[str, Any]:
         """The ContentsManager model of ``api_path`` without content (name, type, size, last_modified)."""
         return await self._cm("get", api_path, content=False, path=api_path, argument=argument)
+
+    async def fingerprint(self, api_path: str, *, argument: str = "path") -> tuple[dict[str, Any], Fingerprint]:
+        """The model of ``api_path`` without content, and the ``Fingerprint`` of its content now.
+
+        Reads and hashes the file where the ContentsManager supports ``require_hash`` (tens of
+        milliseconds for 20 MB); call it under the path's lock to compare it with a later save.
+        """
+        extra = {"require_hash": True} if self._hashes else {}
+        model = await self._cm("get", api_path, content=False, path=api_path, argument=argument, **extra)
+        return model, Fingerprint.of(model)
 
     async def get(self, path: str, *, argument: str = "path") -> tuple[str, NotebookNode]:
         """Read a notebook; return ``(api_path, notebook)``.
@@ -225,41 +330,50 @@ class NotebookService:
         Raises NotebookNotFound, NotANotebook, PathError or InvalidArgument.
         """
         api_path = self.api_path(path, argument=argument)
-        return api_path, await self._read(api_path, argument=argument)
+        async with self.locks.read(api_path):
+            nb, _ = await self._read(api_path, argument=argument)
+        return api_path, nb
 
-    async def _read(self, api_path: str, *, argument: str = "path") -> NotebookNode:
-        model = await self.stat(api_path, argument=argument)
+    async def _read(self, api_path: str, *, argument: str = "path") -> tuple[NotebookNode, Fingerprint]:
+        """The notebook and the fingerprint of the content it was parsed from (hold the path's lock)."""
+        model, fingerprint = await self.fingerprint(api_path, argument=argument)
         if model.get("type") == "directory":
-            raise NotANotebook(f"{argument} {api_path!r} is a directory, not a notebook.")
+            raise NotANotebook(f"{argument} {shown(api_path)} is a directory, not a notebook.")
         cached = self._cache.get(api_path)
-        if (
-            cached is not None
-            and cached.last_modified == model.get("last_modified")
-            and cached.size == model.get("size")
-        ):
+        if cached is not None and cached.fingerprint.same_content(fingerprint):
             self._cache.move_to_end(api_path)
-            return cached.notebook
-        model = await self._cm("get", api_path, content=True, type="notebook", path=api_path, argument=argument)
+            return cached.notebook, cached.fingerprint
+        extra = {"require_hash": True} if self._hashes else {}
+        model = await self._cm(
+            "get", api_path, content=True, type="notebook", path=api_path, argument=argument, **extra
+        )
         content = model["content"]
         if not isinstance(content, dict) or content.get("nbformat") != 4:
-            raise NotANotebook(f"{argument} {api_path!r} is not an nbformat 4 notebook.")
+            raise NotANotebook(f"{argument} {shown(api_path)} is not an nbformat 4 notebook.")
         # A contents manager other than Jupyter's own may hand back plain dicts.
         nb = content if isinstance(content, NotebookNode) else nbformat.from_dict(content)
-        self._remember(api_path, _Cached(model.get("last_modified"), model.get("size"), nb))
-        return nb
+        fingerprint = Fingerprint.of(model)
+        self._remember(api_path, nb, fingerprint)
+        return nb, fingerprint
 
-    def _remember(self, api_path: str, entry: _Cached) -> None:
+    def _remember(self, api_path: str, nb: NotebookNode, fingerprint: Fingerprint) -> None:
         """Cache a parsed notebook, dropping the least recently used beyond the cache's bounds."""
-        self._cache[api_path] = entry
+        self._cache[api_path] = _Cached(fingerprint, nb, estimate_memory(nb, fingerprint.size))
         self._cache.move_to_end(api_path)
-        total = sum(e.size or 0 for e in self._cache.values())
+        total = sum(e.memory for e in self._cache.values())
         while len(self._cache) > 1 and (len(self._cache) > self.cache_max_notebooks or total > self.cache_max_bytes):
             _, dropped = self._cache.popitem(last=False)
-            total -= dropped.size or 0
+            total -= dropped.memory
+
+    def cache_memory(self) -> int:
+        """Estimated bytes held by the parsed-notebook cache now (see ``estimate_memory``)."""
+        return sum(e.memory for e in self._cache.values())
 
     # -- writing ---------------------------------------------------------------------------
 
     async def _save(self, api_path: str, nb: NotebookNode, *, argument: str = "path") -> dict[str, Any]:
+        """Save ``nb`` at ``api_path`` and cache it with the fingerprint of what was written (hold the
+        path's write lock)."""
         try:
             model = await self._cm(
                 "save",
@@ -268,31 +382,52 @@ class NotebookService:
                 path=api_path,
                 argument=argument,
             )
+            _, fingerprint = await self.fingerprint(api_path, argument=argument)
         except BaseException:
             self._cache.pop(api_path, None)
             raise
-        # save() returns the model without content; stat again only if it lacks the size.
-        if model.get("size") is None:
-            model = await self.stat(api_path, argument=argument)
-        self._remember(api_path, _Cached(model.get("last_modified"), model.get("size"), nb))
-        return model
+        self._remember(api_path, nb, fingerprint)
+        return {**model, "size": fingerprint.size if model.get("size") is None else model["size"]}
+
+    async def _unchanged_since(self, api_path: str, read: Fingerprint, nb: NotebookNode, argument: str) -> bool:
+        """Whether the file still holds what was read as ``read`` (the compare of compare-and-swap)."""
+        _, now = await self.fingerprint(api_path, argument=argument)
+        if now.hash and read.hash:
+            return now.same_content(read)
+        # No content hash from this ContentsManager: compare the content itself.
+        model = await self._cm("get", api_path, content=True, type="notebook", path=api_path, argument=argument)
+        return bool(model.get("content") == nb)
 
     async def edit(self, path: str, change: Callable[[NotebookNode], T], *, argument: str = "path") -> tuple[str, T]:
-        """Apply ``change`` to a copy of the notebook and save it, under the path's lock.
+        """Apply ``change`` to a copy of the notebook and save it, under the path's write lock.
 
         ``change`` receives a copy whose ``cells`` list (not the cells) is new; it must replace
         (not mutate) any cell it changes. What it returns is returned with the API path. If it
         raises, or the save fails, nothing is written.
+
+        Compare-and-swap: right before the save the file is checked against what was read (by
+        content hash). If it changed on disk meanwhile, ``change`` runs again on the new content:
+        its addressing (a cell index, a cell id) is resolved against the notebook as it is then,
+        as if the call had come after that change; every edit of this service (``add_cell``,
+        ``update_cell``, ``remove_cell``, the kernel service's outputs by cell id) is written that
+        way. After ``EDIT_ATTEMPTS`` changes in a row it raises Conflict and writes nothing.
         """
         api_path = self.api_path(path, argument=argument)
-        async with self.locked(api_path):
-            current = await self._read(api_path, argument=argument)
-            nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
-            nb["cells"] = list(current.get("cells", []))
-            nb["metadata"] = copy.copy(current.get("metadata", {}))
-            result = change(nb)
-            await self._save(api_path, nb, argument=argument)
-        return api_path, result
+        async with self.locks.write(api_path):
+            for _ in range(EDIT_ATTEMPTS):
+                current, read = await self._read(api_path, argument=argument)
+                nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
+                nb["cells"] = list(current.get("cells", []))
+                nb["metadata"] = copy.copy(current.get("metadata", {}))
+                result = change(nb)
+                if await self._unchanged_since(api_path, read, current, argument):
+                    await self._save(api_path, nb, argument=argument)
+                    return api_path, result
+                self.log.warning("%s changed on disk while an edit was being made; applying the edit again", api_path)
+        raise Conflict(
+            f"{argument} {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while this edit was "
+            "being saved (another program is writing it); nothing was written. Read it again and retry."
+        )
 
     def check_source(self, source: Any, *, argument: str = "source") -> str:
         """Validate a cell source argument; returns it as a string."""
@@ -393,17 +528,18 @@ class NotebookService:
             raise InvalidArgument("content must be a notebook object (nbformat 4 JSON) or its JSON text.")
         errors = validation_errors(nb)
         if errors:
-            shown = "; ".join(
-                (f"cell {e['cell_index']}: " if e["cell_index"] is not None else "") + e["message"] for e in errors[:3]
+            first = "; ".join(
+                (f"cell {e['cell_index']}: " if e["cell_index"] is not None else "") + e["message"][:300]
+                for e in errors[:3]
             )
-            raise InvalidArgument(f"content is not a valid nbformat 4 notebook ({len(errors)} errors): {shown}")
+            raise InvalidArgument(f"content is not a valid nbformat 4 notebook ({len(errors)} errors): {first}")
         for cell in nb.cells:
             self.check_source(cell.get("source", ""), argument="content.cells[].source")
-        api_path = self.api_path(path)
+        api_path = self.api_path(path, new_file=True)
         async with self.locked(api_path):
             await self._ensure_parent(api_path)
             if await ensure_async(self.contents_manager.dir_exists(api_path)):
-                raise InvalidArgument(f"path {api_path!r} is a directory; give the path of a notebook file.")
+                raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
             await self._save(api_path, nb)
         return api_path, nb
 
@@ -412,7 +548,7 @@ class NotebookService:
 
         Raises Conflict if the file exists, KernelSpecNotFound listing the installed kernelspecs.
         """
-        api_path = self.api_path(path)
+        api_path = self.api_path(path, new_file=True)
         kernelspec = await self.kernelspec(kernel, argument="kernel")
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = kernelspec
@@ -420,7 +556,7 @@ class NotebookService:
         async with self.locked(api_path):
             if await ensure_async(self.contents_manager.exists(api_path)):
                 raise Conflict(
-                    f"path {api_path!r} already exists; use write_notebook to replace a notebook, or choose another path."
+                    f"path {shown(api_path)} already exists; use write_notebook to replace a notebook, or choose another path."
                 )
             await self._ensure_parent(api_path)
             await self._save(api_path, nb)
@@ -429,7 +565,9 @@ class NotebookService:
     async def _ensure_parent(self, api_path: str) -> None:
         parent = api_path.rpartition("/")[0]
         if parent and not await ensure_async(self.contents_manager.dir_exists(parent)):
-            raise NotebookNotFound(f"path {api_path!r}: the directory {parent!r} does not exist under the server root.")
+            raise NotebookNotFound(
+                f"path {shown(api_path)}: the directory {shown(parent)} does not exist under the server root."
+            )
 
     async def kernelspec(self, name: str, *, argument: str = "kernel_name") -> dict[str, str]:
         """The ``metadata.kernelspec`` dict (name, display_name, language) of an installed kernelspec.

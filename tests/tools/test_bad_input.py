@@ -90,8 +90,9 @@ async def test_a_file_that_is_not_a_notebook_is_refused(mcp_client, refused, jp_
     async with mcp_client() as client:
         await refused(client, "read_cells", {"path": "notes.txt"}, "path 'notes.txt'", "not a notebook", ".ipynb")
         for name in ("garbage.ipynb", "list.ipynb"):
-            text = await refused(client, "read_cells", {"path": name}, f"path {name!r}", "not a readable notebook")
-            assert "nbformat 4 JSON" in text
+            text = await refused(client, "read_cells", {"path": name}, f"path {name!r}", "cannot be read as a notebook")
+            assert "bytes" in text and "changed nothing" in text, "it says what is on disk and that nothing changed"
+            assert "write" not in text.lower(), "it never invites rewriting the file"
             await refused(client, "add_cell", {"path": name, "cell_type": "code", "source": "x"}, name, "notebook")
         await refused(client, "read_notebook", {"path": "folder.ipynb"}, "folder.ipynb", "directory")
 
