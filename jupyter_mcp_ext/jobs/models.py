@@ -113,7 +113,10 @@ class Job(BaseModel):
     kernel_name: str
     timeout_seconds: float
     working_dir: str = ""
-    env_overrides: dict[str, str] = Field(default_factory=dict)
+    env_overrides: dict[str, str] = Field(
+        default_factory=dict, description="Kept in memory only: the job database stores the names, never the values."
+    )
+    env_override_names: list[str] = Field(default_factory=list)
     progress: JobProgress = Field(default_factory=JobProgress)
     result: JobResult | None = None
     runner: RunnerInfo = Field(default_factory=RunnerInfo)
@@ -143,7 +146,7 @@ class Job(BaseModel):
         """The record as the REST API and the tools show it: environment values and the owner
         left out (``env_override_names`` lists the variables)."""
         data = self.model_dump(mode="json", exclude={"env_overrides", "owner"})
-        data["env_override_names"] = sorted(self.env_overrides)
+        data["env_override_names"] = sorted(set(self.env_override_names) | set(self.env_overrides))
         data["error"] = data["result"]["error"] if data.get("result") else None
         return data
 
@@ -155,6 +158,12 @@ class RunSpec(BaseModel):
     notebook_path: str = Field(description="API path, for messages.")
     input_path: str = Field(description="Absolute file-system path of the input notebook.")
     output_path: str = Field(description="Absolute file-system path of the output notebook.")
+    output_staging_path: str | None = Field(
+        default=None,
+        description="If set, the executor writes the output notebook here instead, each save whole (renamed "
+        "into place), and reports each with an 'output_saved' event; the server writes it to output_path "
+        "through its ContentsManager, under the notebook's lock.",
+    )
     cwd: str = Field(description="Absolute working directory of the run.")
     parameters: dict[str, Any] = Field(default_factory=dict)
     kernel_name: str

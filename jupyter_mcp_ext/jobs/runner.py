@@ -455,6 +455,9 @@ class JobRun:
             input_path, output_path = self.notebook_paths()
             self.raw_cells = list(load_notebook_node(input_path).cells)
             _register_engine(self)
+            if spec.get("input_notebook") is None and spec.get("output_staging_path"):
+                output_path = spec["output_staging_path"]
+                _register_staging(self, output_path, spec["output_path"])
             papermill.execute_notebook(
                 input_path,
                 output_path,
@@ -515,6 +518,46 @@ class _PapermillLogHandler(logging.Handler):
             message = str(record.msg)
         for line in message.splitlines() or [""]:
             self._log.log(level, line)
+
+
+def _register_staging(run: JobRun, staging_path: str, output_path: str) -> None:
+    """Make Papermill's saves of the output notebook go to ``staging_path`` in the job directory,
+    each one whole (written beside it, then renamed over it) and announced by an ``output_saved``
+    event; the server then writes it to the output notebook through its ContentsManager, under the
+    notebook's lock (a job process writing the file itself would race JupyterLab and the MCP tools).
+    Papermill's handler registry (``papermill_io.register``) is its own extension point."""
+    from papermill.iorw import papermill_io
+
+    staged, real = json.dumps(staging_path), json.dumps(output_path)
+
+    class StagingHandler:
+        saves = 0
+
+        @classmethod
+        def read(cls, path: str) -> str:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+
+        @classmethod
+        def write(cls, buf: str, path: str) -> None:
+            # Papermill records the output path in the notebook's metadata: keep the real one there.
+            text = buf.replace(staged, real)
+            partial = path + ".partial"
+            with open(partial, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(partial, path)
+            cls.saves += 1
+            run.event("output_saved", path=path, saves=cls.saves)
+
+        @classmethod
+        def listdir(cls, path: str) -> list[str]:
+            return os.listdir(path)
+
+        @classmethod
+        def pretty_path(cls, path: str) -> str:
+            return output_path
+
+    papermill_io.register(staging_path, StagingHandler)
 
 
 def _register_engine(run: JobRun) -> None:

@@ -27,6 +27,7 @@ from ..exceptions import (
     JobNotFound,
     JobsUnavailable,
     KernelSpecNotFound,
+    MCPExtError,
     NotANotebook,
     NotebookNotFound,
 )
@@ -59,6 +60,91 @@ MAX_LOG_PAGE = 1000
 HISTORY_SIZE = 10
 
 ChangeCallback = Callable[[Job], Awaitable[None]]
+
+#: Seconds during which a failed start of the job service (its database cannot be opened) is
+#: reported again as it was, before the next call tries again.
+START_RETRY_SECONDS = 30.0
+#: The file in a job's directory that the executor writes the output notebook to.
+OUTPUT_STAGING_NAME = "output.ipynb"
+#: Least seconds between two writes of a running job's output notebook under the root (the last
+#: save of a run is always written, before the job is reported finished).
+OUTPUT_WRITE_INTERVAL = 0.5
+
+
+class _OutputWriter:
+    """Writes a job's output notebook under the server root, through the notebook service (the
+    ContentsManager, under the path's write lock), from what the executor saved in the job's
+    directory: the latest save only, at most every ``OUTPUT_WRITE_INTERVAL`` seconds, and the last
+    one before the job is reported finished.
+
+    The first write replaces what the output path held before the job (as Papermill would). Each
+    later write first checks that the file still holds the job's previous write: if someone else
+    saved it meanwhile (an edit in JupyterLab, an MCP edit), their work is kept and the job's output
+    goes to ``<name>-<job_id>.ipynb`` beside it instead, which the job's record then names.
+    """
+
+    def __init__(self, service: JobService, job: Job, staging_path: str) -> None:
+        self.service = service
+        self.job = job
+        self.staging_path = staging_path
+        self.written: Any = None  # the Fingerprint of the job's last write
+        self.written_stat: tuple[int, int] | None = None
+        self.note: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dirty = False
+
+    def saved(self) -> None:
+        """The executor saved the output again: write it soon."""
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            await self._write()
+            await asyncio.sleep(OUTPUT_WRITE_INTERVAL)
+
+    async def finish(self) -> str | None:
+        """Write the last save (waiting for a write in progress); returns a note for the job's result."""
+        if self._task is not None:
+            self._dirty = False
+            with contextlib.suppress(asyncio.CancelledError):
+                self._task.cancel()
+                await self._task
+        await self._write()
+        return self.note
+
+    async def _write(self) -> None:
+        import nbformat
+
+        try:
+            stat = os.stat(self.staging_path)
+        except FileNotFoundError:
+            return  # the executor writes the output itself, or has not saved yet
+        key = (stat.st_mtime_ns, stat.st_size)
+        if key == self.written_stat:
+            return
+        job, notebooks = self.job, self.service.notebooks
+        try:
+            nb = await asyncio.to_thread(nbformat.read, self.staging_path, as_version=4)
+            try:
+                self.written = await notebooks.replace(job.output_path, nb, expected=self.written)
+            except Conflict:
+                stem = posixpath.splitext(job.output_path)[0]
+                diverted = f"{stem}-{job.job_id}.ipynb"
+                self.note = (
+                    f"output_path {job.output_path!r} was changed by someone else while the job ran, so their "
+                    f"changes were kept and the job's output was written to {diverted!r} instead."
+                )
+                self.service.log.warning("Job %s: %s", job.job_id, self.note)
+                job.output_path = diverted
+                self.service._save(job)
+                self.written = await notebooks.replace(diverted, nb, expected=None)
+            self.written_stat = key
+        except (OSError, ValueError, MCPExtError) as e:
+            self.service.log.warning("Job %s: could not write its output notebook: %s", job.job_id, e)
+            self.note = f"The output notebook could not be written to {job.output_path!r}: {e}"
 
 
 class JobService:
@@ -115,8 +201,12 @@ class JobService:
         self._jobs: dict[str, Job] = {}
         self._queue: collections.deque[str] = collections.deque()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._outputs: dict[str, _OutputWriter] = {}
         self._changed = asyncio.Event()
         self._start_lock: asyncio.Lock | None = None
+        self._start_failed: tuple[float, JobsUnavailable] | None = None
+        #: Job records of the database that could not be read: job_id -> why (skipped, kept on disk).
+        self.unreadable: dict[str, str] = {}
         self._started = False
         self._stopping = False
 
@@ -151,27 +241,50 @@ class JobService:
     async def _ensure_started(self) -> None:
         if self._started:
             return
+        failed = self._start_failed
+        if failed is not None and time.monotonic() - failed[0] < START_RETRY_SECONDS:
+            raise failed[1]  # the same answer, without opening the database again on every call
         if self._start_lock is None:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
             if self._started:
                 return
-            self._stopping = False
             try:
-                self.store = JobStore(self.db_path)
-            except (OSError, sqlite3.Error) as e:
-                raise JobsUnavailable(
-                    f"Notebook jobs are unavailable: the job database {self.db_path!r} cannot be opened ({e}). "
-                    "The server's operator can set MCPExtensionApp.jobs_db_path to a writable file."
-                ) from e
+                await self._start_once()
+            except JobsUnavailable as e:
+                self._start_failed = (time.monotonic(), e)
+                raise
+            self._start_failed = None
+
+    async def _start_once(self) -> None:
+        self._stopping = False
+        try:
+            self.store = JobStore(self.db_path)
+            jobs = list(self.store.all())
+        except (OSError, sqlite3.Error) as e:
+            self.store = None
+            raise JobsUnavailable(
+                f"Notebook jobs are unavailable: the job database {self.db_path!r} cannot be opened ({e}). "
+                "The server's operator can set MCPExtensionApp.jobs_db_path to a writable file."
+            ) from e
+        for job_id, why in self.store.unreadable:
+            self.log.warning("Skipping job record %s in %s: it cannot be read (%s)", job_id, self.db_path, why)
+        self.unreadable = dict(self.store.unreadable)
+        try:
             self.executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self._on_event)
             await self.executor.start()
-            for job in self.store.all():
-                self._jobs[job.job_id] = job
-            self.events.seed(self._jobs.values())
-            self._started = True
-            self._recover()
-            self._schedule()
+        except Exception as e:
+            self.log.exception("The job executor %s could not start", self.executor_class.__name__)
+            raise JobsUnavailable(
+                f"Notebook jobs are unavailable: the job executor {self.executor_class.__name__} could not start "
+                f"({type(e).__name__}: {e})."
+            ) from e
+        for job in jobs:
+            self._jobs[job.job_id] = job
+        self.events.seed(self._jobs.values())
+        self._started = True
+        self._recover()
+        self._schedule()
 
     def _recover(self) -> None:
         """Queued jobs are queued again; running ones are followed again by the executor."""
@@ -179,7 +292,20 @@ class JobService:
             if not job.active or self._owned_elsewhere(job):
                 continue
             job.owner = self.owner
-            if job.status == "queued":
+            if job.status == "queued" and job.env_override_names and not job.env_overrides:
+                names = ", ".join(job.env_override_names)
+                job.status, job.completed_at = "failed", time.time()
+                job.result = JobResult(
+                    error=JobError(
+                        type="ServerRestarted",
+                        reason="server_shutdown",
+                        message=f"The server restarted before this queued job started, and the values of its "
+                        f"env_overrides ({names}) are never stored on disk: submit the job again.",
+                    )
+                )
+                job.message = job.result.error.message  # type: ignore[union-attr]
+                self._save(job)
+            elif job.status == "queued":
                 self._queue.append(job.job_id)
                 self._save(job)
             else:
@@ -261,6 +387,9 @@ class JobService:
             if current:
                 where = "the injected-parameters cell" if current.get("index") is None else f"cell {current['index']}"
                 job.message = f"Running {where} ({job.progress.cells_executed + 1}/{job.progress.cells_total})."
+        elif kind == "output_saved":
+            self._output_writer(job).saved()
+            return
         elif kind == "stopping":
             job.message = {
                 "cancel": "Cancelling.",
@@ -295,6 +424,22 @@ class JobService:
             job.message = outcome.get("note") or "Cancelled."
         else:
             job.message = error["message"] if error else job.status.capitalize() + "."
+
+    # -- output notebooks ------------------------------------------------------------------
+
+    def _staging_path(self, job_id: str) -> str:
+        """Where the executor writes a job's output notebook before the server writes it under the root."""
+        job_dir = os.path.join(self.state_dir, job_id)
+        os.makedirs(job_dir, mode=0o700, exist_ok=True)
+        return os.path.join(job_dir, OUTPUT_STAGING_NAME)
+
+    def _output_writer(self, job: Job, *, register: bool = True) -> _OutputWriter:
+        writer = self._outputs.get(job.job_id)
+        if writer is None:
+            writer = _OutputWriter(self, job, os.path.join(self.state_dir, job.job_id, OUTPUT_STAGING_NAME))
+            if register:
+                self._outputs[job.job_id] = writer
+        return writer
 
     # -- the queue -------------------------------------------------------------------------
 
@@ -352,7 +497,12 @@ class JobService:
         finally:
             self._tasks.pop(job.job_id, None)
         if outcome is None:  # left running at shutdown; the next server follows it again
+            self._outputs.pop(job.job_id, None)
             return
+        writer = self._outputs.pop(job.job_id, None) or self._output_writer(job, register=False)
+        note = await writer.finish()
+        if note:
+            outcome = {**outcome, "note": " ".join(filter(None, [outcome.get("note"), note]))}
         if job.job_id in self._jobs:
             self._apply_outcome(job, outcome)
             self._save(job)
@@ -555,6 +705,7 @@ class JobService:
             timeout_seconds=timeout,
             working_dir=working_dir,
             env_overrides=env,
+            env_override_names=sorted(env),
             owner=self.owner,
             started_by=started_by,
             message="Queued.",
@@ -572,6 +723,7 @@ class JobService:
             notebook_path=job.notebook_path,
             input_path=self._os_path(job.notebook_path),
             output_path=self._os_path(job.output_path),
+            output_staging_path=self._staging_path(job.job_id),
             cwd=self._os_path(job.working_dir) if job.working_dir else self._root_dir(),
             parameters=job.parameters,
             kernel_name=nb_kernel,
@@ -587,6 +739,11 @@ class JobService:
         if not isinstance(job_id, str) or not job_id:
             raise InvalidArgument("job_id is required: the id execute_notebook returned, e.g. 'job_1a2b3c4d5e6f'.")
         job = self._jobs.get(job_id)
+        if job is None and job_id in self.unreadable:
+            raise JobNotFound(
+                f"job_id {job_id!r} has a record in the job database that cannot be read "
+                f"({self.unreadable[job_id]}): it was written by another version or edited by hand, and is skipped."
+            )
         if job is None:
             recent = ", ".join(j.job_id for j in sorted(self._jobs.values(), key=lambda j: -j.created_at)[:5])
             raise JobNotFound(
@@ -622,6 +779,8 @@ class JobService:
         for job in self._jobs.values():
             counts[job.status] += 1
         counts["total"] = len(self._jobs)
+        if self.unreadable:
+            counts["unreadable_records"] = len(self.unreadable)
         return counts
 
     async def executor_status(self) -> dict[str, Any]:

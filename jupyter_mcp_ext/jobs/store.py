@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
+
+from pydantic import ValidationError
 
 from .models import Job
 
@@ -30,6 +33,11 @@ class JobStore:
     that queries need. Used from the server's event loop only (writes take well under a
     millisecond in WAL mode).
 
+    The database and its directory are readable by the server's user only (0600 / 0700): job
+    records name notebooks and parameters. ``env_overrides`` values are never written (only their
+    names): they may be secrets, and a job that has not started when the server restarts is
+    failed rather than run without them.
+
     Parameters
     ----------
     path : str
@@ -38,8 +46,15 @@ class JobStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        #: Rows that could not be read as job records at the last ``all()``: (job_id, why).
+        self.unreadable: list[tuple[str, str]] = []
         if path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            _owner_only(directory, 0o700)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            for suffix in ("", "-wal", "-shm"):
+                _owner_only(path + suffix, 0o600)
         self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -62,18 +77,32 @@ class JobStore:
                 job.created_at,
                 job.started_at,
                 job.completed_at,
-                job.model_dump_json(),
+                job.model_copy(
+                    update={"env_override_names": sorted(set(job.env_override_names) | set(job.env_overrides))}
+                ).model_dump_json(exclude={"env_overrides"}),
             ),
         )
 
     def get(self, job_id: str) -> Job | None:
+        """The job's record; None if there is none or it cannot be read."""
         row = self._db.execute("SELECT record FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return Job.model_validate_json(row[0]) if row else None
+        try:
+            return Job.model_validate_json(row[0]) if row else None
+        except (ValidationError, ValueError, TypeError):
+            return None
 
     def all(self) -> Iterator[Job]:
-        """Every job, oldest first."""
-        for (record,) in self._db.execute("SELECT record FROM jobs ORDER BY created_at, job_id"):
-            yield Job.model_validate_json(record)
+        """Every job that can be read, oldest first. A row that cannot be read as a job record (one
+        written by a newer version, a hand edit) is skipped and listed in ``unreadable``."""
+        self.unreadable = []
+        rows = self._db.execute("SELECT job_id, record FROM jobs ORDER BY created_at, job_id").fetchall()
+        for job_id, record in rows:
+            try:
+                yield Job.model_validate_json(record)
+            except (ValidationError, ValueError, TypeError) as e:
+                first = e.errors()[0] if isinstance(e, ValidationError) and e.errors() else None
+                why = f"{'.'.join(map(str, first['loc']))}: {first['msg']}" if first else str(e)[:200]
+                self.unreadable.append((str(job_id), why))
 
     def delete(self, job_id: str) -> None:
         self._db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
@@ -86,3 +115,10 @@ class JobStore:
             (notebook_path, limit),
         ).fetchall()
         return [float(r[0]) for r in rows]
+
+
+def _owner_only(path: str, mode: int) -> None:
+    """Restrict an existing file or directory of ours to its owner (``mode``); others are left alone."""
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_uid == os.getuid():
+            os.chmod(path, mode)

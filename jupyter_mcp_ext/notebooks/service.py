@@ -429,6 +429,28 @@ class NotebookService:
             "being saved (another program is writing it); nothing was written. Read it again and retry."
         )
 
+    async def replace(
+        self, path: str, nb: NotebookNode, *, expected: Fingerprint | None, argument: str = "output_path"
+    ) -> Fingerprint:
+        """Write a whole notebook that the server produced (a job's output), under the path's write lock.
+
+        With ``expected`` (the fingerprint of this writer's previous write), the file must still hold
+        that content, or be gone: if anyone else saved it meanwhile, raises Conflict and writes
+        nothing. Returns the fingerprint of what was written, for the next call.
+        """
+        api_path = self.api_path(path, argument=argument, new_file=True)
+        async with self.locks.write(api_path):
+            if expected is not None:
+                try:
+                    _, now = await self.fingerprint(api_path, argument=argument)
+                except NotebookNotFound:
+                    now = expected
+                if not now.same_content(expected):
+                    raise Conflict(f"{argument} {shown(api_path)} was changed by another writer; nothing was written.")
+            await self._ensure_parent(api_path)
+            await self._save(api_path, nb, argument=argument)
+            return self._cache[api_path].fingerprint
+
     def check_source(self, source: Any, *, argument: str = "source") -> str:
         """Validate a cell source argument; returns it as a string."""
         if isinstance(source, list) and all(isinstance(s, str) for s in source):

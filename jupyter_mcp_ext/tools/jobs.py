@@ -264,5 +264,14 @@ def register(mcp: MCPServer, services: Services) -> None:
             "timeout_jobs": counts["timeout"],
             "cancelled_jobs": counts["cancelled"],
             "total_jobs": counts["total"],
+            **(
+                {
+                    "unreadable_records": counts["unreadable_records"],
+                    "note": f"{counts['unreadable_records']} job record(s) in the job database cannot be read "
+                    "(written by another version, or edited by hand) and are skipped.",
+                }
+                if counts.get("unreadable_records")
+                else {}
+            ),
             "success": True,
         }
