@@ -239,6 +239,8 @@ class MCPExtensionApp(ExtensionApp):
     _mcp_task: asyncio.Task[None] | None = None
     _mcp_ready: asyncio.Event | None = None
     _mcp_stop: asyncio.Event | None = None
+    #: Set when the extension stops: the session manager (whose ``run()`` works once) is not started again.
+    mcp_stopping = False
     services: Services | None = None
 
     @default("jobs_db_path")
@@ -405,7 +407,10 @@ class MCPExtensionApp(ExtensionApp):
 
     async def ensure_mcp_running(self) -> None:
         """Start the SDK's session manager once, in a task of its own (``run()`` must be entered
-        and left in the same task); later calls wait until it is ready."""
+        and left in the same task); later calls wait until it is ready. Once the extension is
+        stopping, it is not started again: the caller answers 503."""
+        if self.mcp_stopping:
+            return
         if self._mcp_task is None:
             self._mcp_ready = asyncio.Event()
             self._mcp_stop = asyncio.Event()
@@ -443,6 +448,7 @@ class MCPExtensionApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop the services and the MCP session manager, so that Ctrl-C / SIGTERM is prompt."""
+        self.mcp_stopping = True
         if self.services is not None:
             await self.services.stop()
         if self._mcp_task is not None and self._mcp_stop is not None:

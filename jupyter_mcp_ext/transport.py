@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import hashlib
 import re
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,10 @@ from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
+from jupyter_server.auth.identity import IdentityProvider
 from jupyter_server.base.handlers import APIHandler
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from tornado import web
 from tornado.httputil import responses
 from tornado.iostream import StreamClosedError
@@ -38,6 +42,25 @@ MCP_REQUEST_HEADERS = ("mcp-session-id", "mcp-protocol-version", "mcp-method", "
 
 #: Response headers a browser client must be able to read (the session id above all).
 MCP_EXPOSED_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version"
+
+STOPPED_MESSAGE = "The MCP endpoint is not running (the server is starting or stopping)."
+
+
+def session_principal(handler: Any) -> str:
+    """Who an MCP session belongs to: the Jupyter identity of the request that opened it.
+
+    The user name where the identity is real (a cookie login, JupyterHub, a custom
+    IdentityProvider). Jupyter's own IdentityProvider makes a new random user for every
+    token-authenticated request without a cookie, so there the principal is the token itself
+    (as a SHA-256 digest: the token is the credential, and it is never kept).
+    """
+    identity_provider = getattr(handler, "identity_provider", None)
+    if getattr(handler, "token_authenticated", False) and isinstance(identity_provider, IdentityProvider):
+        if type(identity_provider).get_user_token is IdentityProvider.get_user_token:
+            token = identity_provider.get_token(handler) or ""
+            return "token:" + hashlib.sha256(token.encode()).hexdigest()
+    user = handler.current_user
+    return "user:" + str(getattr(user, "username", None) or user)
 
 
 #: JSON-RPC error codes of a refused HTTP request (implementation-defined server errors,
@@ -210,7 +233,7 @@ class MCPHandler(ExplainedRefusalsHandler):
                 await app.ensure_mcp_running()
                 manager = self.settings.get("jupyter_mcp_ext_session_manager")
         if manager is None:
-            raise web.HTTPError(503, "The MCP endpoint is not running (the server is starting or stopping).")
+            raise web.HTTPError(503, STOPPED_MESSAGE)
         return manager
 
     @allow_unauthenticated
@@ -269,6 +292,9 @@ class MCPHandler(ExplainedRefusalsHandler):
             "client": (request.remote_ip, 0),
             "server": (host.strip("[]"), int(port) if port else None),
             "state": {},
+            # The SDK binds a session to the principal that opened it (MCP's session binding): a
+            # request from anyone else gets 404 "Session not found", as for an unknown session.
+            "user": AuthenticatedUser(AccessToken(token="", client_id=session_principal(self), scopes=[])),
             SCOPE_HANDLER_KEY: self,
         }
 
@@ -317,6 +343,13 @@ class MCPHandler(ExplainedRefusalsHandler):
         self._mcp_disconnected = disconnected
         try:
             await manager.handle_request(self._scope(), receive, send)
+        except RuntimeError:
+            # The session manager stopped under this request (the server is shutting down): that
+            # is a 503, not a crash.
+            app = self.settings.get("jupyter_mcp_ext_app")
+            if started or app is None or not app.mcp_stopping:
+                raise
+            raise web.HTTPError(503, STOPPED_MESSAGE) from None
         finally:
             disconnected.set()
         if not self._finished:

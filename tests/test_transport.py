@@ -46,13 +46,14 @@ def sse_messages(text: str) -> list[dict[str, Any]]:
     return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
 
 
-async def open_legacy_session(http: httpx2.AsyncClient, url: str) -> str:
-    """A raw 2025-11-25 handshake; returns the Mcp-Session-Id."""
-    response = await http.post(url, json=INITIALIZE, headers={"Accept": ACCEPT})
+async def open_legacy_session(http: httpx2.AsyncClient, url: str, headers: dict[str, str] | None = None) -> str:
+    """A raw 2025-11-25 handshake (with extra ``headers`` on both requests); returns the Mcp-Session-Id."""
+    extra = headers or {}
+    response = await http.post(url, json=INITIALIZE, headers={"Accept": ACCEPT, **extra})
     assert response.status_code == 200, response.text
     session_id = response.headers["mcp-session-id"]
     assert sse_messages(response.text)[0]["result"]["serverInfo"]["name"] == "jupyter-mcp-ext"
-    headers = {"Accept": ACCEPT, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25"}
+    headers = {"Accept": ACCEPT, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25", **extra}
     note = await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
     assert note.status_code == 202
     return session_id
