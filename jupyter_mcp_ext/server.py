@@ -6,10 +6,94 @@ import logging
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from pydantic import ValidationError
 
 from . import __version__
 from .config import ConfigurationError
+from .notebooks.paths import shown
 from .services import Services
+
+#: What each kind of pydantic error says an argument must be.
+EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a JSON object",
+    "list_type": "a JSON array",
+    "none_required": "null",
+}
+#: Most argument errors listed in one message.
+MAX_ARGUMENT_ERRORS = 5
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", int: "an integer", float: "a number", dict: "an object"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def argument_errors(tool: str, error: ValidationError) -> str:
+    """A short message for arguments that do not fit a tool's input schema: each argument named,
+    what it must be, and what was given (cut to a few dozen characters), instead of pydantic's dump.
+    Alternatives of one argument (``int | None``, ``dict | str``) are said together."""
+    per_argument: dict[str, dict[str, Any]] = {}
+    for item in error.errors(include_url=False):
+        loc = [str(p) for p in item.get("loc", ())]
+        name = loc[0] if loc else "arguments"
+        entry = per_argument.setdefault(name, {"expected": [], "input": item.get("input"), "other": None})
+        kind = item.get("type", "")
+        if kind == "missing":
+            entry["other"] = "is required"
+        elif kind == "literal_error":
+            entry["expected"].append("one of " + str((item.get("ctx") or {}).get("expected", "")))
+        elif kind in EXPECTED:
+            entry["expected"].append(EXPECTED[kind])
+        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            bound = next(iter((item.get("ctx") or {}).values()), "")
+            sign = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}[kind]
+            entry["expected"].append(f"a number {sign} {bound}")
+        else:
+            entry["other"] = f"is not valid ({item.get('msg', kind)})"
+    parts = []
+    for name, entry in list(per_argument.items())[:MAX_ARGUMENT_ERRORS]:
+        if entry["other"] == "is required":
+            parts.append(f"{name} is required")
+            continue
+        expected = list(dict.fromkeys(e for e in entry["expected"] if e != "null"))
+        if "null" in entry["expected"]:
+            expected.append("omitted")
+        want = f"must be {' or '.join(expected)}" if expected else entry["other"] or "is not valid"
+        parts.append(f"{name} {want}, got {shown(entry['input'], 60)} ({_type_name(entry['input'])})")
+    more = len(per_argument) - MAX_ARGUMENT_ERRORS
+    return f"Invalid arguments for {tool}: " + "; ".join(parts) + (f"; and {more} more." if more > 0 else ".")
+
+
+class JupyterMCPServer(MCPServer):
+    """The SDK's ``MCPServer`` with argument errors said shortly, in one place (``argument_errors``):
+    the SDK would send pydantic's whole report, input values and documentation links included."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if isinstance(e, UnexpectedToolError) or not isinstance(e.__cause__, ValidationError):
+                raise
+            raise ToolError(argument_errors(name, e.__cause__)) from e.__cause__
+
+    def make_arguments_strict(self) -> None:
+        """Validate every tool's arguments strictly: no boolean or numeric string where an integer is
+        expected, no "true" for a boolean (pydantic's lax mode would turn ``True`` into cell 1)."""
+        for tool in self._tool_manager.list_tools():
+            model = tool.fn_metadata.arg_model
+            model.model_config["strict"] = True
+            model.model_rebuild(force=True)
+
 
 INSTRUCTIONS = """\
 Tools for the Jupyter server you are connected to: its notebooks (paths are relative to the \
@@ -18,7 +102,7 @@ Read a notebook with read_cells(mode="list") first, then read or edit single cel
 with execute_on_kernel; run a whole notebook as a parameterized job with execute_notebook."""
 
 
-def _new_mcp_server(**kwargs: Any) -> MCPServer:
+def _new_mcp_server(**kwargs: Any) -> JupyterMCPServer:
     # MCPServer() calls logging.basicConfig(), which installs a Rich handler at INFO on the root
     # logger when it has none: inside Jupyter Server that would reroute every library's logging.
     # A placeholder handler makes basicConfig a no-op; the root logger stays as Jupyter set it.
@@ -26,12 +110,12 @@ def _new_mcp_server(**kwargs: Any) -> MCPServer:
     placeholder = logging.NullHandler()
     root.addHandler(placeholder)
     try:
-        return MCPServer(**kwargs)
+        return JupyterMCPServer(**kwargs)
     finally:
         root.removeHandler(placeholder)
 
 
-def build_mcp_server(services: Services) -> MCPServer:
+def build_mcp_server(services: Services) -> JupyterMCPServer:
     """Create the MCP server with the tools the operator offers.
 
     Tool groups come from ``jupyter_mcp_ext.tools``: notebooks and system always; kernels and
@@ -56,6 +140,7 @@ def build_mcp_server(services: Services) -> MCPServer:
     services.extra["withheld_tools"] = withheld
     if app.enable_legacy_tool_names:
         aliases.register(mcp, services)
+    mcp.make_arguments_strict()
     return mcp
 
 

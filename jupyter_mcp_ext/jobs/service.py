@@ -610,7 +610,7 @@ class JobService:
         if output_path is None:
             out = self._default_output_path(api_path)
         else:
-            out = self.notebooks.api_path(output_path, argument="output_path")
+            out = self.notebooks.api_path(output_path, argument="output_path", new_file=True)
         if out == api_path or os.path.realpath(self._os_path(out)) == os.path.realpath(self._os_path(api_path)):
             raise InvalidArgument(
                 f"output_path {out!r} is the input notebook itself: Papermill would overwrite it. Give another "

@@ -100,6 +100,8 @@ class _Cached:
 #: (measured with tracemalloc on nbformat 5 notebooks: 150-210 bytes for tiny code cells, long
 #: Markdown cells and the bench's 5,000 cells with outputs alike).
 BYTES_PER_ENTRY = 200
+#: Longest part of a ContentsManager's error message repeated in a tool error.
+MAX_REASON_CHARS = 300
 #: Times an edit is re-applied when the file keeps changing on disk between its read and its save.
 EDIT_ATTEMPTS = 3
 
@@ -250,6 +252,8 @@ class NotebookService:
                 return await ensure_async(getattr(self.contents_manager, method)(*args, **kwargs))
         except HTTPError as e:
             reason = self._without_root(e.log_message or e.reason or str(e))
+            if len(reason) > MAX_REASON_CHARS:  # it may quote an oversized argument
+                reason = f"{reason[:MAX_REASON_CHARS]}... ({len(reason):,} characters)"
             if e.status_code == 404:
                 raise NotebookNotFound(
                     f"{argument} {shown(path)} does not exist under the server root ({reason})."

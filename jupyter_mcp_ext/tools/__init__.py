@@ -10,6 +10,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -66,14 +67,42 @@ def _log_call(name: str, kwargs: dict[str, Any], outcome: str, error: str | None
     call_log.info("MCP %s", " ".join(fields))
 
 
+#: Longest part of an unexpected exception's message that a tool error repeats.
+MAX_UNEXPECTED_CHARS = 500
+
+
+def unexpected_error(name: str, error: BaseException, root_dir: str | None) -> str:
+    """The tool error for an exception no service raised on purpose: what failed, in a sentence
+    with the exception's own message (without the server's root directory, cut to a few hundred
+    characters); the traceback goes to the server's log."""
+    message = str(error) or repr(error)
+    for root in {root_dir.rstrip(os.sep), os.path.realpath(root_dir)} if root_dir else ():
+        message = message.replace(root + os.sep, "").replace(root, "<server root>")
+    if len(message) > MAX_UNEXPECTED_CHARS:
+        message = message[:MAX_UNEXPECTED_CHARS] + f"... ({len(message):,} characters)"
+    return f"{name} failed unexpectedly: {type(error).__name__}: {message}. The server's log has the details."
+
+
+def _root_dir(kwargs: dict[str, Any]) -> str | None:
+    """The server root of the request behind a tool call, if it came over HTTP."""
+    from ..transport import SCOPE_HANDLER_KEY
+
+    for value in kwargs.values():
+        request = getattr(getattr(value, "request_context", None), "request", None)
+        handler = getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
+        if handler is not None:
+            return getattr(handler.settings.get("contents_manager"), "root_dir", None)
+    return None
+
+
 def tool_errors(fn: F) -> F:
     """Turn the services' exceptions into MCP tool errors (``isError: true``) with their message.
 
     Also counts the call in ``mcp_tool_calls_total``, times it in ``mcp_tool_call_duration_seconds``,
     and logs one INFO line: tool, what it acted on (``LOGGED_ARGUMENTS``), outcome, duration, MCP
-    client name and Jupyter user.
-    Anything else propagates and the SDK reports it as an unexpected error (logged with its
-    traceback, shown to the client only as "Error executing tool <name>").
+    client name and Jupyter user. Any other exception is logged with its traceback and reaches the
+    client as a sentence saying what failed (``unexpected_error``), not as the SDK's bare
+    "Error executing tool <name>".
     """
     if not inspect.iscoroutinefunction(fn):
         raise TypeError(f"{fn.__name__} must be async")
@@ -96,6 +125,11 @@ def tool_errors(fn: F) -> F:
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
+        except ToolError:
+            raise
+        except Exception as e:
+            call_log.exception("Tool %s failed unexpectedly", name)
+            raise ToolError(unexpected_error(name, e, _root_dir(kwargs))) from e
         finally:
             elapsed = time.perf_counter() - started
             duration.observe(elapsed)

@@ -8,6 +8,11 @@ from typing import Any
 
 import httpx2
 import pytest
+from jupyter_server.services.contents.filemanager import FileContentsManager
+from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+
+from jupyter_mcp_ext.exceptions import PathError
+from jupyter_mcp_ext.notebooks.paths import normalize_api_path
 
 from ..conftest import MODES, error_text, result_json
 
@@ -334,3 +339,83 @@ async def test_contents_manager_failures_are_named_without_the_servers_file_syst
         )
         text = await refused(client, "read_cells", {"path": "latin1.ipynb"}, "latin1.ipynb", "UTF-8")
     assert str(jp_root_dir) not in text
+
+
+async def test_argument_errors_are_short_and_name_the_argument_what_is_valid_and_what_was_given(
+    mcp_client, refused, make_notebook
+):
+    make_notebook("n.ipynb", ["a", "b"])
+    async with mcp_client() as client:
+        text = await refused(client, "read_cells", {"path": "n.ipynb", "mode": "everything"}, "mode must be one of")
+        assert "got 'everything'" in text and "pydantic" not in text and len(text) < 300
+        for index in (True, "1", 1.0):
+            text = await refused(
+                client, "update_cell", {"path": "n.ipynb", "index": index, "source": "x"}, "index must be an integer"
+            )
+            assert f"got {index!r}" in text
+        text = await refused(client, "update_cell", {"path": "n.ipynb", "index": 0}, "source is required")
+        text = await refused(client, "read_cells", {"path": "n.ipynb", "include_preview": "yes"}, "include_preview")
+        assert "true or false" in text
+
+
+async def test_an_oversized_argument_is_cut_in_the_error_and_the_root_directory_is_never_shown(
+    mcp_client, refused, jp_root_dir, outside
+):
+    async with mcp_client() as client:
+        text = await refused(client, "read_cells", {"path": "x" * 100_000 + ".ipynb"}, "100,006 characters")
+        assert len(text) < 1000
+        text = await refused(client, "read_cells", {"path": str(outside / "target.ipynb")}, "outside the server root")
+        assert str(jp_root_dir) not in text
+    # A client's JSON may carry a lone surrogate ("\\udc80"), which no file name can hold.
+    with pytest.raises(PathError, match="lone surrogate"):
+        normalize_api_path("bad\udc80.ipynb", FileContentsManager(root_dir=str(jp_root_dir)))
+
+
+@pytest.mark.parametrize("name", ["two\nlines.ipynb", "tab\there.ipynb", "esc\x1b[31m.ipynb", "invoice\u202eblm.ipynb"])
+async def test_a_file_name_with_control_characters_or_bidi_overrides_is_refused_on_create_and_write(
+    mcp_client, refused, name
+):
+    async with mcp_client() as client:
+        await refused(client, "create_notebook", {"path": name}, "path", "file names may not hold")
+        await refused(client, "write_notebook", {"path": name, "content": EMPTY_NB}, "file names may not hold")
+        await refused(
+            client,
+            "add_cell",
+            {"path": name, "cell_type": "code", "source": "x"},
+            "does not exist",
+        )
+
+
+class FailingContentsManager(AsyncLargeFileManager):
+    """A custom ContentsManager whose storage fails for one file (as a remote store can)."""
+
+    async def get(self, path, content=True, type=None, format=None, require_hash=False):
+        if path.strip("/") == "offline.ipynb":
+            raise ConnectionResetError("storage backend at 10.0.0.7 reset the connection")
+        return await super().get(path, content=content, type=type, format=format, require_hash=require_hash)
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_mcp_ext": True},
+                "allow_root": True,
+                "contents_manager_class": FailingContentsManager,
+            }
+        }
+    ],
+    indirect=True,
+)
+async def test_an_unexpected_exception_in_a_tool_says_what_failed_and_logs_the_traceback(
+    mcp_client, make_notebook, caplog
+):
+    make_notebook("offline.ipynb", ["a"])
+    async with mcp_client() as client:
+        result = await client.call_tool("read_cells", {"path": "offline.ipynb"})
+        still = await client.call_tool("list_notebook_files", {})
+    text = error_text(result)
+    assert "read_cells failed unexpectedly: ConnectionResetError: storage backend at 10.0.0.7 reset" in text
+    assert "Traceback" not in text and not still.is_error
+    assert any(r.exc_info and "read_cells" in r.getMessage() for r in caplog.records), "the traceback is logged"
