@@ -93,6 +93,13 @@ class MCPExtensionApp(ExtensionApp):
         config=True,
         help="Largest cell source a tool accepts, in characters. Default 2,000,000. 0 means no limit.",
     )
+    notebook_cache_max_bytes = Int(
+        256 * 1024 * 1024,
+        config=True,
+        help="Most memory the cache of parsed notebooks may hold, in bytes, as estimated from each notebook's "
+        "size and structure (a parsed notebook takes 1.5-10x its file size). Default 256 MiB. The notebook "
+        "read last is always kept, so 0 keeps that one only.",
+    )
     enable_legacy_tool_names = Bool(
         False,
         config=True,
@@ -352,6 +359,7 @@ class MCPExtensionApp(ExtensionApp):
             serverapp.contents_manager,
             serverapp.kernel_spec_manager,
             max_source_chars=self.max_source_chars,
+            cache_max_bytes=self.notebook_cache_max_bytes,
             log=self.log,
         )
         problems = []

@@ -1,0 +1,71 @@
+"""The parsed-notebook cache stays within its memory bound, counted as memory and not as file bytes:
+a notebook of many small cells takes about 8x its file size once parsed."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+
+import nbformat
+import pytest
+
+from jupyter_mcp_ext.notebooks.service import estimate_memory
+
+from ..conftest import result_json
+
+MIB = 1024 * 1024
+BOUND = 24 * MIB
+CELLS = 10_000
+NOTEBOOKS = 6
+
+
+def rss() -> int:
+    """This process's resident memory in bytes (the server runs in the test's process)."""
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return kib * 1024
+
+
+def small_cells_notebook(seed: int) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"x_{seed}_{i} = {i}") for i in range(CELLS)]
+    return nb
+
+
+def test_the_memory_estimate_is_within_a_factor_two_of_what_parsing_takes(tmp_path):
+    path = tmp_path / "small.ipynb"
+    path.write_text(json.dumps(small_cells_notebook(0)))
+    text = path.read_text()
+    gc.collect()
+    tracemalloc.start()
+    nb = nbformat.reads(text, as_version=4)
+    measured, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    estimate = estimate_memory(nb, len(text.encode()))
+    assert measured / 2 < estimate < measured * 2, (estimate, measured)
+    assert estimate > 4 * len(text.encode()), "many small cells take several times their file size"
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize(
+    "jp_server_config", [{"MCPExtensionApp": {"notebook_cache_max_bytes": BOUND}}], indirect=True, ids=["24MiB"]
+)
+async def test_reading_many_notebooks_keeps_the_cache_and_the_servers_memory_within_the_bound(
+    mcp_client, jp_root_dir, jp_serverapp
+):
+    for i in range(NOTEBOOKS):  # json.dumps: nbformat.write would validate each (seconds apiece)
+        (jp_root_dir / f"small{i}.ipynb").write_text(json.dumps(small_cells_notebook(i)))
+    per_notebook = estimate_memory(small_cells_notebook(0), (jp_root_dir / "small0.ipynb").stat().st_size)
+    service = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].notebooks
+    async with mcp_client() as client:
+        gc.collect()
+        before = rss()
+        for i in range(NOTEBOOKS):
+            result = await client.call_tool("read_cells", {"path": f"small{i}.ipynb", "mode": "single", "index": 7})
+            assert result_json(result)["cell"]["source"] == f"x_{i}_7 = 7"
+        gc.collect()
+        grown = rss() - before
+    assert service.cache_memory() <= BOUND and len(service._cache) < NOTEBOOKS
+    # All of them parsed would take NOTEBOOKS * per_notebook (about 90 MiB); the bound keeps one or two.
+    assert grown < BOUND + 2 * per_notebook, f"RSS grew {grown / MIB:.0f} MiB for a {BOUND / MIB:.0f} MiB bound"
