@@ -7,9 +7,11 @@ or corrupt the notebook. This module serializes them per API path:
 
 - ``PathLocks`` holds one readers–writer lock per API path (``aiorwlock.RWLock``: readers together,
   never beside a writer; a waiting writer holds back new readers, so writers do not starve). The
-  locks are reentrant within an asyncio task: a task holding the write lock of a path may read or
-  write it again (a ContentsManager's ``save`` calls its own ``get``); a task holding only the
-  read lock must not ask for the write lock of the same path (``RuntimeError``).
+  locks are reentrant: code holding the write lock of a path may read or write it again (a
+  ContentsManager's ``save`` calls its own ``get`` and ``create_checkpoint``), and so may the tasks
+  it starts while it holds it (``asyncio.wait_for``, ``gather``): a context variable marks the
+  locks held, and the mark lapses when the holder lets go. Code holding only the read lock must not
+  ask for the write lock of the same path (``RuntimeError``: that would wait for itself).
 - ``guard_contents_manager(cm)`` wraps the *instance* the server runs (its async ``get``, ``save``,
   ``delete``, ``rename``, ``create_checkpoint``, ``restore_checkpoint`` ...), so that JupyterLab's
   saves and loads through ``/api/contents``, jupyter-collaboration's, and this extension's own take
@@ -33,12 +35,14 @@ ContentsManager)::
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
 import posixpath
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiorwlock
@@ -55,6 +59,21 @@ def lock_key(path: str) -> str:
     return posixpath.join(*parts) if parts else ""
 
 
+@dataclass
+class _Held:
+    """One lock held by a piece of code (and the tasks it starts meanwhile)."""
+
+    locks: PathLocks
+    key: str
+    write: bool
+    active: bool = True
+
+
+#: The locks the running code holds. Tasks started inside a locked block inherit it (asyncio copies
+#: the context), so they pass the locks their starter holds instead of waiting for it forever.
+_HELD: contextvars.ContextVar[tuple[_Held, ...]] = contextvars.ContextVar("jupyter_mcp_ext_held_locks", default=())
+
+
 class PathLocks:
     """Readers–writer locks per API path, created on first use and dropped when nobody holds or
     waits for them. See the module docstring for the reentrancy rules."""
@@ -62,6 +81,11 @@ class PathLocks:
     def __init__(self) -> None:
         self._locks: dict[str, aiorwlock.RWLock] = {}
         self._users: dict[str, int] = {}
+
+    def _held(self, key: str) -> _Held | None:
+        """The strongest lock of ``key`` this code holds now (a write lock before a read lock)."""
+        held = [h for h in _HELD.get() if h.active and h.locks is self and h.key == key]
+        return next((h for h in held if h.write), held[0] if held else None)
 
     def _checkout(self, key: str) -> aiorwlock.RWLock:
         lock = self._locks.get(key)
@@ -78,13 +102,26 @@ class PathLocks:
 
     @asynccontextmanager
     async def _hold(self, keys: list[str], write: bool) -> AsyncIterator[None]:
+        new: list[_Held] = []
         # Several paths (rename, copy) are taken in sorted order, so two such calls cannot deadlock.
         async with AsyncExitStack() as stack:
             for key in sorted(set(keys)):
+                held = self._held(key)
+                if held is not None and (held.write or not write):
+                    continue  # already ours
+                if held is not None:
+                    raise RuntimeError(f"the read lock of {key!r} is held here: it cannot be upgraded to a write lock")
                 lock = self._checkout(key)
                 stack.callback(self._checkin, key)
                 await stack.enter_async_context(lock.writer_lock if write else lock.reader_lock)  # type: ignore[arg-type]
-            yield
+                new.append(_Held(self, key, write))
+            token = _HELD.set(_HELD.get() + tuple(new))
+            try:
+                yield
+            finally:
+                for held in new:
+                    held.active = False
+                _HELD.reset(token)
 
     def read(self, *paths: str) -> Any:
         """``async with locks.read(path, ...)``: share the paths with other readers, never with a writer."""
