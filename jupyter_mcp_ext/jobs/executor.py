@@ -8,8 +8,10 @@ Another backend (a batch system, a container per job) replaces ``ProcessJobExecu
 Events (dicts with ``"event"`` and ``"t"``, seconds since the epoch): ``launched``
 (``runner_pid``, ``runner_start``), ``accepted``, ``kernel_started`` (``kernel_pid``,
 ``kernel_start``, ``kernel_name``), ``progress`` (``cells_total``, ``cells_executed``,
-``cells_succeeded``, ``cells_failed``, ``current_cell``), ``stopping`` (``reason``) and
-``finished`` (the outcome). An outcome is a dict: ``status`` (completed / failed / timeout /
+``cells_succeeded``, ``cells_failed``, ``current_cell``), ``output_saved`` (``path``: the
+output notebook was saved whole at ``RunSpec.output_staging_path``; the job service then writes it
+under the server root through the ContentsManager), ``stopping`` (``reason``) and ``finished``
+(the outcome). An outcome is a dict: ``status`` (completed / failed / timeout /
 cancelled), ``error`` (a ``JobError`` dict or None), ``note``, and the four cell counts.
 """
 
