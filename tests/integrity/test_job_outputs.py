@@ -69,18 +69,17 @@ async def test_reads_of_a_job_output_while_the_job_saves_it_always_parse(
 
 
 async def test_an_edit_made_to_a_job_output_mid_run_is_kept_and_the_output_goes_beside_it(
-    mcp_client, make_notebook, jp_root_dir
+    mcp_client, contents_api, make_notebook, jp_root_dir
 ):
     make_notebook("waiting.ipynb", ["print('before')", WAIT_FOR_GO, "print('after')"])
     output = jp_root_dir / "waiting_output.ipynb"
-    async with mcp_client() as client:
+    async with mcp_client() as client, contents_api() as rest:
         job = await tool(client, "execute_notebook", notebook_path="waiting.ipynb", mode="async")
 
         async def first_cell_written() -> bool:
-            if not output.exists():
-                return False
-            nb = nbformat.read(str(output), as_version=4)
-            return any(c.get("outputs") for c in nb.cells)
+            # Read as JupyterLab does (the server writes the file in place: a direct read may meet a half-written one).
+            response = await rest.get("api/contents/waiting_output.ipynb", params={"content": "1"})
+            return response.status_code == 200 and any(c.get("outputs") for c in response.json()["content"]["cells"])
 
         await poll(first_cell_written, 60, "the job's first output in waiting_output.ipynb")
         note = "My notes on the partial results."

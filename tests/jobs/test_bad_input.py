@@ -26,7 +26,7 @@ def _job_dirs(services) -> list[str]:
 
 CASES = [
     ({"notebook_path": "missing.ipynb"}, "does not exist"),
-    ({"notebook_path": "garbage.ipynb"}, "not a readable notebook"),
+    ({"notebook_path": "garbage.ipynb"}, "cannot be read as a notebook"),
     ({"notebook_path": "simple_execute.ipynb", "kernel_name": "no-such-kernel"}, "installed: echo, python3"),
     ({"notebook_path": "simple_execute.ipynb", "parameters": {"not a name": 1}}, "not a valid Python variable name"),
     ({"notebook_path": "simple_execute.ipynb", "output_path": "../escape.ipynb"}, "leaves the server root"),
