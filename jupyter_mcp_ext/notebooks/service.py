@@ -94,6 +94,13 @@ class _Cached:
     fingerprint: Fingerprint
     notebook: NotebookNode
     memory: int
+    #: The file's stat key when its content was last hashed, if that change was already settled then.
+    settled: tuple[int, ...] | None = None
+
+
+#: Nanoseconds by which a file's last change (its ctime) must precede the hash that verified its
+#: content before its stat alone vouches for it (above the coarsest file-system timestamp steps, 1-2 s).
+SETTLE_NS = 3_000_000_000
 
 
 #: Bytes of memory a parsed notebook holds per dict item or list element, beyond the text itself
@@ -338,14 +345,39 @@ class NotebookService:
             nb, _ = await self._read(api_path, argument=argument)
         return api_path, nb
 
+    def _stat_key(self, api_path: str) -> tuple[int, ...] | None:
+        """(device, inode, size, mtime, ctime) of a file-backed ContentsManager's file, or None.
+
+        Every write of a file, ``cp -p`` and ``rsync -t`` included, sets its ctime to the time of
+        the change, and nothing but a clock set backwards can set it back. So when a file's ctime
+        was already ``SETTLE_NS`` in the past when its content was hashed, an unchanged stat key
+        later means unchanged content, and a read needs no new hash (the idea of git's "racily
+        clean" index entries). Within ``SETTLE_NS`` of a change, reads hash the file again.
+        """
+        get_os_path = getattr(self.contents_manager, "_get_os_path", None)
+        if get_os_path is None or not getattr(self.contents_manager, "root_dir", None):
+            return None
+        try:
+            st = os.stat(get_os_path(api_path))
+        except (OSError, ValueError, HTTPError):
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
     async def _read(self, api_path: str, *, argument: str = "path") -> tuple[NotebookNode, Fingerprint]:
         """The notebook and the fingerprint of the content it was parsed from (hold the path's lock)."""
+        cached = self._cache.get(api_path)
+        stat_key = self._stat_key(api_path)
+        if cached is not None and stat_key is not None and cached.settled == stat_key:
+            self._cache.move_to_end(api_path)
+            return cached.notebook, cached.fingerprint
+        verified_at = time.time_ns()
+        settled = stat_key if stat_key is not None and stat_key[4] < verified_at - SETTLE_NS else None
         model, fingerprint = await self.fingerprint(api_path, argument=argument)
         if model.get("type") == "directory":
             raise NotANotebook(f"{argument} {shown(api_path)} is a directory, not a notebook.")
-        cached = self._cache.get(api_path)
         if cached is not None and cached.fingerprint.same_content(fingerprint):
             self._cache.move_to_end(api_path)
+            cached.settled = settled if fingerprint.hash else None
             return cached.notebook, cached.fingerprint
         extra = {"require_hash": True} if self._hashes else {}
         model = await self._cm(
@@ -358,6 +390,7 @@ class NotebookService:
         nb = content if isinstance(content, NotebookNode) else nbformat.from_dict(content)
         fingerprint = Fingerprint.of(model)
         self._remember(api_path, nb, fingerprint)
+        self._cache[api_path].settled = settled if fingerprint.hash else None
         return nb, fingerprint
 
     def _remember(self, api_path: str, nb: NotebookNode, fingerprint: Fingerprint) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from ..conftest import result_json
+from ..conftest import poll, result_json
 from .conftest import STRESS_SECONDS
 
 #: Filler cells that make each save of the notebook take long enough to be caught half-way.
@@ -251,3 +251,27 @@ async def test_a_same_size_same_mtime_change_on_disk_is_read_and_never_written_b
 
     on_disk = nbformat.read(str(target), as_version=4)
     assert [c.source for c in on_disk.cells] == ["a = 7", "b = 3"]
+
+
+async def test_a_same_size_same_mtime_change_to_a_long_settled_notebook_is_seen(mcp_client, make_notebook, jp_root_dir):
+    """Past a few seconds without a change, reads trust the file's stat (its ctime included) instead of
+    hashing it again: a ``cp -p`` of new content still changes the ctime, and is seen."""
+    from jupyter_mcp_ext.notebooks.service import SETTLE_NS
+
+    make_notebook("settled.ipynb", ["a = 1", "b = 2"])
+    target = jp_root_dir / "settled.ipynb"
+    settled_at = target.stat().st_ctime_ns + SETTLE_NS + 100_000_000
+
+    async def settled() -> bool:
+        return time.time_ns() > settled_at
+
+    await poll(settled, SETTLE_NS / 1e9 + 5, "the notebook's last change to settle")
+    async with mcp_client() as client:
+        for _ in range(2):  # the first read hashes the file and trusts its stat from then on
+            first = result_json(await client.call_tool("read_cells", {"path": "settled.ipynb", "mode": "all"}))
+            assert [c["source"] for c in first["cells"]] == ["a = 1", "b = 2"]
+        nb = nbformat.read(str(target), as_version=4)
+        nb.cells[0].source = "a = 9"
+        replace_keeping_size_and_mtime(target, nb)
+        seen = result_json(await client.call_tool("read_cells", {"path": "settled.ipynb", "mode": "all"}))
+    assert [c["source"] for c in seen["cells"]] == ["a = 9", "b = 2"]
