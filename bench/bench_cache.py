@@ -102,7 +102,7 @@ def main() -> int:
     log = tmp / "jupyter.log"
     jupyter = start_jupyter(port, root, env, log, f"--MCPExtensionApp.notebook_cache_max_bytes={BOUND_MIB * MIB}")
     try:
-        wait_http(f"http://{HOST}:{port}/api/status", jupyter, log)
+        wait_http(f"http://{HOST}:{port}/api/status", jupyter, log, deadline_s=300)
         figures = asyncio.run(measure(f"http://{HOST}:{port}/mcp", jupyter.pid, info))
     finally:
         stop(jupyter)
