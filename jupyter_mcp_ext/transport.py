@@ -10,16 +10,16 @@ Authentication, the Host / Origin checks and authorization are Jupyter Server's 
 from __future__ import annotations
 
 import asyncio
-import json
 import hashlib
+import json
 import re
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
-from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.auth.identity import IdentityProvider
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
