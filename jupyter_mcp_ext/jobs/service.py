@@ -481,31 +481,35 @@ class JobService:
     async def _follow(self, job: Job, outcome_coro: Awaitable[dict[str, Any] | None]) -> None:
         """Await a job's end (run or resumed), record its outcome, start the next queued job."""
         try:
-            outcome = await outcome_coro
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            self.log.exception("Notebook job %s failed in the server", job.job_id)
-            outcome = {
-                "status": "failed",
-                "error": {
-                    "type": type(e).__name__,
-                    "message": f"The server failed to run the job: {e}",
-                    "reason": "internal_error",
-                },
-            }
+            try:
+                outcome = await outcome_coro
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.log.exception("Notebook job %s failed in the server", job.job_id)
+                outcome = {
+                    "status": "failed",
+                    "error": {
+                        "type": type(e).__name__,
+                        "message": f"The server failed to run the job: {e}",
+                        "reason": "internal_error",
+                    },
+                }
+            if outcome is None:  # left running at shutdown; the next server follows it again
+                self._outputs.pop(job.job_id, None)
+                return
+            writer = self._outputs.pop(job.job_id, None) or self._output_writer(job, register=False)
+            note = await writer.finish()
+            if note:
+                outcome = {**outcome, "note": " ".join(filter(None, [outcome.get("note"), note]))}
+            if job.job_id in self._jobs:
+                self._apply_outcome(job, outcome)
+                self._save(job)
         finally:
-            self._tasks.pop(job.job_id, None)
-        if outcome is None:  # left running at shutdown; the next server follows it again
-            self._outputs.pop(job.job_id, None)
-            return
-        writer = self._outputs.pop(job.job_id, None) or self._output_writer(job, register=False)
-        note = await writer.finish()
-        if note:
-            outcome = {**outcome, "note": " ".join(filter(None, [outcome.get("note"), note]))}
-        if job.job_id in self._jobs:
-            self._apply_outcome(job, outcome)
-            self._save(job)
+            # Only now, once the outcome is recorded: ``stop`` waits for the tasks it finds here, so
+            # a job whose last output write is still in progress is recorded before the store closes.
+            if self._tasks.get(job.job_id) is asyncio.current_task():
+                del self._tasks[job.job_id]
         self._schedule()
 
     # -- validation ------------------------------------------------------------------------
