@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
+from nbformat import NotebookNode
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
@@ -67,13 +68,17 @@ def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
 
 def trusted(contents_manager: Any, nb: dict[str, Any]) -> bool | None:
     """Whether JupyterLab will show the notebook's HTML / JavaScript outputs: the contents manager's
-    notary trusts every cell whose outputs need it (nbformat's ``check_cells``, on the trust marks the
-    contents manager set when it read the notebook). None when the contents manager has no notary."""
+    notary knows its signature, or no cell has outputs that need trust (nbformat's ``check_signature``
+    and ``check_cells``, as the contents manager applies them when it reads a notebook). Computed on
+    the notebook as the file has it, without the trust marks of an earlier read (a cached notebook's
+    marks would be stale once the notebook is signed), and without changing ``nb``. None when the
+    contents manager has no notary."""
     notary = getattr(contents_manager, "notary", None)
     if notary is None:
         return None
     try:
-        return bool(notary.check_cells(nb))
+        view = NotebookNode(as_in_file(nb))
+        return bool(notary.check_signature(view) or notary.check_cells(view))
     except Exception:  # a notebook that fails validation may hold anything in its cells
         return None
 
