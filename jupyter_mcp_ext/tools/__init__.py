@@ -85,14 +85,9 @@ def unexpected_error(name: str, error: BaseException, root_dir: str | None) -> s
 
 def _root_dir(kwargs: dict[str, Any]) -> str | None:
     """The server root of the request behind a tool call, if it came over HTTP."""
-    from ..transport import SCOPE_HANDLER_KEY
-
-    for value in kwargs.values():
-        request = getattr(getattr(value, "request_context", None), "request", None)
-        handler = getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
-        if handler is not None:
-            return getattr(handler.settings.get("contents_manager"), "root_dir", None)
-    return None
+    ctx = next((v for v in kwargs.values() if isinstance(v, Context)), None)
+    handler = _request_handler(ctx) if ctx is not None else None
+    return getattr(handler.settings.get("contents_manager"), "root_dir", None) if handler is not None else None
 
 
 def tool_errors(fn: F) -> F:
