@@ -92,26 +92,30 @@ class _OutputWriter:
         self.note: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
+        self._finishing = asyncio.Event()
 
     def saved(self) -> None:
         """The executor saved the output again: write it soon."""
         self._dirty = True
-        if self._task is None or self._task.done():
+        if not self._finishing.is_set() and (self._task is None or self._task.done()):
             self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
-        while self._dirty:
+        while self._dirty and not self._finishing.is_set():
             self._dirty = False
             await self._write()
-            await asyncio.sleep(OUTPUT_WRITE_INTERVAL)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._finishing.wait(), OUTPUT_WRITE_INTERVAL)
 
     async def finish(self) -> str | None:
-        """Write the last save (waiting for a write in progress); returns a note for the job's result."""
+        """Write the last save, after a write in progress; returns a note for the job's result.
+
+        A write in progress is waited for, never cancelled: cancelled between its save and the
+        record of what it saved, the next write would take the job's own output for someone
+        else's change."""
+        self._finishing.set()
         if self._task is not None:
-            self._dirty = False
-            with contextlib.suppress(asyncio.CancelledError):
-                self._task.cancel()
-                await self._task
+            await self._task
         await self._write()
         return self.note
 
