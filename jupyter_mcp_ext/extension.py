@@ -100,6 +100,15 @@ class MCPExtensionApp(ExtensionApp):
         "size and structure (a parsed notebook takes 1.5-10x its file size). Default 256 MiB. The notebook "
         "read last is always kept, so 0 keeps that one only.",
     )
+    max_result_chars = Int(
+        40_000,
+        config=True,
+        help="Budget of one tool result, in characters of its JSON text (about 4 characters per token of a "
+        "model's context). A longer result is cut at cell or output boundaries and says which call returns the "
+        "rest; images ride beside it, within what one message to a client can carry (about 1 MiB). A call may "
+        "ask for more with its own max_result_chars argument where the tool has one. Default 40,000 (about "
+        "10,000 tokens). 0 means no limit.",
+    )
     enable_legacy_tool_names = Bool(
         False,
         config=True,

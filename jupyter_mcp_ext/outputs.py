@@ -15,6 +15,9 @@ this module builds the model's view of them:
   up to ``max_error_output`` characters;
 - all text together within ``max_output_chars``: short outputs are kept whole, long ones
   keep their beginning and end around a marker saying how much was cut and how to see it.
+
+``summarize_outputs`` gives the cheaper view (output types, sizes, error names) that the read
+tools return for ``outputs="summary"`` and in their cell lists.
 """
 
 from __future__ import annotations
@@ -159,6 +162,11 @@ class ShapeOptions:
     error_output_type: "full" (every frame) or "short" (the last frame and the error line).
     max_error_output: characters of one traceback; 0 means no limit.
     truncation_hint: what the truncation marker tells the reader to do to see the rest.
+    image_budget: base64 characters of all images of one result together (so that the whole
+        result stays receivable, see ``tools.results``); 0 means no limit.
+    image_hint: what the note of an image left out for ``image_budget`` tells the reader to do.
+    error_tracebacks: whether error outputs keep their traceback; False where the result gives
+        it once elsewhere (execute_on_kernel's ``error`` field).
     """
 
     max_output_chars: int = 20_000
@@ -166,6 +174,9 @@ class ShapeOptions:
     error_output_type: str = "full"
     max_error_output: int = 5_000
     truncation_hint: str = "run it again with a larger max_output_chars (0 = no limit), or print a smaller part."
+    image_budget: int = 0
+    image_hint: str = "ask for it alone, or save a smaller version (lower dpi or size)."
+    error_tracebacks: bool = True
 
 
 @dataclass
@@ -188,6 +199,11 @@ class Shaped:
     outputs: list[list[dict[str, Any]]] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
     truncated_chars: int = 0
+
+    @property
+    def image_chars(self) -> int:
+        """Base64 characters of the images taken so far."""
+        return sum(len(image.data) for image in self.images)
 
 
 def shape_error(ename: Any, evalue: Any, traceback: Any, options: ShapeOptions) -> dict[str, Any]:
@@ -271,13 +287,16 @@ def _budgets(lengths: Sequence[int], budget: int) -> list[int]:
     return caps
 
 
-def shape_outputs(output_lists: Iterable[Sequence[dict[str, Any]]], options: ShapeOptions) -> Shaped:
+def shape_outputs(
+    output_lists: Iterable[Sequence[dict[str, Any]]], options: ShapeOptions, into: Shaped | None = None
+) -> Shaped:
     """Build the model's view of ``output_lists`` (nbformat 4 outputs, one list per execution).
 
-    Returns a Shaped whose ``outputs`` parallel ``output_lists``. Images beyond
-    ``max_image_bytes`` or ``MAX_IMAGES`` are named in ``data`` with their size instead.
+    Returns a Shaped whose ``outputs`` parallel ``output_lists`` (appended to ``into``'s, whose
+    images go on being numbered, when given). Images beyond ``max_image_bytes``, ``MAX_IMAGES``
+    or ``image_budget`` are named in ``data`` with their size instead.
     """
-    shaped = Shaped()
+    shaped = into if into is not None else Shaped()
     texts: list[tuple[dict[str, Any], str]] = []  # (shaped output, key) whose text shares the budget
     for outputs in output_lists:
         view: list[dict[str, Any]] = []
@@ -292,12 +311,10 @@ def shape_outputs(output_lists: Iterable[Sequence[dict[str, Any]]], options: Sha
             elif kind in ("execute_result", "display_data"):
                 view.append(_shape_rich(output, options, shaped))
             elif kind == "error":
-                view.append(
-                    {
-                        "output_type": "error",
-                        **shape_error(output.get("ename"), output.get("evalue"), output.get("traceback"), options),
-                    }
-                )
+                error = shape_error(output.get("ename"), output.get("evalue"), output.get("traceback"), options)
+                if not options.error_tracebacks:
+                    del error["traceback"]
+                view.append({"output_type": "error", **error})
             else:
                 view.append({"output_type": kind})
         for item in view:
@@ -327,7 +344,7 @@ def _shape_rich(output: dict[str, Any], options: ShapeOptions, shaped: Shaped) -
         if mime in _SILENT_MIME_TYPES:
             continue
         if mime in IMAGE_MIME_TYPES:
-            others[mime] = _take_image(mime, join_text(value), metadata.get(mime) or {}, options, shaped)
+            others[mime] = take_image(mime, join_text(value), metadata.get(mime) or {}, options, shaped)
         elif mime == "application/json":
             others[mime] = "[JSON: its text/plain form is in text]" if text is not None else join_text(value)[:2000]
         else:
@@ -340,7 +357,9 @@ def _shape_rich(output: dict[str, Any], options: ShapeOptions, shaped: Shaped) -
     return item
 
 
-def _take_image(mime: str, value: str, metadata: dict[str, Any], options: ShapeOptions, shaped: Shaped) -> str:
+def take_image(mime: str, value: str, metadata: dict[str, Any], options: ShapeOptions, shaped: Shaped) -> str:
+    """Take a base64 image into ``shaped.images`` if it fits the options; return the note that
+    stands for it in the JSON (``[image #N of this result ...]``, or why it was not returned)."""
     data = "".join(value.split())
     size = base64_size(data)
     dims = image_dimensions(mime, data)
@@ -355,6 +374,63 @@ def _take_image(mime: str, value: str, metadata: dict[str, Any], options: ShapeO
             "save a smaller version (lower dpi or size) to see it]"
         )
     if len(shaped.images) >= MAX_IMAGES:
-        return f"[image not returned ({described}): this result already has {MAX_IMAGES} images]"
+        return f"[image not returned ({described}): this result already has {MAX_IMAGES} images; {options.image_hint}]"
+    if options.image_budget and shaped.image_chars + len(data) > options.image_budget:
+        return (
+            f"[image not returned ({described}): this result has no room left for it (images of one result "
+            f"stay under {options.image_budget * 3 // 4:,} bytes so that every client can receive it); "
+            f"{options.image_hint}]"
+        )
     shaped.images.append(Image(data=data, mime_type=mime))
     return f"[image #{len(shaped.images)} of this result, returned as image content ({described})]"
+
+
+def output_size(output: dict[str, Any]) -> int:
+    """Characters an nbformat output takes: its text, or its MIME bundle's values."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return len(join_text(output.get("text")))
+    if kind == "error":
+        return sum(len(join_text(t)) for t in output.get("traceback") or []) + len(join_text(output.get("evalue")))
+    data = output.get("data") or {}
+    return sum(len(join_text(v)) if not isinstance(v, dict) else len(str(v)) for v in data.values())
+
+
+def summarize_output(output: dict[str, Any]) -> dict[str, Any]:
+    """One output as its type and size: stream name and characters; MIME types and characters
+    of a display or result; an error's ``ename`` and ``evalue`` (ANSI stripped, cut to 300)."""
+    kind = output.get("output_type")
+    item: dict[str, Any] = {"output_type": kind}
+    if kind == "stream":
+        item["name"] = output.get("name", "stdout")
+        item["chars"] = output_size(output)
+    elif kind == "error":
+        item["ename"] = strip_ansi(join_text(output.get("ename")))
+        item["evalue"] = strip_ansi(join_text(output.get("evalue")))[:300]
+    elif kind in ("execute_result", "display_data"):
+        item["mime_types"] = list((output.get("data") or {}).keys())
+        item["chars"] = output_size(output)
+    return item
+
+
+def output_kinds(outputs: Sequence[dict[str, Any]]) -> list[str]:
+    """What a cell's outputs are, in a few words each, in order without repeats: ``stdout``,
+    ``stderr``, the richest MIME type of a display or result (``image/png``, ``text/html``,
+    ``text/plain``), ``error``."""
+    kinds: list[str] = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            name = str(output.get("name", "stdout"))
+        elif kind == "error":
+            name = "error"
+        elif kind in ("execute_result", "display_data"):
+            mimes = list((output.get("data") or {}).keys())
+            name = next((m for m in mimes if m.startswith("image/")), None) or next(
+                (m for m in mimes if m != "text/plain"), "text/plain"
+            )
+        else:
+            name = str(kind)
+        if name not in kinds:
+            kinds.append(name)
+    return kinds

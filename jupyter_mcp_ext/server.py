@@ -127,6 +127,7 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
     Raises ConfigurationError when ``allowed_tools`` or ``denied_tools`` names a tool that does not exist.
     """
     from .tools import aliases, jobs, kernels, notebooks, system
+    from .tools.results import tidy_tools
 
     mcp = _new_mcp_server(name="jupyter-mcp-ext", version=__version__, instructions=INSTRUCTIONS)
     notebooks.register(mcp, services)
@@ -141,6 +142,7 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
     if app.enable_legacy_tool_names:
         aliases.register(mcp, services)
     mcp.make_arguments_strict()
+    tidy_tools(mcp, app.max_result_chars)
     return mcp
 
 

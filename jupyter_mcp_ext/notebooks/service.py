@@ -163,6 +163,41 @@ def check_index(index: Any, count: int, *, argument: str = "index", allow_end: b
     return index
 
 
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def replace_once(text: str, old: str, new: str, index: int) -> str:
+    """``text`` with the one occurrence of ``old`` replaced by ``new`` (cell ``index``'s source).
+
+    Raises InvalidArgument if ``old`` does not occur, or occurs more than once (with the lines
+    where it does), so that an edit never lands somewhere else than meant.
+    """
+    count = text.count(old)
+    if count == 1:
+        return text.replace(old, new, 1)
+    if count == 0:
+        begins = text[:80] + ("..." if len(text) > 80 else "")
+        hint = ""
+        if old.strip() and old.strip() in text:
+            hint = " It does occur with other leading or trailing whitespace: copy the piece exactly."
+        raise InvalidArgument(
+            f"old_text was not found in the source of cell {index}: it must match exactly, spaces, indentation and "
+            f"line breaks included.{hint} The source has {len(text):,} characters and begins {begins!r}; read the "
+            "cell again and copy the piece from it."
+        )
+    lines: list[int] = []
+    start = 0
+    while (at := text.find(old, start)) != -1 and len(lines) < 10:
+        lines.append(text.count("\n", 0, at) + 1)
+        start = at + 1
+    raise InvalidArgument(
+        f"old_text occurs {count} times in the source of cell {index} (at lines {', '.join(map(str, lines))}): "
+        "give a longer piece, one that occurs once, or replace the whole source with source."
+    )
+
+
 def new_cell(cell_type: str, source: str, metadata: dict[str, Any] | None, nbformat_minor: int) -> NotebookNode:
     """Build an nbformat 4 cell; gives it an ``id`` only where the notebook's minor version has ids (4.5+)."""
     if cell_type not in CELL_TYPES:
@@ -535,15 +570,59 @@ class NotebookService:
         api_path, (count, removed) = await self.edit(path, change)
         return api_path, count, removed
 
-    async def update_cell(self, path: str, index: int, source: str) -> tuple[str, NotebookNode]:
-        """Replace the source of the cell at ``index``, keeping its id, type, metadata and outputs."""
-        source = self.check_source(source)
+    async def update_cell(
+        self,
+        path: str,
+        index: int,
+        source: str | None = None,
+        *,
+        old_text: str | None = None,
+        new_text: str | None = None,
+        clear_outputs: bool = False,
+    ) -> tuple[str, NotebookNode]:
+        """Change the cell at ``index``, keeping its id, type and metadata: replace its whole source
+        (``source``), or the one occurrence of ``old_text`` in it by ``new_text``; with
+        ``clear_outputs``, a code cell's outputs and execution_count are cleared too.
+
+        The piece is looked up in the source as it is when the edit is applied (under the lock).
+        Raises InvalidArgument if both forms or neither are given, or if ``old_text`` does not
+        occur exactly once (saying how often it does and where); CellIndexError.
+        """
+        if source is not None and (old_text is not None or new_text is not None):
+            raise InvalidArgument(
+                "update_cell takes source (the whole new text) or old_text and new_text (one piece replaced), not both."
+            )
+        if (old_text is None) != (new_text is None):
+            missing, given = ("new_text", "old_text") if new_text is None else ("old_text", "new_text")
+            raise InvalidArgument(
+                f"{missing} is missing: {given} was given, and old_text and new_text go together "
+                "(new_text='' deletes old_text)."
+            )
+        if source is None and old_text is None and not clear_outputs:
+            raise InvalidArgument(
+                "update_cell needs source (the cell's whole new text), or old_text and new_text (one exact piece "
+                "of the source and what replaces it)."
+            )
+        if old_text == "":
+            raise InvalidArgument(
+                "old_text is empty: give the exact piece of the source to replace (it must occur once)."
+            )
+        if source is not None:
+            source = self.check_source(source)
+        if new_text is not None:
+            self.check_source(new_text, argument="new_text")
 
         def change(nb: NotebookNode) -> NotebookNode:
             cells = nb["cells"]
             i = check_index(index, len(cells))
             cell = NotebookNode(cells[i])
-            cell["source"] = source
+            if old_text is not None and new_text is not None:
+                cell["source"] = self.check_source(replace_once(_source(cell), old_text, new_text, i))
+            elif source is not None:
+                cell["source"] = source
+            if clear_outputs and cell.get("cell_type") == "code":
+                cell["outputs"] = []
+                cell["execution_count"] = None
             cells[i] = cell
             return cell
 
@@ -622,11 +701,58 @@ class NotebookService:
         return api_path, nb, kernelspec
 
     async def _ensure_parent(self, api_path: str) -> None:
+        """Create the folders of ``api_path`` that do not exist yet, outermost first, through the
+        ContentsManager (``save`` of a directory model), so that its root, hidden-file rules and
+        hooks apply as to a folder made in JupyterLab. Raises PathError if one of them is a file."""
         parent = api_path.rpartition("/")[0]
-        if parent and not await ensure_async(self.contents_manager.dir_exists(parent)):
-            raise NotebookNotFound(
-                f"path {shown(api_path)}: the directory {shown(parent)} does not exist under the server root."
-            )
+        cm = self.contents_manager
+        if not parent or await ensure_async(cm.dir_exists(parent)):
+            return
+        parts = parent.split("/")
+        for n in range(1, len(parts) + 1):
+            folder = "/".join(parts[:n])
+            if await ensure_async(cm.dir_exists(folder)):
+                continue
+            if await ensure_async(cm.file_exists(folder)):
+                raise PathError(f"path {shown(api_path)}: {shown(folder)} is a file, so it cannot hold a notebook.")
+            if not resolves_inside_root(folder, cm):
+                raise PathError(f"path {shown(api_path)}: {shown(folder)} resolves to a place outside the server root.")
+            try:
+                await self._cm("save", {"type": "directory"}, folder, path=api_path)
+            except MCPExtError:
+                if not await ensure_async(cm.dir_exists(folder)):  # made meanwhile by another call: fine
+                    raise
+            self.log.info("Created folder %s for %s", folder, api_path)
+
+    async def add_cell_creating(
+        self,
+        path: str,
+        cell_type: str,
+        source: str,
+        metadata: dict[str, Any] | None = None,
+        index: int | None = None,
+    ) -> tuple[str, int, int, NotebookNode, bool]:
+        """``add_cell``, creating the notebook first when there is none at ``path`` (for the server's
+        ``python3`` kernelspec, or the first installed one, and with the missing folders). Returns
+        add_cell's tuple and whether the notebook was created. Bad arguments create nothing."""
+        api_path = self.api_path(path)
+        created = False
+        if not await ensure_async(self.contents_manager.exists(api_path)):
+            self.check_source(source)
+            new_cell(cell_type, "", None, 5)
+            if metadata is not None and not isinstance(metadata, dict):
+                raise InvalidArgument('metadata must be a JSON object (a dict), e.g. {"tags": ["parameters"]}.')
+            if index is not None:
+                check_index(index, 0, allow_end=True)
+            names = sorted((await ensure_async(self.kernel_spec_manager.get_all_specs())).keys())
+            kernel = "python3" if "python3" in names or not names else names[0]
+            try:
+                await self.create(api_path, kernel)
+                created = True
+            except Conflict:
+                pass  # another call created it meanwhile
+        api_path, at, count, cell = await self.add_cell(api_path, cell_type, source, metadata, index)
+        return api_path, at, count, cell, created
 
     async def kernelspec(self, name: str, *, argument: str = "kernel_name") -> dict[str, str]:
         """The ``metadata.kernelspec`` dict (name, display_name, language) of an installed kernelspec.

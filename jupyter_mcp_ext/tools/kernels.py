@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
@@ -15,6 +14,7 @@ from ..kernels.service import ExecutionOutcome, KernelService, NotebookRun
 from ..outputs import ShapeOptions, shape_error, shape_outputs
 from ..services import Services
 from . import authorize, tool_errors
+from .results import effective_limit, image_budget, json_result
 
 KernelId = Annotated[str, Field(description="The kernel's id, as returned by start_kernel or listed by list_kernels.")]
 
@@ -42,13 +42,6 @@ def _outcome_fields(outcome: ExecutionOutcome, outputs: list[dict[str, Any]], op
     return fields
 
 
-def _result(payload: dict[str, Any], images: list[Any]) -> CallToolResult:
-    """The JSON result for the model (text) and for clients (structured), then the images."""
-    content: list[Any] = [TextContent(type="text", text=json.dumps(payload, ensure_ascii=False, default=str))]
-    content += [ImageContent(type="image", data=image.data, mime_type=image.mime_type) for image in images]
-    return CallToolResult(content=content, structured_content=payload)
-
-
 def code_result(kernel_id: str, outcome: ExecutionOutcome, options: ShapeOptions) -> CallToolResult:
     """The spec's mode="code" result, with images as image content."""
     shaped = shape_outputs([outcome.outputs], options)
@@ -58,7 +51,7 @@ def code_result(kernel_id: str, outcome: ExecutionOutcome, options: ShapeOptions
     if shaped.truncated_chars:
         payload["truncated_chars"] = shaped.truncated_chars
     payload["success"] = True
-    return _result(payload, shaped.images)
+    return json_result(payload, shaped.images)
 
 
 def notebook_result(kernel_id: str, mode: str, run: NotebookRun, options: ShapeOptions) -> CallToolResult:
@@ -108,7 +101,7 @@ def notebook_result(kernel_id: str, mode: str, run: NotebookRun, options: ShapeO
     if shaped.truncated_chars:
         payload["truncated_chars"] = shaped.truncated_chars
     payload["success"] = True
-    return _result(payload, shaped.images)
+    return json_result(payload, shaped.images)
 
 
 def register(mcp: MCPServer, services: Services) -> None:
@@ -117,12 +110,17 @@ def register(mcp: MCPServer, services: Services) -> None:
     app = services.app
 
     def shape_options(max_output_chars: int | None, hint: str) -> ShapeOptions:
+        # The traceback of an error is returned once, in the result's error field.
+        limit = effective_limit(app.max_result_chars, {"max_output_chars": max_output_chars})
         return ShapeOptions(
             max_output_chars=app.max_output_chars if max_output_chars is None else max_output_chars,
             max_image_bytes=app.max_image_bytes,
             error_output_type=app.error_output_type,
             max_error_output=app.max_error_output,
             truncation_hint=hint,
+            image_budget=image_budget(limit),
+            image_hint="print a smaller version (lower dpi or size), or pass max_output_chars=0 to receive it anyway",
+            error_tracebacks=False,
         )
 
     @mcp.tool(annotations=READ_ONLY)

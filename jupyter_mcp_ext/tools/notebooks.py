@@ -7,14 +7,33 @@ from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from nbformat import NotebookNode
 from pydantic import Field
 
-from ..exceptions import InvalidArgument
+from ..exceptions import InvalidArgument, NotANotebook, NotebookNotFound
 from ..notebooks.service import check_index, validation_report
+from ..outputs import ShapeOptions, strip_ansi
 from ..services import Services
 from . import authorize, tool_errors
+from .results import dumps, effective_limit, image_budget, json_result
+from .shaping import (
+    MAX_RESULT_DESCRIPTION,
+    OUTPUTS_DESCRIPTION,
+    PARTIAL_MARK,
+    OutputsChoice,
+    ReadOptions,
+    cell_outputs,
+    cell_view,
+    continuation,
+    error_line,
+    file_metadata,
+    fit_cell,
+    lean_notebook_metadata,
+    list_page,
+    page,
+    protect_write,
+)
 
 NotebookPath = Annotated[
     str,
@@ -23,47 +42,18 @@ NotebookPath = Annotated[
     ),
 ]
 CellIndex = Annotated[int, Field(description="0-based index of the cell.")]
+Outputs = Annotated[OutputsChoice, Field(description=OUTPUTS_DESCRIPTION)]
+MaxResultChars = Annotated[int | None, Field(description=MAX_RESULT_DESCRIPTION, ge=0)]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 
 
-#: Cell metadata the ContentsManager adds on read and nbformat drops on write (``strip_transient``).
-TRANSIENT_CELL_METADATA = ("trusted",)
-
-
-def file_metadata(cell: dict[str, Any]) -> dict[str, Any]:
-    """A cell's metadata as the file has it: without the ContentsManager's transient ``trusted`` mark,
-    which JupyterLab keeps out of the metadata it shows too."""
-    metadata = cell.get("metadata") or {}
-    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
-        return metadata
-    return {k: v for k, v in metadata.items() if k not in TRANSIENT_CELL_METADATA}
-
-
 def as_in_file(nb: dict[str, Any]) -> dict[str, Any]:
     """The notebook with each cell's metadata as the file has it (see ``file_metadata``); shares the rest."""
     cells = [{**c, "metadata": file_metadata(c)} if "metadata" in c else c for c in nb.get("cells") or []]
     return {**nb, "cells": cells}
-
-
-def full_cell(cell: dict[str, Any], index: int | None = None) -> dict[str, Any]:
-    """A cell as the read tools return it: id, cell_type, source, metadata (+ outputs, execution_count)."""
-    out: dict[str, Any] = {}
-    if index is not None:
-        out["index"] = index
-    if cell.get("id"):
-        out["id"] = cell["id"]
-    out["cell_type"] = cell.get("cell_type")
-    out["source"] = cell.get("source", "")
-    out["metadata"] = file_metadata(cell)
-    if cell.get("cell_type") == "code":
-        out["outputs"] = cell.get("outputs", [])
-        out["execution_count"] = cell.get("execution_count")
-    elif cell.get("attachments"):
-        out["attachments"] = cell["attachments"]
-    return out
 
 
 def trusted(contents_manager: Any, nb: dict[str, Any]) -> bool | None:
@@ -83,37 +73,12 @@ def trusted(contents_manager: Any, nb: dict[str, Any]) -> bool | None:
         return None
 
 
-def source_text(source: Any) -> str:
-    """A cell's source as text, also where a notebook that fails validation stores something else."""
-    if isinstance(source, str):
-        return source
-    if isinstance(source, list) and all(isinstance(line, str) for line in source):
-        return "".join(source)
-    return "" if source is None else json.dumps(source)
-
-
-def cell_outputs(cell: dict[str, Any]) -> list[dict[str, Any]]:
-    """A cell's outputs that are JSON objects (an invalid notebook may store anything there)."""
-    outputs = cell.get("outputs")
-    return [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
-
-
-def preview_cell(cell: dict[str, Any], index: int, include_preview: bool, preview_length: int) -> dict[str, Any]:
-    source = source_text(cell.get("source", ""))
-    out: dict[str, Any] = {"index": index}
-    if cell.get("id"):
-        out["id"] = cell["id"]
-    out["cell_type"] = cell.get("cell_type")
-    if include_preview:
-        out["preview"] = source[:preview_length]
-    out["full_length"] = len(source)
-    out["has_outputs"] = bool(cell.get("outputs"))
-    out["execution_count"] = cell.get("execution_count")
-    return out
-
-
 def metadata_block(nb: dict[str, Any]) -> dict[str, Any]:
-    metadata = dict(nb.get("metadata") or {})
+    """inspect_notebook's ``metadata``: kernelspec, language_info, authors, title, the rest as
+    ``custom_metadata`` (front-end widget state named with its size; Papermill's block whole)."""
+    metadata = lean_notebook_metadata(nb.get("metadata") or {})
+    if "papermill" in (nb.get("metadata") or {}):
+        metadata["papermill"] = nb["metadata"]["papermill"]
     block: dict[str, Any] = {
         "kernelspec": metadata.pop("kernelspec", None),
         "language_info": metadata.pop("language_info", None),
@@ -125,10 +90,14 @@ def metadata_block(nb: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
-def output_analysis(nb: dict[str, Any]) -> dict[str, Any]:
+def output_analysis(nb: dict[str, Any], limit: int, path: str) -> dict[str, Any]:
+    """inspect_notebook's ``output_analysis``: counts, and per code cell its outputs' types, sizes
+    and error name, as long as they fit ``limit`` characters (then ``next_start_index``)."""
     counts = {"stream": 0, "display_data": 0, "execute_result": 0, "error": 0}
-    cells = []
+    cells: list[dict[str, Any]] = []
     cells_with_outputs = cells_with_errors = code_cells = 0
+    used = 600
+    next_index = None
     for i, cell in enumerate(nb.get("cells") or []):
         if cell.get("cell_type") != "code":
             continue
@@ -140,18 +109,23 @@ def output_analysis(nb: dict[str, Any]) -> dict[str, Any]:
         error = next((o for o in outputs if o.get("output_type") == "error"), None)
         cells_with_outputs += bool(outputs)
         cells_with_errors += error is not None
-        cells.append(
-            {
-                "index": i,
-                "execution_count": cell.get("execution_count"),
-                "output_count": len(outputs),
-                "output_types": types,
-                "has_error": error is not None,
-                "error_name": error.get("ename") if error else None,
-                "output_size_bytes": len(json.dumps(outputs).encode()) if outputs else 0,
-            }
-        )
-    return {
+        if next_index is not None:
+            continue
+        entry = {
+            "index": i,
+            "execution_count": cell.get("execution_count"),
+            "output_count": len(outputs),
+            "output_types": types,
+            "has_error": error is not None,
+            "error_name": strip_ansi(str(error.get("ename"))) if error else None,
+            "output_size_bytes": len(json.dumps(outputs).encode()) if outputs else 0,
+        }
+        used += len(json.dumps(entry)) + 1
+        if limit and used > limit and cells:
+            next_index = i
+            continue
+        cells.append(entry)
+    analysis: dict[str, Any] = {
         "total_cells": len(nb.get("cells") or []),
         "code_cells": code_cells,
         "cells_with_outputs": cells_with_outputs,
@@ -159,24 +133,85 @@ def output_analysis(nb: dict[str, Any]) -> dict[str, Any]:
         "output_types": counts,
         "cells": cells,
     }
+    if next_index is not None:
+        analysis["next_start_index"] = next_index
+        analysis["truncated"] = (
+            f"{len(cells)} of {code_cells} code cells are listed (max_result_chars={limit:,}): "
+            f"read_cells(path={path!r}, mode='list', start_index={next_index}) lists the others with their outputs "
+            "and errors."
+        )
+    return analysis
 
 
 def register(mcp: MCPServer, services: Services) -> None:
     """Register the notebook tools on ``mcp``."""
     notebooks = services.notebooks
+    app = services.app
+
+    def read_options(path: str, outputs: str, max_result_chars: int | None) -> ReadOptions:
+        limit = effective_limit(app.max_result_chars, {"max_result_chars": max_result_chars})
+        # One cell's output text: max_output_chars, or half the budget when that is larger.
+        per_cell = 0 if not limit or not app.max_output_chars else min(max(app.max_output_chars, limit // 2), limit)
+        shape = ShapeOptions(
+            max_output_chars=per_cell,
+            max_image_bytes=app.max_image_bytes,
+            error_output_type=app.error_output_type,
+            max_error_output=app.max_error_output,
+            image_budget=image_budget(limit),
+            image_hint="read that cell alone with read_cells(mode='single'), or pass max_result_chars=0",
+        )
+        return ReadOptions(outputs=outputs, limit=limit, shape=shape, path=path)
+
+    def write_shape() -> ShapeOptions:
+        """The shaper's options of a read without budget: what an uncut view of outputs looks like."""
+        return ShapeOptions(
+            max_output_chars=0,
+            max_image_bytes=0,
+            error_output_type=app.error_output_type,
+            max_error_output=app.max_error_output,
+        )
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
-    async def read_notebook(ctx: Context, path: NotebookPath) -> dict[str, Any]:
-        """Read a whole notebook: every cell with its source, metadata and outputs, plus the notebook metadata.
+    async def read_notebook(
+        ctx: Context, path: NotebookPath, outputs: Outputs = "shaped", max_result_chars: MaxResultChars = None
+    ) -> CallToolResult:
+        """Read a whole notebook: its cells (id, cell_type, source, metadata; for code cells execution_count and
+        outputs) and the notebook metadata. Returns notebook, path and cell_count.
 
-        For a large notebook prefer read_cells: mode="list" gives a short preview of every cell, and
-        mode="single" or mode="range" read only the cells you need. Returns notebook (nbformat 4 JSON),
-        path and cell_count.
+        For a large notebook prefer read_cells: mode="list" first, then the cells you need. A notebook larger than
+        the result budget comes cut at a cell boundary (next_start_index and truncated say how to read the rest);
+        such a partial notebook cannot be written back with write_notebook.
         """
         await authorize(ctx, "read", "contents")
         api_path, nb = await notebooks.get(path)
-        return {"notebook": as_in_file(nb), "path": api_path, "cell_count": len(nb.cells), "success": True}
+        opts = read_options(api_path, outputs, max_result_chars)
+        cells = list(nb.cells)
+        metadata = dict(nb.metadata) if opts.raw else lean_notebook_metadata(nb.metadata)
+        notebook: dict[str, Any] = {"cells": [], "metadata": metadata}
+        notebook.update(nbformat=nb.get("nbformat"), nbformat_minor=nb.get("nbformat_minor"))
+        result: dict[str, Any] = {"notebook": notebook, "path": api_path, "cell_count": len(cells)}
+        if cells:
+            shown = page(cells, 0, len(cells) - 1, opts, used=len(dumps(metadata)), with_index=False)
+            notebook["cells"] = shown.views
+            if shown.next_index is not None:
+                last = shown.next_index - 1
+                notebook["metadata"] = {**metadata, PARTIAL_MARK: f"cells 0-{last} of {len(cells)}"}
+                result["next_start_index"] = shown.next_index
+                result["truncated"] = (
+                    continuation(
+                        api_path,
+                        "range",
+                        (0, last),
+                        len(cells),
+                        shown.next_index,
+                        opts.limit,
+                        outputs=None if outputs == "shaped" else outputs,
+                    )
+                    + " This partial notebook cannot be written back with write_notebook."
+                )
+        result["success"] = True
+        return json_result(result, opts.shaped.images)
 
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors
@@ -191,20 +226,24 @@ def register(mcp: MCPServer, services: Services) -> None:
             ),
         ],
     ) -> dict[str, Any]:
-        """Write a whole notebook, replacing the file at path (or creating it).
+        """Write a whole notebook, replacing the file at path (or creating it, and its folders).
 
         The content is validated against the nbformat schema first; an invalid notebook is refused with
-        the validation errors and nothing is written. To change one cell use update_cell, add_cell or
-        remove_cell instead: they keep everything else as it is.
+        the validation errors and nothing is written. Cells keep the outputs the file has (matched by id)
+        when their outputs are left out or are a read tool's view of them; outputs: [] clears them. To change
+        one cell use update_cell, add_cell or remove_cell instead: they keep everything else as it is.
         """
         await authorize(ctx, "write", "contents")
+        try:
+            _, current = await notebooks.get(path)
+        except (NotebookNotFound, NotANotebook):
+            current = None
+        content, kept = protect_write(content, current, write_shape())
         api_path, nb = await notebooks.write(path, content)
-        return {
-            "path": api_path,
-            "cell_count": len(nb.cells),
-            "success": True,
-            "message": f"Wrote {len(nb.cells)} cells to {api_path}.",
-        }
+        message = f"Wrote {len(nb.cells)} cells to {api_path}."
+        if kept:
+            message += f" Cells {', '.join(map(str, kept[:20]))} kept the outputs the file has."
+        return {"path": api_path, "cell_count": len(nb.cells), "success": True, "message": message}
 
     @mcp.tool(annotations=EDIT)
     @tool_errors
@@ -215,7 +254,8 @@ def register(mcp: MCPServer, services: Services) -> None:
             str, Field(description="Name of an installed kernelspec, e.g. 'python3'. list_kernels shows them.")
         ] = "python3",
     ) -> dict[str, Any]:
-        """Create a new, empty notebook for a kernel. Fails if the file already exists.
+        """Create a new, empty notebook for a kernel, and the folders of its path that do not exist yet.
+        Fails if the file already exists.
 
         The notebook's metadata gets the kernel's kernelspec and language, so JupyterLab and
         execute_notebook know which kernel runs it. Add cells with add_cell.
@@ -243,15 +283,18 @@ def register(mcp: MCPServer, services: Services) -> None:
             ),
         ] = None,
     ) -> dict[str, Any]:
-        """Add a cell to a notebook: appended at the end, or inserted at index.
+        """Add a cell to a notebook: appended at the end, or inserted at index. A notebook that does not exist
+        yet is created first (with the server's default kernel, and its folders).
 
         Returns the new cell's cell_index, its id (nbformat 4.5 notebooks) and the new cell_count.
         """
         await authorize(ctx, "write", "contents")
-        api_path, at, count, cell = await notebooks.add_cell(path, cell_type, source, metadata, index)
+        api_path, at, count, cell, created = await notebooks.add_cell_creating(path, cell_type, source, metadata, index)
         result: dict[str, Any] = {"path": api_path, "cell_index": at, "cell_count": count, "success": True}
         if cell.get("id"):
             result["cell_id"] = cell["id"]
+        if created:
+            result["created"] = True
         return result
 
     @mcp.tool(annotations=DESTRUCTIVE)
@@ -268,12 +311,28 @@ def register(mcp: MCPServer, services: Services) -> None:
         ctx: Context,
         path: NotebookPath,
         index: CellIndex,
-        source: Annotated[str, Field(description="The cell's new text; it replaces the whole source.")],
+        source: Annotated[
+            str | None, Field(description="The cell's new text, replacing the whole source. Or use old_text.")
+        ] = None,
+        old_text: Annotated[
+            str | None,
+            Field(description="A piece of the source to replace, exactly as it is there (it must occur once)."),
+        ] = None,
+        new_text: Annotated[str | None, Field(description="What replaces old_text ('' deletes it).")] = None,
+        clear_outputs: Annotated[
+            bool, Field(description="Also clear the cell's outputs and execution_count (they were of the old source).")
+        ] = False,
     ) -> dict[str, Any]:
-        """Replace the source of the cell at index. The cell keeps its id, type, metadata and outputs."""
+        """Change the source of the cell at index: the whole of it (source), or one exact piece of it (old_text
+        -> new_text, as a file edit). The cell keeps its id, type, metadata and, unless clear_outputs, outputs."""
         await authorize(ctx, "write", "contents")
-        api_path, _cell = await notebooks.update_cell(path, index, source)
-        return {"path": api_path, "cell_index": index, "updated": True, "success": True}
+        api_path, cell = await notebooks.update_cell(
+            path, index, source, old_text=old_text, new_text=new_text, clear_outputs=clear_outputs
+        )
+        result: dict[str, Any] = {"path": api_path, "cell_index": index, "updated": True, "success": True}
+        if clear_outputs and cell.get("cell_type") == "code":
+            result["outputs_cleared"] = True
+        return result
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
@@ -289,24 +348,26 @@ def register(mcp: MCPServer, services: Services) -> None:
         ] = "list",
         index: Annotated[int | None, Field(description="Cell index for mode='single' (0-based).")] = None,
         start_index: Annotated[
-            int | None, Field(description="First cell for mode='range' (0-based, included).")
+            int | None, Field(description="First cell for mode='range' or 'list' (0-based, included).")
         ] = None,
         end_index: Annotated[
             int | None,
-            Field(description="Last cell for mode='range' (0-based, included); omit to read to the end."),
+            Field(description="Last cell for mode='range' or 'list' (0-based, included); omit to read to the end."),
         ] = None,
         include_preview: Annotated[bool, Field(description="mode='list': include each cell's preview text.")] = True,
         preview_length: Annotated[
             int, Field(description="mode='list': characters of preview per cell.", ge=0, le=100_000)
         ] = 100,
-    ) -> dict[str, Any]:
+        outputs: Outputs = "shaped",
+        max_result_chars: MaxResultChars = None,
+    ) -> CallToolResult:
         """Read cells of a notebook.
 
-        Start with mode="list" to see every cell's index, type, a short preview and whether it has
-        outputs; then read what you need in full with mode="single" (one cell) or mode="range"
-        (a span of cells). mode="all" returns every cell in full, like read_notebook without the
-        notebook metadata. Full cells carry id, cell_type, source, metadata, and for code cells
-        outputs and execution_count.
+        Start with mode="list": every cell's index, id, type, a short preview, its tags, and for code cells
+        whether it has outputs, of which kind, and its error. Then read what you need in full with
+        mode="single" (one cell) or mode="range" (a span of cells); mode="all" reads every cell. Images come as
+        image content after the JSON. A result larger than the budget stops at a cell boundary: next_start_index
+        and truncated give the call that continues.
         """
         await authorize(ctx, "read", "contents")
         if mode == "single" and index is None:
@@ -315,41 +376,53 @@ def register(mcp: MCPServer, services: Services) -> None:
             raise_missing("start_index", "mode='range'", "the first cell to read (0-based); end_index is optional")
         check_mode_arguments(mode, index=index, start_index=start_index, end_index=end_index)
         api_path, nb = await notebooks.get(path)
-        cells = nb.cells
+        cells = list(nb.cells)
+        opts = read_options(api_path, outputs, max_result_chars)
         if mode == "single":
             i = check_index(index, len(cells))
-            return {"path": api_path, "mode": "single", "cell": full_cell(cells[i]), "index": i, "success": True}
-        if mode == "range":
-            start = check_index(start_index, len(cells), argument="start_index")
-            end = len(cells) - 1 if end_index is None else check_index(end_index, len(cells), argument="end_index")
+            view = cell_view(cells[i], i, opts, with_index=False)
+            if opts.limit and len(dumps(view)) + 300 > opts.limit:
+                view = fit_cell(view, opts.limit - 300, opts, i)
+            return json_result(
+                {"path": api_path, "mode": "single", "cell": view, "index": i, "success": True}, opts.shaped.images
+            )
+        start = 0 if start_index is None else check_index(start_index, len(cells), argument="start_index")
+        if end_index is None:
+            end = len(cells) - 1
+        else:
+            end = check_index(end_index, len(cells), argument="end_index")
             if end < start:
                 raise InvalidArgument(
                     f"end_index {end} is before start_index {start}: end_index must be >= start_index."
                 )
-            return {
-                "path": api_path,
-                "mode": "range",
-                "cells": [full_cell(cells[i], i) for i in range(start, end + 1)],
-                "start_index": start,
-                "end_index": end,
-                "cell_count": len(cells),
-                "success": True,
-            }
-        if mode == "all":
-            return {
-                "path": api_path,
-                "mode": "all",
-                "cells": [full_cell(c, i) for i, c in enumerate(cells)],
-                "cell_count": len(cells),
-                "success": True,
-            }
-        return {
-            "path": api_path,
-            "mode": "list",
-            "cells": [preview_cell(c, i, include_preview, preview_length) for i, c in enumerate(cells)],
-            "cell_count": len(cells),
-            "success": True,
-        }
+        result: dict[str, Any] = {"path": api_path, "mode": mode}
+        if mode == "list":
+            entries, next_index = list_page(cells, start, end, include_preview, preview_length, opts.limit)
+            result["cells"] = entries
+            if start_index is not None:
+                result["start_index"] = start
+        else:
+            shown = page(cells, start, end, opts, used=0) if cells else None
+            result["cells"] = shown.views if shown else []
+            next_index = shown.next_index if shown else None
+            if mode == "range":
+                result["start_index"] = start
+                result["end_index"] = end if next_index is None else next_index - 1
+        result["cell_count"] = len(cells)
+        if next_index is not None:
+            result["next_start_index"] = next_index
+            extra = {"end_index": end_index, "outputs": None if outputs == "shaped" else outputs}
+            result["truncated"] = continuation(
+                api_path,
+                "list" if mode == "list" else "range",
+                (start, next_index - 1),
+                len(cells),
+                next_index,
+                opts.limit,
+                **extra,
+            )
+        result["success"] = True
+        return json_result(result, opts.shaped.images)
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
@@ -383,9 +456,16 @@ def register(mcp: MCPServer, services: Services) -> None:
             result["nbformat_minor"] = nb.get("nbformat_minor")
             result["cell_count"] = len(nb.cells)
         if mode in ("outputs", "full"):
-            result["output_analysis"] = output_analysis(nb)
+            result["output_analysis"] = output_analysis(
+                nb, app.max_result_chars // (2 if mode == "full" else 1), api_path
+            )
         if mode in ("validate", "full"):
-            result["validation"] = validation_report(nb)
+            report = validation_report(nb)
+            for warning in report["warnings"]:
+                if warning["type"] == "error_output":
+                    cell = nb.cells[warning["cell_index"]]
+                    warning["message"] = f"stored error output: {error_line(cell_outputs(cell))}"
+            result["validation"] = report
         result["success"] = True
         return result
 
@@ -397,14 +477,37 @@ def register(mcp: MCPServer, services: Services) -> None:
             str, Field(description="Directory relative to the server root; '.' (default) is the root itself.")
         ] = ".",
         recursive: Annotated[bool, Field(description="Also list notebooks in subdirectories.")] = False,
+        start_index: Annotated[
+            int, Field(description="Skip the first start_index notebooks (a previous answer's next_start_index).", ge=0)
+        ] = 0,
     ) -> dict[str, Any]:
-        """List the notebooks (.ipynb files) in a directory of the Jupyter server, with size in bytes and last modification time.
-
-        Hidden files are skipped as JupyterLab's file browser skips them.
+        """List the notebooks (.ipynb files) in a directory of the Jupyter server, with size in bytes and last
+        modification time, sorted by path. Hidden files are skipped as JupyterLab's file browser skips them.
+        A long list comes in pages: next_start_index continues it.
         """
         await authorize(ctx, "read", "contents")
         files = await notebooks.list_files(directory, recursive)
-        return {"directory": directory, "recursive": recursive, "files": files, "count": len(files), "success": True}
+        total = len(files)
+        shown, used = [], 400
+        next_index = None
+        for i in range(start_index, total):
+            used += len(dumps(files[i])) + 1
+            if app.max_result_chars and used > app.max_result_chars:
+                next_index = i
+                break
+            shown.append(files[i])
+        result: dict[str, Any] = {"directory": directory, "recursive": recursive, "files": shown, "count": total}
+        if start_index:
+            result["start_index"] = start_index
+        if next_index is not None:
+            result["next_start_index"] = next_index
+            result["truncated"] = (
+                f"Notebooks {start_index}-{next_index - 1} of {total} are listed: "
+                f"list_notebook_files(directory={directory!r}, recursive={recursive}, start_index={next_index}) "
+                "continues."
+            )
+        result["success"] = True
+        return result
 
 
 def raise_missing(argument: str, mode: str, what: str) -> None:
@@ -412,7 +515,12 @@ def raise_missing(argument: str, mode: str, what: str) -> None:
 
 
 #: read_cells: the cell-addressing arguments each mode takes.
-READ_CELLS_ARGUMENTS = {"single": ("index",), "range": ("start_index", "end_index"), "list": (), "all": ()}
+READ_CELLS_ARGUMENTS = {
+    "single": ("index",),
+    "range": ("start_index", "end_index"),
+    "list": ("start_index", "end_index"),
+    "all": (),
+}
 
 
 def check_mode_arguments(mode: str, **given: int | None) -> None:

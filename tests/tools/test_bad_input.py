@@ -77,7 +77,6 @@ async def test_a_missing_notebook_is_named_as_not_existing(mcp_client, refused, 
             ("read_notebook", {}),
             ("read_cells", {"mode": "all"}),
             ("inspect_notebook", {}),
-            ("add_cell", {"cell_type": "code", "source": "x"}),
             ("update_cell", {"index": 0, "source": "x"}),
             ("remove_cell", {"index": 0}),
         ]:
@@ -257,10 +256,11 @@ async def test_invalid_notebook_content_is_refused_with_nbformats_errors(mcp_cli
         await refused(client, "write_notebook", {"path": "n.ipynb", "content": "{not json"}, "content", "JSON")
 
 
-async def test_an_unknown_kernel_or_directory_is_named(mcp_client, refused):
+async def test_an_unknown_kernel_or_directory_is_named(mcp_client, refused, jp_root_dir):
+    (jp_root_dir / "notes.txt").write_text("a file, not a folder")
     async with mcp_client() as client:
         await refused(client, "create_notebook", {"path": "k.ipynb", "kernel": "cobol"}, "kernel 'cobol'", "python3")
-        await refused(client, "create_notebook", {"path": "missing_dir/k.ipynb"}, "missing_dir", "does not exist")
+        await refused(client, "create_notebook", {"path": "notes.txt/k.ipynb"}, "'notes.txt'", "is a file")
         await refused(client, "list_notebook_files", {"directory": "nowhere"}, "directory 'nowhere'", "does not exist")
 
 
