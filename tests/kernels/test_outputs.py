@@ -74,7 +74,9 @@ async def test_an_exception_gives_status_error_with_ename_evalue_and_a_traceback
     assert error["ename"] == "ZeroDivisionError" and error["evalue"] == "division by zero"
     trace = "\n".join(error["traceback"])
     assert "1/0" in trace and "f()" in trace and "\x1b[" not in trace
-    assert data["outputs"][-1] == {"output_type": "error", **error}
+    # The traceback comes once: in error, not again in the error output.
+    assert data["outputs"][-1] == {"output_type": "error", "ename": error["ename"], "evalue": error["evalue"]}
+    assert result.content[0].text.count("Traceback (most recent call last)") == 1
 
 
 async def test_input_fails_at_once_with_a_message_saying_to_put_values_in_the_code(mcp_client):

@@ -267,7 +267,7 @@ async def test_read_cells_all_returns_every_cell_with_outputs(mcp_client, data_n
     data_notebook("notebook2.ipynb")
     source = nbformat.read(str(nbformat_path("notebook2.ipynb")), as_version=4)
     async with mcp_client(mode=mode) as client:
-        data = await call(client, "read_cells", path="notebook2.ipynb", mode="all", outputs="raw")
+        data = await call(client, "read_cells", path="notebook2.ipynb", mode="all", outputs="raw", max_result_chars=0)
     assert data["mode"] == "all" and data["cell_count"] == 17
     assert [c["index"] for c in data["cells"]] == list(range(17))
     image_cell = data["cells"][13]
@@ -407,7 +407,7 @@ async def test_a_notebook_edited_over_mcp_reads_back_identical_through_the_conte
         await call(client, "add_cell", path=path, cell_type="markdown", source="# added", index=0)
         await call(client, "update_cell", path=path, index=14, source="hist(x)")
         await call(client, "remove_cell", path=path, index=17)
-        mcp_nb = (await call(client, "read_notebook", path=path, outputs="raw"))["notebook"]
+        mcp_nb = (await call(client, "read_notebook", path=path, outputs="raw", max_result_chars=0))["notebook"]
     async with contents_api() as http:
         response = await http.get(f"api/contents/{path}", params={"content": "1", "type": "notebook"})
     assert response.status_code == 200
