@@ -28,12 +28,16 @@ ErrorReason = Literal[
 
 class JobError(BaseModel):
     """Why a job did not complete. ``cell_index`` is 0-based in the *input* notebook (None for the
-    injected-parameters cell, or when no cell was running)."""
+    injected-parameters cell, or when no cell was running); ``output_cell_index`` is the same
+    cell's index in the output notebook, where Papermill inserted its parameters cell;
+    ``cell_id`` its nbformat 4.5 id (in both)."""
 
     type: str = Field(description="The exception name (ename) or a category such as KernelDied or Timeout.")
     message: str
     reason: ErrorReason
     cell_index: int | None = None
+    output_cell_index: int | None = None
+    cell_id: str | None = None
     execution_count: int | None = None
     ename: str | None = None
     evalue: str | None = None
@@ -41,9 +45,12 @@ class JobError(BaseModel):
 
 
 class CurrentCell(BaseModel):
-    """The cell running now: 0-based index in the input notebook, start of its source."""
+    """The cell running now: 0-based index in the input notebook (None for the injected-parameters
+    cell) and in the output notebook, its id, the start of its source."""
 
     index: int | None = None
+    output_index: int | None = None
+    cell_id: str | None = None
     source: str = ""
     started_at: float | None = None
 

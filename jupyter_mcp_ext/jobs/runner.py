@@ -161,6 +161,15 @@ class JobRun:
             return None
         return self.map[index] if 0 <= index < len(self.map) else index
 
+    def cell_fields(self, index: int | None) -> dict[str, Any]:
+        """The cell at ``index`` of the executed notebook named three ways: ``cell_index`` in the
+        input notebook, ``output_cell_index`` in the output notebook, and its ``cell_id``."""
+        if index is None:
+            return {"cell_index": None}
+        cells = self.client.nb.cells if self.client is not None else []
+        cell_id = cells[index].get("id") if 0 <= index < len(cells) else None
+        return {"cell_index": self.input_index(index), "output_cell_index": index, "cell_id": cell_id}
+
     def cell_label(self, index: int | None) -> str:
         mapped = self.input_index(index)
         return "the injected-parameters cell" if mapped is None else f"cell {mapped}"
@@ -171,6 +180,8 @@ class JobRun:
             cell = self.client.nb.cells[self.current]
             current = {
                 "index": self.input_index(self.current),
+                "output_index": self.current,
+                "cell_id": cell.get("id"),
                 "source": str(cell.get("source", ""))[:200],
                 "started_at": self.current_started,
             }
@@ -216,6 +227,12 @@ class JobRun:
         self.stdout.flush_partial()
         self.stderr.flush_partial()
         content = (execute_reply or {}).get("content", {})
+        if content.get("status") == "error" and self.stop_reason is not None:
+            # The interrupt of a stop (cancel, timeout, shutdown) ended this cell: it did not fail by itself.
+            self.log.log("info", f"{self.cell_label(cell_index)} was interrupted ({self.stop_reason}).")
+            self.current = None
+            self.progress()
+            return
         self.cells_executed += 1
         if content.get("status") == "error":
             ename, evalue = content.get("ename", ""), str(content.get("evalue", ""))
@@ -242,7 +259,7 @@ class JobRun:
                         "type": ename,
                         "message": f"{self.cell_label(cell_index)} raised {ename}: {evalue}",
                         "reason": "cell_error",
-                        "cell_index": self.input_index(cell_index),
+                        **self.cell_fields(cell_index),
                         "execution_count": cell.get("execution_count"),
                         "ename": ename,
                         "evalue": evalue,
@@ -328,7 +345,7 @@ class JobRun:
                 "type": "Timeout",
                 "message": f"The job ran longer than timeout_seconds={timeout:g} and was stopped{where}.",
                 "reason": "timeout",
-                "cell_index": self.input_index(self.stopped_at),
+                **self.cell_fields(self.stopped_at),
             }
             return {"status": "timeout", "error": error, "note": None, **self.counts()}
         if self.stop_reason == "server_shutdown":
@@ -336,7 +353,7 @@ class JobRun:
                 "type": "ServerShutdown",
                 "message": f"The Jupyter server shut down while the job was running; it was stopped{where}.",
                 "reason": "server_shutdown",
-                "cell_index": self.input_index(self.stopped_at),
+                **self.cell_fields(self.stopped_at),
             }
             return {"status": "failed", "error": error, "note": None, **self.counts()}
         if self.fatal_error is not None:
@@ -365,7 +382,7 @@ class JobRun:
                 "message": f"{self.cell_label(getattr(exc, 'cell_index', None))} raised "
                 f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}",
                 "reason": "cell_error",
-                "cell_index": self.input_index(getattr(exc, "cell_index", None)),
+                **self.cell_fields(getattr(exc, "cell_index", None)),
                 "ename": getattr(exc, "ename", None),
                 "evalue": getattr(exc, "evalue", None),
                 "traceback": clean_traceback(getattr(exc, "traceback", None)),
@@ -376,7 +393,7 @@ class JobRun:
                 "type": "KernelDied",
                 "message": f"The kernel died{where} (it crashed, ran out of memory or was killed).",
                 "reason": "kernel_died",
-                "cell_index": self.input_index(self.current),
+                **self.cell_fields(self.current),
             }
             return {"status": "failed", "error": error, "note": None, **self.counts()}
         reason = {"prepare": "bad_input", "kernel": "kernel_start_failed"}.get(self.phase, "internal_error")
@@ -389,7 +406,7 @@ class JobRun:
             "type": name,
             "message": f"{summary}: {name}: {strip_ansi(str(exc))[:2000]}",
             "reason": reason,
-            "cell_index": self.input_index(self.current) if reason == "internal_error" else None,
+            **self.cell_fields(self.current if reason == "internal_error" else None),
             "traceback": clean_traceback(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         }
         return {"status": "failed", "error": error, "note": None, **self.counts()}
@@ -402,7 +419,11 @@ class JobRun:
             self.stdout.flush_partial()
             self.stderr.flush_partial()
             level = "info" if outcome["status"] == "completed" else "error"
-            message = f"Job {outcome['status']} in {time.time() - self.started:.1f} s."
+            # The duration the job's status shows: from the server's start of the job to now, which
+            # the server takes as the job's end (completed_at).
+            outcome = {**outcome, "completed_at": time.time()}
+            started = self.spec.get("started_at") or self.started
+            message = f"Job {outcome['status']} in {outcome['completed_at'] - started:.1f} s."
             if outcome.get("error"):
                 message += " " + outcome["error"]["message"]
             elif outcome.get("note"):

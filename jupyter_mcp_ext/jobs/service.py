@@ -406,7 +406,12 @@ class JobService:
 
     def _apply_outcome(self, job: Job, outcome: dict[str, Any]) -> None:
         job.status = outcome["status"]
-        job.completed_at = time.time()
+        # The runner's own end time, which its log line's duration uses too (the same clock here).
+        ended = outcome.get("completed_at")
+        now = time.time()
+        job.completed_at = (
+            ended if isinstance(ended, float) and job.started_at and job.started_at <= ended <= now else now
+        )
         if "cells_total" in outcome:
             job.progress = JobProgress(
                 cells_total=outcome.get("cells_total", 0), cells_executed=outcome.get("cells_executed", 0)

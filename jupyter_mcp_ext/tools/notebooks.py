@@ -382,7 +382,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             i = check_index(index, len(cells))
             view = cell_view(cells[i], i, opts, with_index=False)
             if opts.limit and len(dumps(view)) + 300 > opts.limit:
-                view = fit_cell(view, opts.limit - 300, opts, i)
+                view = fit_cell(view, opts.limit - 300, opts, i, cells[i])
             return json_result(
                 {"path": api_path, "mode": "single", "cell": view, "index": i, "success": True}, opts.shaped.images
             )

@@ -197,13 +197,17 @@ def _attachments_view(attachments: dict[str, Any], opts: ReadOptions) -> dict[st
     return view
 
 
-def fit_cell(view: dict[str, Any], room: int, opts: ReadOptions, index: int | None) -> dict[str, Any]:
+def fit_cell(
+    view: dict[str, Any], room: int, opts: ReadOptions, index: int | None, cell: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A cell view too large for ``room`` characters, cut at output boundaries (then its source),
     with ``omitted`` naming the call that returns it whole. The images of the outputs left out
     leave ``opts.shaped`` too (the view must be the last one shaped)."""
     whole = len(dumps(view))
+    # Room for the cell without any cut: its stored size bounds its shaped size.
+    needed = max(whole, len(dumps(cell)) if cell is not None else 0) + 2000
     call = (
-        single_call(opts.path, index, max_result_chars=whole + 2000)
+        single_call(opts.path, index, max_result_chars=-(-needed // 1000) * 1000)
         if index is not None
         else "a larger max_result_chars"
     )
@@ -268,7 +272,7 @@ def page(
             if views:
                 del opts.shaped.images[mark:]
                 return Page(views, i, used)
-            view = fit_cell(view, opts.limit - used, opts, i)
+            view = fit_cell(view, opts.limit - used, opts, i, cells[i])
             size = len(dumps(view)) + 1
         views.append(view)
         used += size
