@@ -331,7 +331,21 @@ class JobRun:
         }
 
     def outcome(self, exc: BaseException | None) -> dict[str, Any]:
-        """The job's final status from what this process saw (not Papermill's metadata)."""
+        """The job's final status from what this process saw (not Papermill's metadata).
+
+        When Papermill failed on an error output, it wrote the output notebook with two marker
+        cells more (one at the top, one before the failing cell): ``output_cell_index`` then
+        counts them, so that it names the cell in the notebook the user opens.
+        """
+        result = self._outcome(exc)
+        markers_at = getattr(exc, "cell_index", None) if type(exc).__name__ == "PapermillExecutionError" else None
+        error = result.get("error")
+        if isinstance(markers_at, int) and error and isinstance(error.get("output_cell_index"), int):
+            index = error["output_cell_index"]
+            error["output_cell_index"] = index + 1 + (index >= markers_at)
+        return result
+
+    def _outcome(self, exc: BaseException | None) -> dict[str, Any]:
         where = f" at {self.cell_label(self.current)}" if self.current is not None else ""
         note = self.exit_note
         if self.stop_reason is not None:

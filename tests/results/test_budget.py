@@ -58,13 +58,17 @@ async def test_following_the_continuation_reads_every_cell_once_within_the_budge
 async def test_a_call_can_ask_for_more_than_the_budget(mcp_client, jp_root_dir):
     big_notebook(jp_root_dir, cells=40)
     async with mcp_client() as client:
-        whole = result_json(await client.call_tool("read_cells", {"path": "big.ipynb", "mode": "all", "max_result_chars": 0}))
+        whole = result_json(
+            await client.call_tool("read_cells", {"path": "big.ipynb", "mode": "all", "max_result_chars": 0})
+        )
         listed = await client.call_tool("list_notebook_files", {})
     assert len(whole["cells"]) == 40 and "truncated" not in whole
     assert "truncated" not in result_json(listed)
 
 
-async def test_one_cell_larger_than_the_budget_is_cut_between_outputs_and_names_the_call_for_all(mcp_client, jp_root_dir):
+async def test_one_cell_larger_than_the_budget_is_cut_between_outputs_and_names_the_call_for_all(
+    mcp_client, jp_root_dir
+):
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("for i in range(40): print(i)")
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": f"{i} " + "z" * 400}) for i in range(40)]

@@ -14,7 +14,12 @@ def on_disk(root, path):
 
 
 async def test_create_write_and_add_cell_make_missing_folders(mcp_client, jp_root_dir):
-    content = {"cells": [{"cell_type": "markdown", "source": "# hi", "metadata": {}}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    content = {
+        "cells": [{"cell_type": "markdown", "source": "# hi", "metadata": {}}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     async with mcp_client() as client:
         created = result_json(await client.call_tool("create_notebook", {"path": "reports/2024/q1.ipynb"}))
         result_json(await client.call_tool("write_notebook", {"path": "drafts/a/b.ipynb", "content": content}))
@@ -68,15 +73,20 @@ async def test_update_cell_replaces_one_exact_piece_and_keeps_the_rest(mcp_clien
                 "update_cell", {"path": "e.ipynb", "index": 0, "old_text": "'a.csv'", "new_text": "'b.csv', sep=';'"}
             )
         )
-        deleted = await client.call_tool("update_cell", {"path": "e.ipynb", "index": 0, "old_text": "\ndf.head()", "new_text": ""})
+        deleted = await client.call_tool(
+            "update_cell", {"path": "e.ipynb", "index": 0, "old_text": "\ndf.head()", "new_text": ""}
+        )
     assert data == {"path": "e.ipynb", "cell_index": 0, "updated": True, "success": True} and not deleted.is_error
     assert on_disk(jp_root_dir, "e.ipynb").cells[0].source == "import pandas as pd\ndf = pd.read_csv('b.csv', sep=';')"
 
 
-async def test_update_cell_refuses_a_missing_or_ambiguous_piece_and_changes_nothing(mcp_client, make_notebook, jp_root_dir):
+async def test_update_cell_refuses_a_missing_or_ambiguous_piece_and_changes_nothing(
+    mcp_client, make_notebook, jp_root_dir
+):
     make_notebook("e.ipynb", ["x = 1\nprint(x)\nx = 1\n"])
     before = (jp_root_dir / "e.ipynb").read_bytes()
     async with mcp_client() as client:
+
         async def refused(**args):
             return error_text(await client.call_tool("update_cell", {"path": "e.ipynb", "index": 0, **args}))
 
@@ -131,7 +141,10 @@ async def test_shaped_outputs_on_a_cell_the_file_does_not_have_are_refused(analy
     async with analysis_notebook() as client:
         notebook = result_json(await client.call_tool("read_notebook", {"path": "analysis.ipynb"}))["notebook"]
         text = error_text(await client.call_tool("write_notebook", {"path": "copy.ipynb", "content": notebook}))
-        cleared = {**notebook, "cells": [{**c, "outputs": []} if c["cell_type"] == "code" else c for c in notebook["cells"]]}
+        cleared = {
+            **notebook,
+            "cells": [{**c, "outputs": []} if c["cell_type"] == "code" else c for c in notebook["cells"]],
+        }
         result_json(await client.call_tool("write_notebook", {"path": "analysis.ipynb", "content": cleared}))
     assert "outputs='raw'" in text and not (jp_root_dir / "copy.ipynb").exists()
     assert all(c.outputs == [] for c in on_disk(jp_root_dir, "analysis.ipynb").cells if c.cell_type == "code")

@@ -67,13 +67,17 @@ async def test_shaped_reads_strip_colour_prefer_plain_text_and_give_one_tracebac
 
 async def test_execution_and_papermill_metadata_are_left_out_unless_raw(analysis_notebook):
     async with analysis_notebook() as client:
-        lean = result_json(await client.call_tool("read_cells", {"path": "analysis.ipynb", "mode": "single", "index": 2}))
+        lean = result_json(
+            await client.call_tool("read_cells", {"path": "analysis.ipynb", "mode": "single", "index": 2})
+        )
         raw = result_json(
             await client.call_tool(
                 "read_cells", {"path": "analysis.ipynb", "mode": "single", "index": 2, "outputs": "raw"}
             )
         )
-        params = result_json(await client.call_tool("read_cells", {"path": "analysis.ipynb", "mode": "single", "index": 1}))
+        params = result_json(
+            await client.call_tool("read_cells", {"path": "analysis.ipynb", "mode": "single", "index": 1})
+        )
     assert lean["cell"]["metadata"] == {}
     assert raw["cell"]["metadata"]["papermill"] == {"duration": 0.5, "status": "completed"}
     assert "execution" in raw["cell"]["metadata"]
@@ -82,6 +86,7 @@ async def test_execution_and_papermill_metadata_are_left_out_unless_raw(analysis
 
 async def test_the_outputs_choice_none_summary_raw(analysis_notebook, jp_root_dir):
     async with analysis_notebook() as client:
+
         def read(outputs):
             return client.call_tool("read_cells", {"path": "analysis.ipynb", "mode": "all", "outputs": outputs})
 
@@ -89,7 +94,9 @@ async def test_the_outputs_choice_none_summary_raw(analysis_notebook, jp_root_di
     stored = nbformat.read(str(jp_root_dir / "analysis.ipynb"), as_version=4)
     assert all("outputs" not in c for c in result_json(none)["cells"]) and not images(none)
     summed = result_json(summary)["cells"]
-    assert summed[2]["outputs"] == [{"output_type": "stream", "name": "stdout", "chars": len(stored.cells[2].outputs[0].text)}]
+    assert summed[2]["outputs"] == [
+        {"output_type": "stream", "name": "stdout", "chars": len(stored.cells[2].outputs[0].text)}
+    ]
     assert summed[4]["outputs"][0]["mime_types"] == list(stored.cells[4].outputs[0].data)
     assert summed[5]["outputs"][0] == {"output_type": "error", "ename": "KeyError", "evalue": "'south'"}
     assert not images(summary)
