@@ -102,6 +102,7 @@ class MCPExtensionApp(ExtensionApp):
     )
     max_result_chars = Int(
         40_000,
+        min=0,
         config=True,
         help="Budget of one tool result, in characters of its JSON text (about 4 characters per token of a "
         "model's context). A longer result is cut at cell or output boundaries and says which call returns the "

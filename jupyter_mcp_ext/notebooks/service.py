@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import inspect
 import logging
@@ -803,7 +804,7 @@ class NotebookService:
             # links out of the root), gives the same list.
             model = await self._cm("get", api_dir, content=False, path=api_dir, argument="directory")
             if model.get("type") != "directory":
-                raise InvalidArgument(f"directory {api_dir!r} is a file, not a directory.")
+                raise InvalidArgument(f"directory {shown(api_dir)} is a file, not a directory.")
             scanned = await asyncio.to_thread(_scan_notebooks, self.contents_manager, api_dir, recursive, limit)
             scanned.sort(key=lambda f: f["path"])
             return scanned[:limit]
