@@ -196,6 +196,13 @@ async def measure(url: str, root: Path) -> dict[str, Any]:
             if name == "long_analysis.ipynb":
                 special["long_list"] = next(r for r in rows if r["notebook"] == name and r["read"] == "read_cells list")
                 special["long_list"]["cells"] = len(cells)
+                # What an agent can ask for instead of the spec's default preview_length=100.
+                for key, args in (
+                    ("long_list_short", {"preview_length": 40}),
+                    ("long_list_bare", {"include_preview": False}),
+                ):
+                    result = await call(client, "read_cells", path=name, mode="list", **args)
+                    special[key] = {**size(result), "raw_chars": raw_chars(cells), "arguments": args}
     return {"rows": rows, "special": special}
 
 
@@ -236,6 +243,16 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
             chart["raw_chars"] / 4,
             "<= 1,000 + 1 image",
             chart["tokens"] <= 1000 and chart["images"] == 1,
+        ),
+        *(
+            figure(
+                f"read_cells list, {long_list['cells']} cells, {', '.join(f'{k}={v}' for k, v in extra['arguments'].items())}",
+                extra["tokens"],
+                extra["raw_chars"] / 4,
+                "reported",
+                None,
+            )
+            for extra in (special["long_list_short"], special["long_list_bare"])
         ),
         figure("execute_on_kernel error result", error["tokens"], 13_000 / 4, "<= 2,000", error["tokens"] <= 2000),
         figure("default reads over max_result_chars", len(over), len(data["rows"]), "0", not over, unit="reads"),

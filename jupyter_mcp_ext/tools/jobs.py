@@ -73,63 +73,57 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def execute_notebook(
         ctx: Context,
         notebook_path: Annotated[
-            str, Field(description="The notebook to run, relative to the server's root directory, e.g. 'report.ipynb'.")
+            str, Field(description="The notebook to run, relative to the server's root directory.")
         ],
         mode: Annotated[
             Literal["sync", "async"],
             Field(
-                description="'sync' waits for the end and returns the result (with progress notifications); "
-                "'async' returns a job_id at once, to follow with manage_async_job."
+                description="'sync' waits for the result (with progress notifications); 'async' returns a job_id "
+                "at once."
             ),
         ] = "sync",
         output_path: Annotated[
             str | None,
             Field(
-                description="Where to write the executed notebook (relative to the root; must differ from the input). "
-                "Default: <name>_output.ipynb beside the input, or in the server's configured output directory."
+                description="Where to write the executed notebook (not the input). Default: <name>_output.ipynb "
+                "beside it, or in the server's output directory."
             ),
         ] = None,
         parameters: Annotated[
             dict[str, Any] | None,
             Field(
-                description="Values for the notebook's parameters, injected the Papermill way: a cell tagged "
-                "'injected-parameters' after the cell tagged 'parameters' (or at the top). E.g. {'n': 1000, 'title': 'Q1'}."
+                description="Values for the notebook's parameters, injected after its cell tagged 'parameters' "
+                "(Papermill's way), e.g. {'n': 1000}."
             ),
         ] = None,
         kernel_name: Annotated[
             str | None,
-            Field(description="Kernelspec to run with, e.g. 'python3'. Default: the notebook's own kernelspec."),
+            Field(description="Kernelspec to run with. Default: the notebook's own."),
         ] = None,
         timeout_seconds: Annotated[
             float | None,
             Field(
-                description="Limit for the whole run in seconds; the job is stopped and marked 'timeout' after it. "
-                "Default: the server's job_timeout (300 unless configured). 0 means no limit."
+                description="Seconds the whole run may take, then it stops as 'timeout'. Default: the server's "
+                "job_timeout (300 unless set). 0: no limit."
             ),
         ] = None,
         working_dir_override: Annotated[
             str | None,
-            Field(
-                description="Working directory of the run, relative to the root. Default: the notebook's own "
-                "directory, so relative paths in the notebook work."
-            ),
+            Field(description="Working directory, relative to the root. Default: the notebook's directory."),
         ] = None,
         env_overrides: Annotated[
             dict[str, str] | None,
-            Field(description="Extra environment variables for the kernel, e.g. {'CUDA_VISIBLE_DEVICES': '0'}."),
+            Field(description="Extra environment variables for the kernel."),
         ] = None,
     ) -> dict[str, Any]:
-        """Run a whole notebook as a Papermill job, with parameters, in its own process (it cannot disturb
-        this server or JupyterLab), writing the executed notebook to output_path.
+        """Run a whole notebook as a Papermill job with parameters, in its own process, writing the executed
+        notebook to output_path. For a few lines of code in a live kernel use execute_on_kernel.
 
-        mode="sync" waits until the notebook has run and returns execution_status ("completed", "failed",
-        "timeout" or "cancelled"), execution_time, cell counts, and on failure the error (cell_index in the
-        input notebook, type, message, traceback). mode="async" returns job_id at once: poll it with
-        manage_async_job(operation="status"), read its output with operation="logs". Use async for
-        notebooks that run longer than a few minutes; the recommendation field estimates the duration
-        from this notebook's past runs. A call that returns has run the notebook (success is true even
-        when the notebook failed): read execution_status. Jobs beyond the server's concurrency limit
-        wait as "queued". To run a few lines of code in a live kernel use execute_on_kernel instead.
+        mode="sync" waits and returns execution_status ("completed", "failed", "timeout", "cancelled"; success
+        is true even when the notebook failed), execution_time, cell counts and the error (cell_index in the
+        input, output_cell_index, message, traceback). mode="async" returns job_id at once, for
+        manage_async_job; use it for runs longer than a few minutes (recommendation estimates the duration
+        from past runs). Jobs over the concurrency limit wait as "queued".
         """
         await authorize(ctx, "execute", "kernels")
         await authorize(ctx, "write", "contents")
@@ -199,32 +193,25 @@ def register(mcp: MCPServer, services: Services) -> None:
         ctx: Context,
         operation: Annotated[
             Literal["status", "logs", "cancel", "list"],
-            Field(
-                description="'status': state, progress and result of one job; 'logs': its output lines; "
-                "'cancel': stop it; 'list': all jobs, newest first."
-            ),
+            Field(description="'status', 'logs', 'cancel' (one job) or 'list' (all jobs, newest first)."),
         ],
         job_id: Annotated[
-            str | None, Field(description="The job's id (from execute_notebook). Required except for 'list'.")
+            str | None, Field(description="The job's id (from execute_notebook); not for 'list'.")
         ] = None,
         since_line: Annotated[
             int,
-            Field(
-                description="For 'logs': the last line number you already have (0 = from the start). "
-                "Pass the previous answer's next_since_line to get only new lines."
-            ),
+            Field(description="'logs': the last line you have (a previous next_since_line; 0: from the start)."),
         ] = 0,
     ) -> dict[str, Any]:
-        """Follow and control notebook jobs started by execute_notebook (mode="async", or sync ones after the fact).
+        """Follow and control the notebook jobs of execute_notebook (kept across server restarts).
 
-        status: status ("queued", "running", "completed", "failed", "timeout", "cancelled"), timings, progress
-        (code cells executed of cells_total, percent, the current cell), message, and once finished the
-        result (cells_succeeded, cells_failed, error with cell_index, ename, evalue, traceback, reason).
-        logs: the notebook's stdout/stderr and the runner's events as numbered lines after since_line,
-        readable while the job runs (has_more says whether more lines are ready now).
-        cancel: stops the job and its kernel within about 10 seconds; the partial output notebook is kept.
-        list: every job with its status and progress, and counts per status. Jobs are kept across server
-        restarts.
+        - status: status ("queued", "running", "completed", "failed", "timeout", "cancelled"), timings,
+          progress (cells executed of cells_total, the current cell), and once finished the result (cells
+          succeeded and failed, the error with its cell).
+        - logs: the notebook's stdout/stderr and the runner's events, numbered lines after since_line, also
+          while it runs (has_more: more lines are ready).
+        - cancel: stops the job and its kernel within about 10 s; the partial output notebook is kept.
+        - list: every job with status and progress, and counts per status.
         """
         if operation != "list" and not job_id:
             raise InvalidArgument(f"operation={operation!r} needs job_id (the id execute_notebook returned).")

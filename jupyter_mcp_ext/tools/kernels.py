@@ -16,7 +16,7 @@ from ..services import Services
 from . import authorize, tool_errors
 from .results import effective_limit, image_budget, json_result
 
-KernelId = Annotated[str, Field(description="The kernel's id, as returned by start_kernel or listed by list_kernels.")]
+KernelId = Annotated[str, Field(description="The kernel's id (from start_kernel or list_kernels).")]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 LIFECYCLE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -128,17 +128,13 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def list_kernels(
         ctx: Context,
         kernel_id: Annotated[
-            str | None, Field(description="Give a kernel's id for its detailed status instead of the list.")
+            str | None, Field(description="One kernel's id, for its details instead of the list.")
         ] = None,
     ) -> dict[str, Any]:
-        """List the installed kernelspecs (available_kernels: the kernel_name values start_kernel accepts)
-        and the kernels running in this Jupyter server (active_kernels), including those started from
-        JupyterLab. Each active kernel has kernel_id, name, execution_state ("idle", "busy", "starting",
-        "dead"), connections (open frontends such as a JupyterLab notebook), started_at and last_activity
-        (seconds since the epoch).
-
-        With kernel_id: that kernel in detail, adding is_alive, display_name, language, the notebook path of
-        the JupyterLab session using it (path, None if none), and info (language version, implementation).
+        """List the installed kernelspecs (available_kernels: what start_kernel accepts) and the kernels
+        running in this server (active_kernels), JupyterLab's included: kernel_id, name, execution_state,
+        connections (open frontends), started_at and last_activity (epoch seconds). With kernel_id: that
+        kernel in detail, with is_alive, language, the notebook path of the Lab session using it, and info.
         """
         await authorize(ctx, "read", "kernels")
         if kernel_id is not None:
@@ -157,14 +153,12 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def start_kernel(
         ctx: Context,
         kernel_name: Annotated[
-            str, Field(description="The kernelspec to start, e.g. 'python3'; list_kernels lists the installed ones.")
+            str, Field(description="The kernelspec to start (list_kernels shows them).")
         ] = "python3",
     ) -> dict[str, Any]:
-        """Start a new kernel in this Jupyter server (its working directory is the server's root directory).
-
-        It is a kernel like those JupyterLab starts: it shows in Lab's Running panel, and a Lab user can
-        connect a notebook to it. Returns its kernel_id; run code in it with execute_on_kernel and stop it
-        with stop_kernel when done. The server runs at most max_kernels kernels at once.
+        """Start a kernel in this server, working in its root directory, like those JupyterLab starts (it shows
+        in Lab's Running panel). Returns its kernel_id: run code with execute_on_kernel, and stop_kernel it when
+        done. The server runs at most max_kernels kernels at once.
         """
         await authorize(ctx, "write", "kernels")
         summary = await kernels.start_kernel(kernel_name)
@@ -185,8 +179,8 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=LIFECYCLE)
     @tool_errors
     async def interrupt_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
-        """Interrupt the code a kernel is running (a KeyboardInterrupt in Python), as JupyterLab's stop button
-        does. The kernel keeps its variables and stays usable. Use it for code that runs too long."""
+        """Interrupt the code a kernel is running (KeyboardInterrupt in Python), as JupyterLab's stop button
+        does; the kernel keeps its variables."""
         await authorize(ctx, "write", "kernels")
         await kernels.interrupt_kernel(kernel_id)
         return {
@@ -199,8 +193,8 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors
     async def restart_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
-        """Restart a kernel: same kernel_id, fresh process, all variables and imports lost. Use it when a kernel
-        died, hangs, or its state is broken; then re-run the code (or notebook cells) it needs."""
+        """Restart a kernel: same kernel_id, fresh process, variables lost. Use it when a kernel died, hangs or
+        is in a broken state; then re-run what it needs."""
         await authorize(ctx, "write", "kernels")
         summary = await kernels.restart_kernel(kernel_id)
         return {**summary, "restarted": True, "message": f"Kernel {kernel_id} restarted.", "success": True}
@@ -213,56 +207,50 @@ def register(mcp: MCPServer, services: Services) -> None:
         mode: Annotated[
             Literal["code", "notebook", "notebook_cell"],
             Field(
-                description="'code': run the given code; 'notebook_cell': run one code cell of a notebook (needs path "
-                "and cell_index); 'notebook': run every code cell of a notebook in order (needs path)."
+                description="'code' (needs code), 'notebook_cell' (needs path, cell_index) or 'notebook' (needs path)."
             ),
         ],
-        code: Annotated[str | None, Field(description="mode='code': the source code to run.")] = None,
+        code: Annotated[str | None, Field(description="mode='code': the code to run.")] = None,
         path: Annotated[
             str | None,
-            Field(description="Notebook modes: notebook path relative to the server root, e.g. 'analysis.ipynb'."),
+            Field(description="Notebook modes: the notebook, relative to the server root."),
         ] = None,
         cell_index: Annotated[
-            int | None, Field(description="mode='notebook_cell': 0-based index of the code cell to run.")
+            int | None, Field(description="mode='notebook_cell': the 0-based index of the cell.")
         ] = None,
         timeout: Annotated[
             float | None,
             Field(
-                description="Seconds before the kernel is interrupted and the outputs so far are returned with "
-                "status 'timeout' (per cell in mode='notebook'). Default: the server's execution_timeout setting "
-                "(60 unless configured). 0: no timeout.",
+                description="Seconds before the kernel is interrupted (per cell in mode='notebook'). Default: the "
+                "server's execution_timeout (60 unless set). 0: none.",
                 ge=0,
             ),
         ] = None,
         continue_on_error: Annotated[
             bool | None,
             Field(
-                description="mode='notebook': keep running the next cells after a cell raises. Default: the "
-                "server's continue_on_error setting (false unless configured: stop at the first error)."
+                description="mode='notebook': run on after a cell raises. Default: the server's setting (false "
+                "unless set)."
             ),
         ] = None,
         max_output_chars: Annotated[
             int | None,
             Field(
-                description="Characters of output text returned; longer output keeps its start and end around a "
-                "marker. Default: the server's max_output_chars setting (20,000 unless configured). 0: no limit.",
+                description="Characters of output text returned (longer output keeps its start and end). "
+                "Default: the server's max_output_chars (20,000 unless set). 0: no limit.",
                 ge=0,
             ),
         ] = None,
     ) -> CallToolResult:
-        """Run code on a kernel (the same kernels JupyterLab uses) and return what it produced.
+        """Run code on a kernel (JupyterLab's kernels too) and return what it produced. mode="code" runs code;
+        "notebook_cell" runs one code cell of the notebook at path; "notebook" runs all its code cells in order,
+        stopping at the first error unless continue_on_error. Notebook modes save outputs and execution_count
+        into the notebook, as JupyterLab would.
 
-        mode="code" runs `code`; mode="notebook_cell" runs one code cell of the notebook at `path`;
-        mode="notebook" runs all its code cells in order, stopping at the first error unless
-        continue_on_error. Notebook modes write each cell's outputs and execution_count into the notebook
-        file, as running it in JupyterLab would.
-
-        Returns status ("ok", "error" when the code raised, "abort", or "timeout"), execution_count,
-        outputs (stream text; text of results and displays; errors with ename, evalue and traceback) and
-        error. Images (PNG, JPEG) come as image content after the JSON. Long text is cut in the middle with
-        a marker. Variables persist in the kernel between calls. input() is not available (it raises at
-        once). At the timeout the kernel is interrupted; it stays usable. A kernel that dies gives an error:
-        call restart_kernel.
+        Returns status ("ok", "error", "abort" or "timeout"), execution_count, outputs (text; images as image
+        content after the JSON; long text cut in the middle) and error (ename, evalue, traceback). Variables
+        persist between calls; input() raises. At the timeout the kernel is interrupted and stays usable; after
+        a kernel died, call restart_kernel.
         """
         await authorize(ctx, "execute", "kernels")
 

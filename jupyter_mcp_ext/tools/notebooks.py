@@ -37,9 +37,7 @@ from .shaping import (
 
 NotebookPath = Annotated[
     str,
-    Field(
-        description="Notebook path relative to the Jupyter server's root directory, e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
-    ),
+    Field(description="Notebook path relative to the server's root directory, e.g. 'reports/q1.ipynb'."),
 ]
 CellIndex = Annotated[int, Field(description="0-based index of the cell.")]
 Outputs = Annotated[OutputsChoice, Field(description=OUTPUTS_DESCRIPTION)]
@@ -176,12 +174,9 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def read_notebook(
         ctx: Context, path: NotebookPath, outputs: Outputs = "shaped", max_result_chars: MaxResultChars = None
     ) -> CallToolResult:
-        """Read a whole notebook: its cells (id, cell_type, source, metadata; for code cells execution_count and
-        outputs) and the notebook metadata. Returns notebook, path and cell_count.
-
-        For a large notebook prefer read_cells: mode="list" first, then the cells you need. A notebook larger than
-        the result budget comes cut at a cell boundary (next_start_index and truncated say how to read the rest);
-        such a partial notebook cannot be written back with write_notebook.
+        """Read a whole notebook: its cells and metadata. For a large one prefer read_cells (mode="list", then
+        the cells you need). A notebook over the result budget comes cut at a cell boundary (truncated says how
+        to read the rest) and cannot be written back with write_notebook.
         """
         await authorize(ctx, "read", "contents")
         api_path, nb = await notebooks.get(path)
@@ -221,17 +216,14 @@ def register(mcp: MCPServer, services: Services) -> None:
         content: Annotated[
             dict[str, Any] | str,
             Field(
-                description="The whole notebook as nbformat 4 JSON: {'cells': [...], 'metadata': {...}, 'nbformat': 4, "
-                "'nbformat_minor': 5}. Cells need cell_type, source and metadata."
+                description="The notebook as nbformat 4 JSON: {'cells': [...], 'metadata': {...}, 'nbformat': 4, "
+                "'nbformat_minor': 5}."
             ),
         ],
     ) -> dict[str, Any]:
-        """Write a whole notebook, replacing the file at path (or creating it, and its folders).
-
-        The content is validated against the nbformat schema first; an invalid notebook is refused with
-        the validation errors and nothing is written. Cells keep the outputs the file has (matched by id)
-        when their outputs are left out or are a read tool's view of them; outputs: [] clears them. To change
-        one cell use update_cell, add_cell or remove_cell instead: they keep everything else as it is.
+        """Replace (or create) a whole notebook, and missing folders. Invalid nbformat is refused and nothing
+        is written. Cells whose outputs are left out or are a read tool's view keep the file's outputs (matched
+        by id); outputs: [] clears them. To change one cell use update_cell, add_cell or remove_cell.
         """
         await authorize(ctx, "write", "contents")
         try:
@@ -250,15 +242,10 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def create_notebook(
         ctx: Context,
         path: NotebookPath,
-        kernel: Annotated[
-            str, Field(description="Name of an installed kernelspec, e.g. 'python3'. list_kernels shows them.")
-        ] = "python3",
+        kernel: Annotated[str, Field(description="An installed kernelspec (list_kernels shows them).")] = "python3",
     ) -> dict[str, Any]:
-        """Create a new, empty notebook for a kernel, and the folders of its path that do not exist yet.
-        Fails if the file already exists.
-
-        The notebook's metadata gets the kernel's kernelspec and language, so JupyterLab and
-        execute_notebook know which kernel runs it. Add cells with add_cell.
+        """Create an empty notebook for a kernel (and missing folders); fails if the file exists. Its metadata
+        names the kernelspec, so JupyterLab and execute_notebook know what runs it. Add cells with add_cell.
         """
         await authorize(ctx, "write", "contents")
         api_path, nb, kernelspec = await notebooks.create(path, kernel)
@@ -269,24 +256,19 @@ def register(mcp: MCPServer, services: Services) -> None:
     async def add_cell(
         ctx: Context,
         path: NotebookPath,
-        cell_type: Annotated[Literal["code", "markdown", "raw"], Field(description="The kind of cell.")],
-        source: Annotated[str, Field(description="The cell's text: code, Markdown or raw text.")],
+        cell_type: Literal["code", "markdown", "raw"],
+        source: Annotated[str, Field(description="The cell's text.")],
         metadata: Annotated[
             dict[str, Any] | None,
-            Field(description="Optional cell metadata, e.g. {'tags': ['parameters']} for a Papermill parameters cell."),
+            Field(description="Cell metadata, e.g. {'tags': ['parameters']} for Papermill's parameters cell."),
         ] = None,
         index: Annotated[
             int | None,
-            Field(
-                description="Optional 0-based position to insert at; the cell now at that index moves down. "
-                "Omit to append at the end."
-            ),
+            Field(description="0-based position to insert at (the cell there moves down). Default: the end."),
         ] = None,
     ) -> dict[str, Any]:
-        """Add a cell to a notebook: appended at the end, or inserted at index. A notebook that does not exist
-        yet is created first (with the server's default kernel, and its folders).
-
-        Returns the new cell's cell_index, its id (nbformat 4.5 notebooks) and the new cell_count.
+        """Add a cell: appended, or inserted at index. A missing notebook is created (default kernel, folders
+        too). Returns the cell's cell_index and cell_id, and cell_count.
         """
         await authorize(ctx, "write", "contents")
         api_path, at, count, cell, created = await notebooks.add_cell_creating(path, cell_type, source, metadata, index)
@@ -311,20 +293,18 @@ def register(mcp: MCPServer, services: Services) -> None:
         ctx: Context,
         path: NotebookPath,
         index: CellIndex,
-        source: Annotated[
-            str | None, Field(description="The cell's new text, replacing the whole source. Or use old_text.")
-        ] = None,
+        source: Annotated[str | None, Field(description="The whole new source (or use old_text and new_text).")] = None,
         old_text: Annotated[
             str | None,
-            Field(description="A piece of the source to replace, exactly as it is there (it must occur once)."),
+            Field(description="A piece of the source, exactly as it is there; it must occur once."),
         ] = None,
         new_text: Annotated[str | None, Field(description="What replaces old_text ('' deletes it).")] = None,
         clear_outputs: Annotated[
-            bool, Field(description="Also clear the cell's outputs and execution_count (they were of the old source).")
+            bool, Field(description="Also clear outputs and execution_count (they came from the old source).")
         ] = False,
     ) -> dict[str, Any]:
-        """Change the source of the cell at index: the whole of it (source), or one exact piece of it (old_text
-        -> new_text, as a file edit). The cell keeps its id, type, metadata and, unless clear_outputs, outputs."""
+        """Change a cell's source: all of it (source), or one exact piece (old_text -> new_text, as a file edit).
+        The cell keeps its id, type, metadata and, unless clear_outputs, its outputs."""
         await authorize(ctx, "write", "contents")
         api_path, cell = await notebooks.update_cell(
             path, index, source, old_text=old_text, new_text=new_text, clear_outputs=clear_outputs
@@ -341,33 +321,28 @@ def register(mcp: MCPServer, services: Services) -> None:
         path: NotebookPath,
         mode: Annotated[
             Literal["single", "range", "list", "all"],
-            Field(
-                description="'list' (default): a preview of every cell; 'single': one cell (needs index); "
-                "'range': cells start_index..end_index (needs start_index); 'all': every cell in full."
-            ),
+            Field(description="'list', 'single' (needs index), 'range' (needs start_index) or 'all'."),
         ] = "list",
-        index: Annotated[int | None, Field(description="Cell index for mode='single' (0-based).")] = None,
+        index: Annotated[int | None, Field(description="mode='single': the cell's 0-based index.")] = None,
         start_index: Annotated[
-            int | None, Field(description="First cell for mode='range' or 'list' (0-based, included).")
+            int | None, Field(description="mode='range' or 'list': the first cell (0-based).")
         ] = None,
         end_index: Annotated[
             int | None,
-            Field(description="Last cell for mode='range' or 'list' (0-based, included); omit to read to the end."),
+            Field(description="mode='range' or 'list': the last cell, included. Default: the last one."),
         ] = None,
-        include_preview: Annotated[bool, Field(description="mode='list': include each cell's preview text.")] = True,
+        include_preview: Annotated[bool, Field(description="mode='list': include each cell's preview.")] = True,
         preview_length: Annotated[
-            int, Field(description="mode='list': characters of preview per cell.", ge=0, le=100_000)
+            int, Field(description="mode='list': most characters of a preview.", ge=0, le=100_000)
         ] = 100,
         outputs: Outputs = "shaped",
         max_result_chars: MaxResultChars = None,
     ) -> CallToolResult:
-        """Read cells of a notebook.
-
-        Start with mode="list": every cell's index, id, type, a short preview, its tags, and for code cells
-        whether it has outputs, of which kind, and its error. Then read what you need in full with
-        mode="single" (one cell) or mode="range" (a span of cells); mode="all" reads every cell. Images come as
-        image content after the JSON. A result larger than the budget stops at a cell boundary: next_start_index
-        and truncated give the call that continues.
+        """Read a notebook's cells. Start with mode="list": per cell its index, id, cell_type, a preview (the
+        first line) and full_length, its tags, and for code cells has_outputs, execution_count, the kinds of
+        output and the error. Then read what you need in full: mode="single" (one cell) or "range"
+        (start_index..end_index); "all" reads every cell. Images come as image content. A result over the
+        budget stops at a cell boundary: truncated names the call that continues.
         """
         await authorize(ctx, "read", "contents")
         if mode == "single" and index is None:
@@ -397,8 +372,7 @@ def register(mcp: MCPServer, services: Services) -> None:
                 )
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode == "list":
-            entries, next_index = list_page(cells, start, end, include_preview, preview_length, opts.limit)
-            result["cells"] = entries
+            result["cells"], next_index = list_page(cells, start, end, include_preview, preview_length, opts.limit)
             if start_index is not None:
                 result["start_index"] = start
         else:
@@ -431,20 +405,12 @@ def register(mcp: MCPServer, services: Services) -> None:
         path: NotebookPath,
         mode: Annotated[
             Literal["metadata", "outputs", "validate", "full"],
-            Field(
-                description="'metadata' (default): kernelspec, language and other notebook metadata; "
-                "'outputs': what the code cells' outputs are, errors included; 'validate': nbformat schema "
-                "validation with cell indices; 'full': all three."
-            ),
+            Field(description="'metadata', 'outputs', 'validate' or 'full' (all three)."),
         ] = "metadata",
     ) -> dict[str, Any]:
-        """Inspect a notebook without reading its cells: its metadata, a summary of its outputs, or a validation report.
-
-        mode="metadata" also says whether the notebook is trusted: JupyterLab renders its HTML and
-        JavaScript outputs only when it is (Jupyter's notebook signature).
-        mode="outputs" tells which cells have outputs and which failed (error name per cell).
-        mode="validate" runs nbformat's schema validation and lists errors and warnings with the cell
-        index they concern.
+        """Inspect a notebook without reading its cells. mode="metadata": kernelspec, language, other metadata,
+        and trusted (whether JupyterLab renders its HTML and JavaScript outputs); "outputs": which code cells
+        have outputs and which failed; "validate": nbformat schema errors and warnings by cell index.
         """
         await authorize(ctx, "read", "contents")
         api_path, nb = await notebooks.get(path)
@@ -473,17 +439,12 @@ def register(mcp: MCPServer, services: Services) -> None:
     @tool_errors
     async def list_notebook_files(
         ctx: Context,
-        directory: Annotated[
-            str, Field(description="Directory relative to the server root; '.' (default) is the root itself.")
-        ] = ".",
-        recursive: Annotated[bool, Field(description="Also list notebooks in subdirectories.")] = False,
-        start_index: Annotated[
-            int, Field(description="Skip the first start_index notebooks (a previous answer's next_start_index).", ge=0)
-        ] = 0,
+        directory: Annotated[str, Field(description="Directory relative to the server root; '.' is the root.")] = ".",
+        recursive: Annotated[bool, Field(description="Include subdirectories.")] = False,
+        start_index: Annotated[int, Field(description="Skip this many (a previous next_start_index).", ge=0)] = 0,
     ) -> dict[str, Any]:
-        """List the notebooks (.ipynb files) in a directory of the Jupyter server, with size in bytes and last
-        modification time, sorted by path. Hidden files are skipped as JupyterLab's file browser skips them.
-        A long list comes in pages: next_start_index continues it.
+        """List the notebooks (.ipynb) in a directory, with size in bytes and last modification time, sorted
+        by path; hidden files are skipped as in JupyterLab. A long list comes in pages (next_start_index).
         """
         await authorize(ctx, "read", "contents")
         files = await notebooks.list_files(directory, recursive)

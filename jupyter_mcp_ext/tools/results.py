@@ -5,9 +5,10 @@ The SDK would send a tool's dict as pretty-printed JSON text (``indent=2``) *and
 content, and publish an ``outputSchema`` that says nothing (``{"type": "object",
 "additionalProperties": true}``) for every tool. ``tidy_tools`` makes every registered tool
 return what ``json_result`` builds instead: the JSON text without indentation or spaces, the
-same object as structured content, then the images. It also gives the tools their docstrings
-without the source's indentation (``inspect.cleandoc``) and input schemas without pydantic's
-``title`` entries, which the model reads in ``tools/list`` for nothing.
+same object as structured content, then the images. It also lists the tools leaner: docstrings
+without the source's indentation and line breaks, input schemas without pydantic's ``title``
+entries and null defaults, annotations without hints that say nothing: all of
+which the model reads in ``tools/list`` for nothing.
 
 The budget (``MCPExtensionApp.max_result_chars``): the text of a result stays within it unless
 the call asked for more. The read tools cut at cell and output boundaries themselves and say
@@ -25,7 +26,7 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 
 from ..outputs import Image
 
@@ -175,26 +176,63 @@ def finish(result: Any, limit: int) -> Any:
     return result
 
 
-def _without_titles(schema: Any) -> Any:
-    """A JSON schema without pydantic's ``title`` entries (property names stay, of course)."""
-    if isinstance(schema, dict):
-        return {
-            key: ({k: _without_titles(v) for k, v in value.items()} if key == "properties" else _without_titles(value))
-            for key, value in schema.items()
-            if key != "title"
-        }
+def lean_schema(schema: Any) -> Any:
+    """A tool's input schema as a model needs to read it: without pydantic's ``title`` entries
+    (property names stay, of course), without ``"default": null`` (an argument that is not
+    required is left out to not give it; ``anyOf [X, null]`` still says that null is accepted), and
+    without ``additionalProperties: true``, which JSON Schema implies."""
     if isinstance(schema, list):
-        return [_without_titles(v) for v in schema]
-    return schema
+        return [lean_schema(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: {k: lean_schema(v) for k, v in value.items()} if key == "properties" else lean_schema(value)
+        for key, value in schema.items()
+        if key != "title"
+        and not (key == "additionalProperties" and value is True)
+        and not (key == "default" and value is None)
+    }
+
+
+def lean_description(text: str) -> str:
+    """A docstring as a tool description: dedented (``inspect.cleandoc``), and each paragraph on one
+    line (the line breaks of source code are not the model's; list items keep their own lines)."""
+    paragraphs = inspect.cleandoc(text or "").split("\n\n")
+    joined = []
+    for paragraph in paragraphs:
+        lines = paragraph.split("\n")
+        out = lines[0]
+        for line in lines[1:]:
+            out += ("\n" if line.lstrip().startswith(("- ", "* ")) else " ") + line.strip()
+        joined.append(out)
+    return "\n\n".join(joined)
+
+
+def lean_annotations(annotations: ToolAnnotations | None) -> ToolAnnotations | None:
+    """Tool annotations without the hints that say nothing: ``destructiveHint`` and
+    ``idempotentHint`` of a read-only tool (the MCP spec gives them meaning only when
+    ``readOnlyHint`` is false), and ``readOnlyHint``/``idempotentHint`` false, their default.
+    ``destructiveHint`` and ``openWorldHint`` are kept as declared."""
+    if annotations is None:
+        return None
+    read_only = annotations.read_only_hint
+    return annotations.model_copy(
+        update={
+            "read_only_hint": True if read_only else None,
+            "destructive_hint": None if read_only else annotations.destructive_hint,
+            "idempotent_hint": annotations.idempotent_hint if annotations.idempotent_hint and not read_only else None,
+        }
+    )
 
 
 def tidy_tools(mcp: MCPServer, max_result_chars: int) -> None:
     """Make every tool registered on ``mcp`` return ``finish``'s results within ``max_result_chars``
-    (0 = no limit; a call's own ``max_result_chars`` argument wins), list it with a dedented
-    description, an input schema without titles, and no ``outputSchema``."""
+    (0 = no limit; a call's own ``max_result_chars`` argument wins), list it with a lean
+    description, input schema and annotations, and no ``outputSchema``."""
     for tool in mcp._tool_manager.list_tools():
-        tool.description = inspect.cleandoc(tool.description or "")
-        tool.parameters = _without_titles(tool.parameters)
+        tool.description = lean_description(tool.description or "")
+        tool.parameters = lean_schema(tool.parameters)
+        tool.annotations = lean_annotations(tool.annotations)
         # No output model: the SDK then passes our CallToolResult through as it is.
         tool.fn_metadata = FuncMetadata(arg_model=tool.fn_metadata.arg_model)
         tool.__dict__.pop("output_schema", None)  # a cached_property of the SDK's Tool

@@ -60,13 +60,11 @@ _VIEW_MARKERS = re.compile(
 )
 
 OUTPUTS_DESCRIPTION = (
-    "How code cells' outputs come back: 'shaped' (default: text as a model reads it, images as image content, "
-    "long text cut), 'summary' (output types and sizes, errors by name), 'none', or 'raw' (nbformat exactly as "
-    "stored, with all metadata: use it to copy outputs)."
+    "'shaped': text as a model reads it, images as image content, long text cut; 'summary': output types and "
+    "sizes; 'none'; 'raw': nbformat as stored, to copy outputs."
 )
 MAX_RESULT_DESCRIPTION = (
-    "Characters this result may take; the cells that do not fit are named with the call that returns them. "
-    "Default: the server's max_result_chars (40,000 unless configured). 0: no limit."
+    "Characters this result may take. Default: the server's budget (40,000 unless set). 0: no limit."
 )
 
 
@@ -279,16 +277,33 @@ def page(
     return Page(views, None, used)
 
 
+#: What ends a preview of a cell whose source goes on.
+PREVIEW_MORE = "\u2026"
+
+
+def preview(source: str, length: int) -> str:
+    """The start of a cell for a list: its first non-blank line, at most ``length`` characters,
+    ending in ``PREVIEW_MORE`` when the source has more than that."""
+    stripped = source.strip()
+    if not stripped or length <= 0:
+        return ""
+    line = stripped.split("\n", 1)[0].rstrip()
+    shown = line[:length]
+    return shown if shown == stripped else shown + PREVIEW_MORE
+
+
 def list_entry(cell: dict[str, Any], index: int, include_preview: bool, preview_length: int) -> dict[str, Any]:
-    """A cell in ``read_cells(mode="list")``: index, id, cell_type, preview, full_length, its tags;
-    for code cells has_outputs, execution_count, what the outputs are and the error if any."""
+    """A cell in ``read_cells(mode="list")``: the spec's index, cell_type, preview and full_length,
+    with its id; for code cells the spec's has_outputs and execution_count. Keys that would say
+    nothing are left out: ``outputs`` (what the outputs are) only when there are some, ``tags``
+    and ``error`` only when the cell has them, ``preview`` without ``include_preview``."""
     source = source_text(cell.get("source", ""))
     out: dict[str, Any] = {"index": index}
     if cell.get("id"):
         out["id"] = cell["id"]
     out["cell_type"] = cell.get("cell_type")
     if include_preview:
-        out["preview"] = source[:preview_length]
+        out["preview"] = preview(source, preview_length)
     out["full_length"] = len(source)
     metadata = cell.get("metadata")
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
@@ -309,8 +324,8 @@ def list_entry(cell: dict[str, Any], index: int, include_preview: bool, preview_
 def list_page(
     cells: list[dict[str, Any]], start: int, end: int, include_preview: bool, preview_length: int, limit: int
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """``list_entry`` of ``cells[start..end]`` while they fit ``limit`` characters (0 = all); the
-    index of the first one left out, or None."""
+    """``list_entry`` of ``cells[start..end]`` while they fit ``limit`` characters (0 = all; at
+    least one); the index of the first one left out, or None."""
     entries: list[dict[str, Any]] = []
     used = ENVELOPE_CHARS
     for i in range(start, end + 1):

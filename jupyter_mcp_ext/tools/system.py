@@ -53,10 +53,9 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
     @tool_errors
     async def system_info(ctx: Context) -> dict[str, Any]:
-        """Describe the machine and the Jupyter server these tools run in: Python version and executable,
-        Jupyter versions and directories, operating system, CPU count, memory, and the active conda or
-        virtual environment, and what runs notebook jobs (job_executor: this machine's processes, or a
-        Dask cluster with its state and workers). Use it to know what the code you run will find."""
+        """Describe the machine and Jupyter server these tools run in, to know what the code you run will find:
+        Python, Jupyter versions and directories, OS, CPUs, memory, the conda or virtual environment, and what
+        runs notebook jobs (job_executor: local processes, or a Dask cluster and its workers)."""
         return {
             "python": {"version": platform.python_version(), "executable": sys.executable, "platform": sys.platform},
             "jupyter": {
@@ -86,12 +85,11 @@ def register(mcp: MCPServer, services: Services) -> None:
         ctx: Context,
         env_path: Annotated[
             str | None,
-            Field(description="Ignored: the tools already run inside a Jupyter server, in its own environment."),
+            Field(description="Ignored: the server already runs, in its own environment."),
         ] = None,
     ) -> dict[str, Any]:
-        """Report the Jupyter server these tools run in. Nothing is started: the tools live inside an already
-        running Jupyter server, which is the one you are connected to. Returns its URL, version, root_dir
-        and enabled extensions."""
+        """Report the Jupyter server these tools run in (nothing is started: you are connected to it): its URL,
+        version, root_dir and extensions."""
         info = server_info(services)
         note = "The Jupyter server is already running: these tools are served by it. Nothing was started."
         if env_path:
@@ -101,9 +99,8 @@ def register(mcp: MCPServer, services: Services) -> None:
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
     @tool_errors
     async def stop_jupyter_server(ctx: Context) -> dict[str, Any]:
-        """Shut down the Jupyter server these tools run in, with its kernels. After this call no tool answers
-        until someone starts the server again. Refused unless the server's operator allowed it
-        (MCPExtensionApp.allow_server_shutdown)."""
+        """Shut down the Jupyter server these tools run in, with its kernels: no tool answers until someone
+        starts it again. Refused unless the operator allowed it (MCPExtensionApp.allow_server_shutdown)."""
         app = services.app
         # Jupyter's own POST /api/shutdown asks the Authorizer for ("write", "server").
         await authorize(ctx, "write", "server")

@@ -353,7 +353,9 @@ async def test_argument_errors_are_short_and_name_the_argument_what_is_valid_and
                 client, "update_cell", {"path": "n.ipynb", "index": index, "source": "x"}, "index must be an integer"
             )
             assert f"got {index!r}" in text
-        text = await refused(client, "update_cell", {"path": "n.ipynb", "index": 0}, "source is required")
+        await refused(client, "update_cell", {"index": 0, "source": "x"}, "path is required")
+        # source is optional (old_text/new_text can stand for it); without either the call says what it needs.
+        await refused(client, "update_cell", {"path": "n.ipynb", "index": 0}, "update_cell needs source", "old_text")
         text = await refused(client, "read_cells", {"path": "n.ipynb", "include_preview": "yes"}, "include_preview")
         assert "true or false" in text
 
@@ -378,12 +380,8 @@ async def test_a_file_name_with_control_characters_or_bidi_overrides_is_refused_
     async with mcp_client() as client:
         await refused(client, "create_notebook", {"path": name}, "path", "file names may not hold")
         await refused(client, "write_notebook", {"path": name, "content": EMPTY_NB}, "file names may not hold")
-        await refused(
-            client,
-            "add_cell",
-            {"path": name, "cell_type": "code", "source": "x"},
-            "does not exist",
-        )
+        # add_cell creates a missing notebook, so it refuses such a name as create_notebook does.
+        await refused(client, "add_cell", {"path": name, "cell_type": "code", "source": "x"}, "file names may not hold")
 
 
 class FailingContentsManager(AsyncLargeFileManager):

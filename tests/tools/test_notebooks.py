@@ -241,19 +241,30 @@ async def test_read_cells_list_previews_every_cell(mcp_client, data_notebook, mo
     data_notebook("notebook2.ipynb")
     source = nbformat.read(str(nbformat_path("notebook2.ipynb")), as_version=4).cells
     async with mcp_client(mode=mode) as client:
-        data = await call(client, "read_cells", path="notebook2.ipynb", preview_length=10)
+        data = await call(client, "read_cells", path="notebook2.ipynb")
+        short = await call(client, "read_cells", path="notebook2.ipynb", preview_length=10)
         bare = await call(client, "read_cells", path="notebook2.ipynb", mode="list", include_preview=False)
     assert data["mode"] == "list" and data["cell_count"] == len(source) == 17
-    for item, cell in zip(data["cells"], source, strict=True):
-        assert item["preview"] == cell.source[:10]
-        assert item["full_length"] == len(cell.source)
+    rows = data["cells"]
+    assert [c["index"] for c in rows] == list(range(17))
+    assert [c["cell_type"] for c in rows] == [c.cell_type for c in source]
+    assert [c["full_length"] for c in rows] == [len(c.source) for c in source]
+    assert [c.get("id") for c in rows] == [c.get("id") for c in source]
+    # The first line of each cell, marked when the cell goes on.
+    assert rows[0]["preview"] == "# NumPy and Matplotlib examples"
+    assert rows[2]["preview"] == "%matplotlib inline\u2026"
+    assert rows[5]["preview"] == "import numpy as np"
+    assert short["cells"][7]["preview"] == "a = np.ran\u2026"
+    for row, cell in zip(rows, source, strict=True):
         if cell.cell_type == "code":
-            assert item["has_outputs"] is bool(cell.get("outputs"))
-            assert item["execution_count"] == cell.get("execution_count")
+            assert row["has_outputs"] is bool(cell.get("outputs"))
+            assert row["execution_count"] == cell.get("execution_count")
+            assert ("outputs" in row) is bool(cell.get("outputs"))
         else:  # the spec's has_outputs and execution_count are for code cells
-            assert "has_outputs" not in item and "execution_count" not in item
-    assert [c["index"] for c in data["cells"]] == list(range(17))
+            assert not {"has_outputs", "execution_count", "outputs"} & set(row)
+    assert rows[13]["outputs"] == ["text/plain", "image/png"]
     assert all("preview" not in c for c in bare["cells"])
+    assert [c["full_length"] for c in bare["cells"]] == [len(c.source) for c in source]
 
 
 def nbformat_path(name: str):
