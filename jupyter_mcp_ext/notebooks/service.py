@@ -629,13 +629,50 @@ class NotebookService:
 
         return await self.edit(path, change)
 
-    async def write(self, path: str, content: Any) -> tuple[str, NotebookNode]:
+    async def write(
+        self, path: str, content: Any, *, protect: Callable[[Any, NotebookNode | None], Any] | None = None
+    ) -> tuple[str, NotebookNode]:
         """Replace (or create) the notebook at ``path`` with ``content``, validated by nbformat first.
 
         ``content`` is an nbformat 4 notebook as a dict or a JSON string. Missing nbformat 4.5
         cell ids are added (nbformat's ``normalize``). Raises InvalidArgument naming the first
         validation errors if the notebook is not valid; nothing is written then.
+
+        ``protect(content, current)``, if given, returns the content to write given what the file
+        holds (``current``, None when there is no notebook there yet). It runs under the path's
+        write lock, on the file as it is right before the save, so that what it keeps from the file
+        (the write tool's outputs, see ``tools.shaping.protect_write``) cannot be lost to a save
+        that lands between its read and this write. If the file changes before the save (compare-
+        and-swap, as ``edit``), it runs again on the new content; after ``EDIT_ATTEMPTS`` changes
+        in a row raises Conflict and writes nothing.
         """
+        api_path = self.api_path(path, new_file=True)
+        async with self.locked(api_path):
+            for _ in range(EDIT_ATTEMPTS):
+                current: NotebookNode | None = None
+                read: Fingerprint | None = None
+                if protect is not None:
+                    try:
+                        current, read = await self._read(api_path)
+                    except (NotebookNotFound, NotANotebook):
+                        pass
+                nb = self._validated(content if protect is None else protect(content, current))
+                # Folders only for a valid notebook: a refused write leaves nothing behind.
+                await self._ensure_parent(api_path)
+                if await ensure_async(self.contents_manager.dir_exists(api_path)):
+                    raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
+                if current is None or read is None or await self._unchanged_since(api_path, read, current, "path"):
+                    await self._save(api_path, nb)
+                    return api_path, nb
+                self.log.warning("%s changed on disk while it was being written; writing it again", api_path)
+        raise Conflict(
+            f"path {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while write_notebook was "
+            "saving it (another program is writing it); nothing was written. Read it again and retry."
+        )
+
+    def _validated(self, content: Any) -> NotebookNode:
+        """``content`` (an nbformat 4 notebook as a dict or JSON text) as a valid NotebookNode, with
+        the defaults nbformat fills in; raises InvalidArgument naming the first validation errors."""
         if isinstance(content, str):
             try:
                 nb = nbformat.reads(content, as_version=4)
@@ -674,13 +711,7 @@ class NotebookService:
             raise InvalidArgument(f"content is not a valid nbformat 4 notebook ({len(errors)} errors): {first}")
         for cell in nb.cells:
             self.check_source(cell.get("source", ""), argument="content.cells[].source")
-        api_path = self.api_path(path, new_file=True)
-        async with self.locked(api_path):
-            await self._ensure_parent(api_path)
-            if await ensure_async(self.contents_manager.dir_exists(api_path)):
-                raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
-            await self._save(api_path, nb)
-        return api_path, nb
+        return nb
 
     async def create(self, path: str, kernel: str = "python3") -> tuple[str, NotebookNode, dict[str, Any]]:
         """Create an empty notebook for kernelspec ``kernel``; return (api_path, notebook, kernelspec).

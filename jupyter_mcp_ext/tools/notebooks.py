@@ -11,7 +11,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from nbformat import NotebookNode
 from pydantic import Field
 
-from ..exceptions import InvalidArgument, NotANotebook, NotebookNotFound
+from ..exceptions import InvalidArgument
 from ..notebooks.service import check_index, validation_report
 from ..outputs import ShapeOptions, strip_ansi
 from ..services import Services
@@ -226,12 +226,14 @@ def register(mcp: MCPServer, services: Services) -> None:
         by id); outputs: [] clears them. To change one cell use update_cell, add_cell or remove_cell.
         """
         await authorize(ctx, "write", "contents")
-        try:
-            _, current = await notebooks.get(path)
-        except (NotebookNotFound, NotANotebook):
-            current = None
-        content, kept = protect_write(content, current, write_shape())
-        api_path, nb = await notebooks.write(path, content)
+        kept: list[int] = []
+
+        def keep_file_outputs(content: Any, current: Any) -> Any:
+            # Runs under the notebook's write lock, on the file as it is right before the save.
+            content, kept[:] = protect_write(content, current, write_shape())
+            return content
+
+        api_path, nb = await notebooks.write(path, content, protect=keep_file_outputs)
         message = f"Wrote {len(nb.cells)} cells to {api_path}."
         if kept:
             message += f" Cells {', '.join(map(str, kept[:20]))} kept the outputs the file has."

@@ -3,6 +3,8 @@ and a read view written back never losing what the file has."""
 
 from __future__ import annotations
 
+import asyncio
+
 import nbformat
 import pytest
 
@@ -148,3 +150,32 @@ async def test_shaped_outputs_on_a_cell_the_file_does_not_have_are_refused(analy
         result_json(await client.call_tool("write_notebook", {"path": "analysis.ipynb", "content": cleared}))
     assert "outputs='raw'" in text and not (jp_root_dir / "copy.ipynb").exists()
     assert all(c.outputs == [] for c in on_disk(jp_root_dir, "analysis.ipynb").cells if c.cell_type == "code")
+
+
+async def test_a_save_racing_write_notebook_never_replaces_the_outputs_it_just_saved(
+    mcp_client, jp_root_dir, contents_api
+):
+    # write_notebook keeps the file's outputs for cells written without them: it must take them from the
+    # file as it is when it saves, not as it was a moment before, while JupyterLab saves new outputs.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"v = {i}", id=f"cell-{i}") for i in range(400)]
+    for cell in nb.cells:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="out 0\n")]
+    nbformat.write(nb, str(jp_root_dir / "race.ipynb"))
+    async with mcp_client() as client, contents_api() as http:
+        view = result_json(await client.call_tool("read_notebook", {"path": "race.ipynb", "outputs": "none"}))
+        model = (await http.get("api/contents/race.ipynb")).json()
+        for k in range(1, 25):
+            for cell in model["content"]["cells"]:
+                cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"out {k}\n"}]
+
+            async def lab_save(k=k):
+                # Staggered by 0-28 ms, so that some saves land while write_notebook reads the file.
+                await asyncio.sleep((k % 8) * 0.004)
+                return await http.put("api/contents/race.ipynb", json={"type": "notebook", "content": model["content"]})
+
+            agent_write = client.call_tool("write_notebook", {"path": "race.ipynb", "content": view["notebook"]})
+            saved, written = await asyncio.gather(lab_save(), agent_write)
+            assert saved.status_code == 200 and not written.is_error
+            texts = {c.outputs[0].text for c in on_disk(jp_root_dir, "race.ipynb").cells}
+            assert texts == {f"out {k}\n"}, f"round {k}: the file has outputs {sorted(texts)}"
