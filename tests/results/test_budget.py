@@ -86,13 +86,20 @@ async def test_one_cell_larger_than_the_budget_is_cut_between_outputs_and_names_
 
 
 async def test_read_notebook_cut_short_names_the_rest_and_cannot_be_written_back(mcp_client, jp_root_dir):
-    big_notebook(jp_root_dir, cells=60)
+    stored = big_notebook(jp_root_dir, cells=60)
     before = (jp_root_dir / "big.ipynb").read_bytes()
     async with mcp_client() as client:
-        data = result_json(await client.call_tool("read_notebook", {"path": "big.ipynb"}))
+        result = await client.call_tool("read_notebook", {"path": "big.ipynb"})
+        data = result_json(result)
         written = await client.call_tool("write_notebook", {"path": "big.ipynb", "content": data["notebook"]})
+        # The call the hint names returns the rest, from the first cell left out.
+        hint = data["truncated"]
+        rest = result_json(await client.call_tool("read_cells", call_of(hint)))
+    assert len(result.content[0].text) <= BUDGET
     assert len(data["notebook"]["cells"]) == data["next_start_index"] < 60
-    assert f"start_index={data['next_start_index']}" in data["truncated"]
+    assert rest["cells"][0]["index"] == data["next_start_index"]
+    sources = [c["source"] for c in data["notebook"]["cells"] + rest["cells"]]
+    assert sources == [c.source for c in stored.cells][: len(sources)] and len(sources) > data["next_start_index"]
     assert written.is_error and "cut short" in written.content[0].text and "delete" in written.content[0].text
     assert (jp_root_dir / "big.ipynb").read_bytes() == before
 
