@@ -157,8 +157,8 @@ def register(mcp: MCPServer, services: Services) -> None:
         ] = "python3",
     ) -> dict[str, Any]:
         """Start a kernel in this server, working in its root directory, like those JupyterLab starts (it shows
-        in Lab's Running panel). Returns its kernel_id: run code with execute_on_kernel, and stop_kernel it when
-        done. The server runs at most max_kernels kernels at once.
+        in Lab's Running panel). Returns its kernel_id: run code with execute_on_kernel, and stop it with
+        stop_kernel when done. The server runs at most max_kernels kernels at once.
         """
         await authorize(ctx, "write", "kernels")
         summary = await kernels.start_kernel(kernel_name)

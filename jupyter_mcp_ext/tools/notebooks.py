@@ -221,7 +221,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             ),
         ],
     ) -> dict[str, Any]:
-        """Replace (or create) a whole notebook, and missing folders. Invalid nbformat is refused and nothing
+        """Replace (or create) a whole notebook, creating missing folders. Invalid nbformat is refused and nothing
         is written. Cells whose outputs are left out or are a read tool's view keep the file's outputs (matched
         by id); outputs: [] clears them. To change one cell use update_cell, add_cell or remove_cell.
         """
