@@ -23,7 +23,8 @@ async def test_short_error_output_keeps_only_the_failing_frame_and_the_error_lin
     traceback = data["error"]["traceback"]
     assert len(traceback) == 2
     assert "raise ValueError" in traceback[0] and traceback[1].startswith("ValueError: deep xxx")
-    assert data["outputs"][-1]["traceback"] == traceback
+    # Once per result: in error, not again in the error output.
+    assert data["outputs"][-1] == {"output_type": "error", "ename": "ValueError", "evalue": data["error"]["evalue"]}
 
 
 @with_config(max_error_output=600)
