@@ -43,8 +43,8 @@ class Lab:
 
 
 def start_lab(state: Path, *args: str, env: dict[str, str] | None = None) -> Lab:
-    """Start ``jupyter server`` with ``args`` and its Jupyter directories under ``state``; returns once
-    ``/api/status`` answers."""
+    """Start ``jupyter server`` with ``args`` and its Jupyter directories under ``state``; returns once it
+    answers (``/api/me``: ``/api/status`` would also need a gateway to answer)."""
     root = state / "root"
     root.mkdir(parents=True, exist_ok=True)
     port, token = free_port(), secrets.token_hex(16)
@@ -79,7 +79,7 @@ def start_lab(state: Path, *args: str, env: dict[str, str] | None = None) -> Lab
         )
     lab = Lab(url=f"http://127.0.0.1:{port}/", token=token, root=root, log=log, process=process)
     try:
-        wait_until(lambda: lab.api("GET", "api/status").status_code == 200, START_TIMEOUT, "the server", process, log)
+        wait_until(lambda: lab.api("GET", "api/me").status_code == 200, START_TIMEOUT, "the server", process, log)
     except BaseException:
         lab.stop()
         raise
