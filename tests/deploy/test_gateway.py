@@ -7,6 +7,8 @@ that environment; the lab has no kernels of its own. So a kernel's ``sys.executa
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,12 +92,14 @@ async def test_a_kernel_started_by_mcp_runs_on_the_gateway_with_its_outputs(lab:
         listed = result_json(await client.call_tool("list_kernels", {}))
         assert [k["kernel_id"] for k in listed["active_kernels"]] == [kernel_id]
         assert "python3" in [s["name"] for s in listed["available_kernels"]]
+        details = result_json(await client.call_tool("list_kernels", {"kernel_id": kernel_id}))
+        assert details["display_name"] == "Python 3 on the gateway (python3)" and details["language"] == "python"
+        assert details["is_alive"] is True and details["execution_state"] == "idle"
 
         data = await run(client, kernel_id, "import sys\nprint(sys.executable)\nx = 6 * 7\nx")
         assert data["status"] == "ok"
         assert stdout(data) == f"{gateway.python}\n"  # the gateway's environment, not the lab's
-        assert data["outputs"][-1]["output_type"] == "execute_result"
-        assert data["outputs"][-1]["data"]["text/plain"] == "42"
+        assert [o["text"] for o in data["outputs"] if o["output_type"] == "execute_result"] == ["42"]
         failed = await run(client, kernel_id, "1 / 0")
         assert failed["status"] == "error" and failed["error"]["ename"] == "ZeroDivisionError"
 
@@ -227,3 +231,41 @@ async def test_a_gateway_that_does_not_answer_is_a_prompt_tool_error_naming_it(t
     assert elapsed < PROMPT
     assert dead_url in message and "gateway" in message.lower()
     assert "Traceback" not in message
+
+
+async def test_a_gateway_kernel_that_dies_while_code_runs_fails_that_call_promptly(
+    lab: Lab, gateway: Gateway, tmp_path: Path
+):
+    marker = tmp_path / "looping"
+    code = f"open({str(marker)!r}, 'w').close()\nimport time\nwhile True:\n    time.sleep(0.01)"
+    async with mcp_session(lab.mcp_url, lab.token, "legacy") as client:
+        kernel_id = await start(client)
+        [pid] = gateway.kernel_pids()
+        running = asyncio.ensure_future(
+            client.call_tool("execute_on_kernel", {"kernel_id": kernel_id, "mode": "code", "code": code, "timeout": 0})
+        )
+        deadline = time.monotonic() + PROMPT
+        while not marker.exists():
+            assert time.monotonic() < deadline and not running.done(), "the loop did not start"
+            await asyncio.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+        failed = await asyncio.wait_for(running, PROMPT)
+    message = error_text(failed)
+    assert f"Kernel {kernel_id} died while running this code" in message and "variables are lost" in message
+
+
+async def test_a_kernel_shut_down_on_the_gateway_is_gone_for_the_next_call(lab: Lab, gateway: Gateway):
+    async with mcp_session(lab.mcp_url, lab.token, "legacy") as client:
+        kernel_id = await start(client)
+        assert (await run(client, kernel_id, "1"))["status"] == "ok"
+        # Another client of the gateway (its culler, an operator) shuts the kernel down.
+        assert gateway.api("DELETE", f"kernels/{kernel_id}").status_code == 204
+        started = time.monotonic()
+        failed = await client.call_tool(
+            "execute_on_kernel", {"kernel_id": kernel_id, "mode": "code", "code": "1", "timeout": 0}
+        )
+        elapsed = time.monotonic() - started
+        listed = result_json(await client.call_tool("list_kernels", {}))
+    assert elapsed < PROMPT
+    assert f"Kernel {kernel_id} was shut down on the kernel gateway at {gateway.url}" in error_text(failed)
+    assert listed["active_kernels"] == []
