@@ -111,9 +111,12 @@ def kill_leftovers(pids: list[int], timeout: float = 15.0) -> list[int]:
 
 
 @asynccontextmanager
-async def mcp_session(url: str, token: str | None, mode: str = "legacy") -> AsyncIterator[Client]:
-    """The real MCP SDK client over HTTP, with ``Authorization: token <token>`` (no header when None)."""
-    headers = {"Authorization": f"token {token}"} if token else {}
+async def mcp_session(
+    url: str, token: str | None, mode: str = "legacy", headers: dict[str, str] | None = None
+) -> AsyncIterator[Client]:
+    """The real MCP SDK client over HTTP, with ``Authorization: token <token>`` (no header when None) and
+    ``headers``."""
+    headers = {**({"Authorization": f"token {token}"} if token else {}), **(headers or {})}
     async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
         async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
             yield client

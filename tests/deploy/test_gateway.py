@@ -96,9 +96,10 @@ async def test_a_kernel_started_by_mcp_runs_on_the_gateway_with_its_outputs(lab:
         assert details["display_name"] == "Python 3 on the gateway (python3)" and details["language"] == "python"
         assert details["is_alive"] is True and details["execution_state"] == "idle"
 
-        data = await run(client, kernel_id, "import sys\nprint(sys.executable)\nx = 6 * 7\nx")
+        data = await run(client, kernel_id, "import os, sys\nprint(sys.executable, os.getcwd())\nx = 6 * 7\nx")
         assert data["status"] == "ok"
-        assert stdout(data) == f"{gateway.python}\n"  # the gateway's environment, not the lab's
+        # The gateway's environment and working directory, not the lab's.
+        assert stdout(data) == f"{gateway.python} {gateway.state}\n"
         assert [o["text"] for o in data["outputs"] if o["output_type"] == "execute_result"] == ["42"]
         failed = await run(client, kernel_id, "1 / 0")
         assert failed["status"] == "error" and failed["error"]["ename"] == "ZeroDivisionError"
