@@ -104,10 +104,12 @@ async def test_the_servers_own_api_token_reaches_its_endpoint_as_an_agent_in_a_t
 
 #: The refused requests: (case, whose token, its scopes: None = the token page's default) -> status.
 REFUSALS = {
-    "another-users-token": ("bob", None, {403}),
-    "token-without-access-scope": ("alice", ["read:users:name!user=alice", "users:activity!user=alice"], {403}),
-    "no-token": (None, None, {401, 403}),
-    "invalid-token": ("", None, {401, 403}),
+    # The user's server authenticates nobody with these (the hub does not vouch for the token there):
+    # 401, with the hint that a token with access:servers for this server is needed.
+    "another-users-token": ("bob", None, {401}),
+    "token-without-access-scope": ("alice", ["read:users:name!user=alice", "users:activity!user=alice"], {401}),
+    "no-token": (None, None, {401}),
+    "invalid-token": ("", None, {401}),
 }
 
 
@@ -129,7 +131,9 @@ async def test_the_hub_refuses_mcp_requests_without_a_token_for_that_users_serve
         stream = await http.get(url)
     for response in (initialize, stateless, stream):
         assert response.status_code in statuses, (response.status_code, response.text)
-        assert "jsonrpc" not in response.text and "mcp-session-id" not in response.headers
+        assert "mcp-session-id" not in response.headers
+        body = response.json()
+        assert "result" not in body and "access:servers" in body["message"], body
     assert not (hub.users["alice"].root / f"refused-{case}.ipynb").exists()
     for mode in MODES:
         assert await sdk_refused(url, token, mode), f"the MCP SDK client connected in {mode} mode"
