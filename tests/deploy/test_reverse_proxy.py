@@ -159,4 +159,6 @@ async def test_a_host_the_server_does_not_know_is_refused_by_jupyter_behind_ngin
             json=initialize_request(),
         )
     assert known.status_code == 200 and "mcp-session-id" in known.headers
-    assert unknown.status_code == 403 and "jsonrpc" not in unknown.text
+    assert unknown.status_code == 403 and "mcp-session-id" not in unknown.headers
+    refusal = unknown.json()
+    assert "result" not in refusal and "ServerApp.local_hostnames" in refusal["message"], refusal
