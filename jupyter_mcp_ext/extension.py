@@ -24,6 +24,7 @@ from .handlers import ConnectHandler, StatusHandler
 from .jobs.executor import ProcessJobExecutor
 from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
+from .notebooks.live import LiveDocuments
 from .notebooks.service import NotebookService
 from .services import Services
 from .transport import MCPHandler
@@ -361,6 +362,8 @@ class MCPExtensionApp(ExtensionApp):
             max_source_chars=self.max_source_chars,
             cache_max_bytes=self.notebook_cache_max_bytes,
             log=self.log,
+            # jupyter-collaboration's rooms, found in the server's settings when it runs (it may load later).
+            live=LiveDocuments(serverapp.web_app.settings, self.log),
         )
         problems = []
         if self.output_directory:
@@ -459,6 +462,8 @@ class MCPExtensionApp(ExtensionApp):
         self.mcp_stopping = True
         if self.services is not None:
             await self.services.stop()
+            if self.services.notebooks.live is not None:
+                self.services.notebooks.live.close()
         if self._mcp_task is not None and self._mcp_stop is not None:
             self._mcp_stop.set()
             try:

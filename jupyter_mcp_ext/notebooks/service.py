@@ -20,7 +20,6 @@ from nbformat import NotebookNode
 from tornado.web import HTTPError
 
 from ..exceptions import (
-    CellIndexError,
     Conflict,
     InvalidArgument,
     KernelSpecNotFound,
@@ -30,6 +29,8 @@ from ..exceptions import (
     PathError,
 )
 from ..logs import quiet_trust_warnings
+from .cells import check_index, ensure_cell_ids, resolve_cell
+from .live import LiveDocuments, LiveNotebook
 from .locks import PathLocks, guard_contents_manager
 from .paths import check_new_file_name, normalize_api_path, resolves_inside_root, shown
 
@@ -139,30 +140,6 @@ def _accepts(method: Any, name: str) -> bool:
     return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
-def cell_range_text(count: int) -> str:
-    """Describe the valid 0-based indices of ``count`` cells, for error messages."""
-    return f"the notebook has {count} cell{'s' if count != 1 else ''}" + (f" (0-{count - 1})" if count else "")
-
-
-def check_index(index: Any, count: int, *, argument: str = "index", allow_end: bool = False) -> int:
-    """Return ``index`` if it addresses a cell of a notebook with ``count`` cells.
-
-    Raises CellIndexError naming the valid range otherwise. With ``allow_end``, ``count``
-    itself is valid (an insertion position after the last cell).
-    """
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise InvalidArgument(f"{argument} must be an integer (0-based cell index), got {index!r}.")
-    upper = count if allow_end else count - 1
-    if index < 0 or index > upper:
-        if allow_end:
-            raise CellIndexError(
-                f"{argument} {index} is out of range: {cell_range_text(count)}; "
-                f"insert positions are 0-{count} ({count} appends)."
-            )
-        raise CellIndexError(f"{argument} {index} is out of range: {cell_range_text(count)}.")
-    return index
-
-
 def new_cell(cell_type: str, source: str, metadata: dict[str, Any] | None, nbformat_minor: int) -> NotebookNode:
     """Build an nbformat 4 cell; gives it an ``id`` only where the notebook's minor version has ids (4.5+)."""
     if cell_type not in CELL_TYPES:
@@ -179,7 +156,8 @@ def new_cell(cell_type: str, source: str, metadata: dict[str, Any] | None, nbfor
 
 
 class NotebookService:
-    """Reads and edits notebooks through the server's ContentsManager.
+    """Reads and edits notebooks: their live document while JupyterLab has them open with real-time
+    collaboration (``live``), else through the server's ContentsManager.
 
     Every path is an API path relative to the server root, confined by ``normalize_api_path``
     and by the ContentsManager itself (root, hidden files, checkpoints, custom managers).
@@ -210,6 +188,11 @@ class NotebookService:
         Most memory the cached notebooks may hold, in bytes, as ``estimate_memory`` counts it (a
         parsed notebook holds 1.5-10x its file size). The least recently used go first; the last
         one read is always kept.
+    live : LiveDocuments, optional
+        The shared documents of jupyter-collaboration's rooms. While a room holds a notebook, reads
+        return the document (what people typed and did not save yet included) and edits change it
+        in one transaction each; the room saves it (its autosave), and the file is never written
+        behind it. Results have the same shape from both back ends.
     """
 
     def __init__(
@@ -221,13 +204,19 @@ class NotebookService:
         cache_max_notebooks: int = 32,
         cache_max_bytes: int = 256 * 1024 * 1024,
         log: logging.Logger | None = None,
+        live: LiveDocuments | None = None,
     ) -> None:
         self.contents_manager = contents_manager
+        self.live = live
         self.kernel_spec_manager = kernel_spec_manager
         self.max_source_chars = max_source_chars
         self.log = log or logging.getLogger(__name__)
         self.locks: PathLocks = guard_contents_manager(contents_manager)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        #: Where each cell id of a notebook was when last read or edited (id -> index), to say where
+        #: a cell_id that is gone used to be. Ids are added, never dropped, for the notebooks most
+        #: recently used.
+        self._last_ids: OrderedDict[str, dict[str, int]] = OrderedDict()
         self.cache_max_notebooks = cache_max_notebooks
         self.cache_max_bytes = cache_max_bytes
         self._hashes = _accepts(contents_manager.get, "require_hash")
@@ -341,8 +330,13 @@ class NotebookService:
         Raises NotebookNotFound, NotANotebook, PathError or InvalidArgument.
         """
         api_path = self.api_path(path, argument=argument)
-        async with self.locks.read(api_path):
-            nb, _ = await self._read(api_path, argument=argument)
+        live = await self.live.get(api_path) if self.live is not None else None
+        if live is not None:
+            nb = live.notebook()
+        else:
+            async with self.locks.read(api_path):
+                nb, _ = await self._read(api_path, argument=argument)
+        self._remember_ids(api_path, nb)
         return api_path, nb
 
     def _stat_key(self, api_path: str) -> tuple[int, ...] | None:
@@ -364,7 +358,7 @@ class NotebookService:
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     async def _read(self, api_path: str, *, argument: str = "path") -> tuple[NotebookNode, Fingerprint]:
-        """The notebook and the fingerprint of the content it was parsed from (hold the path's lock)."""
+        """The notebook file and the fingerprint of the content it was parsed from (hold the path's lock)."""
         cached = self._cache.get(api_path)
         stat_key = self._stat_key(api_path)
         if cached is not None and stat_key is not None and cached.settled == stat_key:
@@ -448,19 +442,33 @@ class NotebookService:
         as if the call had come after that change; every edit of this service (``add_cell``,
         ``update_cell``, ``remove_cell``, the kernel service's outputs by cell id) is written that
         way. After ``EDIT_ATTEMPTS`` changes in a row it raises Conflict and writes nothing.
+
+        A notebook open in a collaboration room is edited in its live document instead, in one
+        transaction of cell changes (``LiveNotebook.apply``); the room's autosave writes the file.
         """
         api_path = self.api_path(path, argument=argument)
-        async with self.locks.write(api_path):
-            for _ in range(EDIT_ATTEMPTS):
-                current, read = await self._read(api_path, argument=argument)
-                nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
-                nb["cells"] = list(current.get("cells", []))
-                nb["metadata"] = copy.copy(current.get("metadata", {}))
-                result = change(nb)
-                if await self._unchanged_since(api_path, read, current, argument):
-                    await self._save(api_path, nb, argument=argument)
-                    return api_path, result
-                self.log.warning("%s changed on disk while an edit was being made; applying the edit again", api_path)
+        while True:
+            live = await self.live.get(api_path) if self.live is not None else None
+            if live is not None:
+                return api_path, await self._edit_live(api_path, live, change)
+            async with self.locks.write(api_path):
+                if self.live is not None and self.live.room(api_path) is not None:
+                    continue  # a room opened while this edit waited: edit its document instead
+                return api_path, await self._edit_file(api_path, change, argument)
+
+    async def _edit_file(self, api_path: str, change: Callable[[NotebookNode], T], argument: str) -> T:
+        """``edit`` on the file: read, change, compare and swap (hold the path's write lock)."""
+        for _ in range(EDIT_ATTEMPTS):
+            current, read = await self._read(api_path, argument=argument)
+            nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
+            nb["cells"] = list(current.get("cells", []))
+            nb["metadata"] = copy.copy(current.get("metadata", {}))
+            result = change(nb)
+            if await self._unchanged_since(api_path, read, current, argument):
+                await self._save(api_path, nb, argument=argument)
+                self._remember_ids(api_path, nb)
+                return result
+            self.log.warning("%s changed on disk while an edit was being made; applying the edit again", api_path)
         raise Conflict(
             f"{argument} {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while this edit was "
             "being saved (another program is writing it); nothing was written. Read it again and retry."
@@ -488,6 +496,31 @@ class NotebookService:
             await self._save(api_path, nb, argument=argument)
             return self._cache[api_path].fingerprint
 
+    async def _edit_live(self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T]) -> T:
+        # No await from the snapshot to the end of apply(): nobody's change can come in between.
+        current = live.notebook(keep_ids=True)
+        nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
+        nb["cells"] = list(current["cells"])
+        nb["metadata"] = copy.copy(current["metadata"])
+        result = change(nb)
+        live.apply(current, nb)
+        self._remember_ids(api_path, nb)
+        await live.settle()
+        return result
+
+    def _remember_ids(self, api_path: str, nb: NotebookNode) -> None:
+        seen = self._last_ids.setdefault(api_path, {})
+        seen.update((c["id"], i) for i, c in enumerate(nb.get("cells") or []) if c.get("id"))
+        self._last_ids.move_to_end(api_path)
+        while len(self._last_ids) > self.cache_max_notebooks:
+            self._last_ids.popitem(last=False)
+
+    def locate(self, api_path: str, cells: list[Any], *, index: Any = None, cell_id: Any = None, **kwargs: Any) -> int:
+        """The index of the cell addressed by ``index`` or ``cell_id`` among ``cells`` of the notebook at
+        ``api_path`` (see ``cells.resolve_cell``; a vanished id is reported with the cells around where
+        it was when this service last saw the notebook)."""
+        return resolve_cell(cells, index=index, cell_id=cell_id, last_seen=self._last_ids.get(api_path), **kwargs)
+
     def check_source(self, source: Any, *, argument: str = "source") -> str:
         """Validate a cell source argument; returns it as a string."""
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
@@ -508,46 +541,70 @@ class NotebookService:
         source: str,
         metadata: dict[str, Any] | None = None,
         index: int | None = None,
+        cell_id: str | None = None,
     ) -> tuple[str, int, int, NotebookNode]:
-        """Insert a cell before ``index`` (append when None); return (api_path, index, cell_count, cell)."""
+        """Insert a cell before ``index``, or right after the cell whose id is ``cell_id`` (append when
+        neither); return (api_path, index, cell_count, cell). Gives the notebook's cells ids first
+        (``ensure_cell_ids``), so the new cell has one."""
         source = self.check_source(source)
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidArgument('metadata must be a JSON object (a dict), e.g. {"tags": ["parameters"]}.')
+        if index is not None and cell_id is not None:
+            raise InvalidArgument(
+                "give either index (insert before that position) or cell_id (insert right after that cell), not both."
+            )
+        api_path = self.api_path(path)
 
         def change(nb: NotebookNode) -> tuple[int, int, NotebookNode]:
             cells = nb["cells"]
-            at = len(cells) if index is None else check_index(index, len(cells), allow_end=True)
+            if cell_id is not None:
+                at = self.locate(api_path, cells, cell_id=cell_id) + 1
+            else:
+                at = len(cells) if index is None else check_index(index, len(cells), allow_end=True)
+            ensure_cell_ids(nb)
             cell = new_cell(cell_type, source, metadata, nb.get("nbformat_minor", 0))
             cells.insert(at, cell)
             return at, len(cells), cell
 
-        api_path, (at, count, cell) = await self.edit(path, change)
+        _, (at, count, cell) = await self.edit(api_path, change)
         return api_path, at, count, cell
 
-    async def remove_cell(self, path: str, index: int) -> tuple[str, int, NotebookNode]:
-        """Remove the cell at ``index``; return (api_path, remaining cell_count, removed cell)."""
+    async def remove_cell(
+        self, path: str, index: int | None = None, cell_id: str | None = None
+    ) -> tuple[str, int, int, NotebookNode]:
+        """Remove the cell at ``index`` or with id ``cell_id``; return (api_path, its index, remaining
+        cell_count, removed cell)."""
+        api_path = self.api_path(path)
+
+        def change(nb: NotebookNode) -> tuple[int, int, NotebookNode]:
+            cells = nb["cells"]
+            at = self.locate(api_path, cells, index=index, cell_id=cell_id)
+            ensure_cell_ids(nb)
+            removed = cells.pop(at)
+            return at, len(cells), removed
+
+        _, (at, count, removed) = await self.edit(api_path, change)
+        return api_path, at, count, removed
+
+    async def update_cell(
+        self, path: str, index: int | None, source: str, cell_id: str | None = None
+    ) -> tuple[str, int, NotebookNode]:
+        """Replace the source of the cell at ``index`` or with id ``cell_id``, keeping its id, type,
+        metadata and outputs; return (api_path, its index, the updated cell)."""
+        source = self.check_source(source)
+        api_path = self.api_path(path)
 
         def change(nb: NotebookNode) -> tuple[int, NotebookNode]:
             cells = nb["cells"]
-            removed = cells.pop(check_index(index, len(cells)))
-            return len(cells), removed
-
-        api_path, (count, removed) = await self.edit(path, change)
-        return api_path, count, removed
-
-    async def update_cell(self, path: str, index: int, source: str) -> tuple[str, NotebookNode]:
-        """Replace the source of the cell at ``index``, keeping its id, type, metadata and outputs."""
-        source = self.check_source(source)
-
-        def change(nb: NotebookNode) -> NotebookNode:
-            cells = nb["cells"]
-            i = check_index(index, len(cells))
+            i = self.locate(api_path, cells, index=index, cell_id=cell_id)
+            ensure_cell_ids(nb)
             cell = NotebookNode(cells[i])
             cell["source"] = source
             cells[i] = cell
-            return cell
+            return i, cell
 
-        return await self.edit(path, change)
+        _, (i, cell) = await self.edit(api_path, change)
+        return api_path, i, cell
 
     async def write(self, path: str, content: Any) -> tuple[str, NotebookNode]:
         """Replace (or create) the notebook at ``path`` with ``content``, validated by nbformat first.
@@ -595,12 +652,24 @@ class NotebookService:
         for cell in nb.cells:
             self.check_source(cell.get("source", ""), argument="content.cells[].source")
         api_path = self.api_path(path, new_file=True)
-        async with self.locked(api_path):
-            await self._ensure_parent(api_path)
-            if await ensure_async(self.contents_manager.dir_exists(api_path)):
-                raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
-            await self._save(api_path, nb)
-        return api_path, nb
+
+        def replace(current: NotebookNode) -> None:
+            current.clear()
+            current.update(nb)
+
+        while True:
+            live = await self.live.get(api_path) if self.live is not None else None
+            if live is not None:
+                await self._edit_live(api_path, live, replace)
+                return api_path, nb
+            async with self.locked(api_path):
+                if self.live is not None and self.live.room(api_path) is not None:
+                    continue  # a room opened while this write waited: write into its document
+                await self._ensure_parent(api_path)
+                if await ensure_async(self.contents_manager.dir_exists(api_path)):
+                    raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
+                await self._save(api_path, nb)
+            return api_path, nb
 
     async def create(self, path: str, kernel: str = "python3") -> tuple[str, NotebookNode, dict[str, Any]]:
         """Create an empty notebook for kernelspec ``kernel``; return (api_path, notebook, kernelspec).

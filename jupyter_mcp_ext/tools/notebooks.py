@@ -12,7 +12,8 @@ from nbformat import NotebookNode
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
-from ..notebooks.service import check_index, validation_report
+from ..notebooks.cells import check_index
+from ..notebooks.service import validation_report
 from ..services import Services
 from . import authorize, tool_errors
 
@@ -22,7 +23,14 @@ NotebookPath = Annotated[
         description="Notebook path relative to the Jupyter server's root directory, e.g. 'analysis.ipynb' or 'reports/q1.ipynb'."
     ),
 ]
-CellIndex = Annotated[int, Field(description="0-based index of the cell.")]
+CellIndex = Annotated[int | None, Field(description="0-based index of the cell. Give index or cell_id.")]
+CellId = Annotated[
+    str | None,
+    Field(
+        description="The cell's id (the 'id' that read_cells returns). It names the same cell even after "
+        "cells were added or removed above it (someone else may be editing the notebook). Give index or cell_id."
+    ),
+]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 EDIT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -239,16 +247,24 @@ def register(mcp: MCPServer, services: Services) -> None:
             int | None,
             Field(
                 description="Optional 0-based position to insert at; the cell now at that index moves down. "
-                "Omit to append at the end."
+                "Omit index and cell_id to append at the end."
+            ),
+        ] = None,
+        cell_id: Annotated[
+            str | None,
+            Field(
+                description="Optional: insert the new cell right after the cell with this id. Prefer it to index "
+                "when the notebook may have changed since you read it."
             ),
         ] = None,
     ) -> dict[str, Any]:
-        """Add a cell to a notebook: appended at the end, or inserted at index.
+        """Add a cell to a notebook: appended at the end, inserted at index, or right after the cell cell_id.
 
-        Returns the new cell's cell_index, its id (nbformat 4.5 notebooks) and the new cell_count.
+        Returns the new cell's cell_index, its cell_id and the new cell_count. Use the cell_id to address
+        this cell later: indices shift when cells are added or removed above it.
         """
         await authorize(ctx, "write", "contents")
-        api_path, at, count, cell = await notebooks.add_cell(path, cell_type, source, metadata, index)
+        api_path, at, count, cell = await notebooks.add_cell(path, cell_type, source, metadata, index, cell_id)
         result: dict[str, Any] = {"path": api_path, "cell_index": at, "cell_count": count, "success": True}
         if cell.get("id"):
             result["cell_id"] = cell["id"]
@@ -256,24 +272,40 @@ def register(mcp: MCPServer, services: Services) -> None:
 
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors
-    async def remove_cell(ctx: Context, path: NotebookPath, index: CellIndex) -> dict[str, Any]:
-        """Remove the cell at index from a notebook. The cells after it move up by one."""
+    async def remove_cell(
+        ctx: Context, path: NotebookPath, index: CellIndex = None, cell_id: CellId = None
+    ) -> dict[str, Any]:
+        """Remove one cell from a notebook, given its index or its cell_id. The cells after it move up by one.
+
+        Returns removed_index and the removed cell's cell_id.
+        """
         await authorize(ctx, "write", "contents")
-        api_path, count, _removed = await notebooks.remove_cell(path, index)
-        return {"path": api_path, "removed_index": index, "cell_count": count, "success": True}
+        api_path, at, count, removed = await notebooks.remove_cell(path, index, cell_id)
+        result: dict[str, Any] = {"path": api_path, "removed_index": at, "cell_count": count, "success": True}
+        if removed.get("id"):
+            result["cell_id"] = removed["id"]
+        return result
 
     @mcp.tool(annotations=EDIT)
     @tool_errors
     async def update_cell(
         ctx: Context,
         path: NotebookPath,
-        index: CellIndex,
         source: Annotated[str, Field(description="The cell's new text; it replaces the whole source.")],
+        index: CellIndex = None,
+        cell_id: CellId = None,
     ) -> dict[str, Any]:
-        """Replace the source of the cell at index. The cell keeps its id, type, metadata and outputs."""
+        """Replace the source of one cell, given its index or its cell_id. The cell keeps its id, type,
+        metadata and outputs.
+
+        Returns the cell_index and cell_id of the cell that was changed.
+        """
         await authorize(ctx, "write", "contents")
-        api_path, _cell = await notebooks.update_cell(path, index, source)
-        return {"path": api_path, "cell_index": index, "updated": True, "success": True}
+        api_path, at, cell = await notebooks.update_cell(path, index, source, cell_id)
+        result: dict[str, Any] = {"path": api_path, "cell_index": at, "updated": True, "success": True}
+        if cell.get("id"):
+            result["cell_id"] = cell["id"]
+        return result
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors
@@ -288,6 +320,9 @@ def register(mcp: MCPServer, services: Services) -> None:
             ),
         ] = "list",
         index: Annotated[int | None, Field(description="Cell index for mode='single' (0-based).")] = None,
+        cell_id: Annotated[
+            str | None, Field(description="mode='single': the id of the cell to read, instead of its index.")
+        ] = None,
         start_index: Annotated[
             int | None, Field(description="First cell for mode='range' (0-based, included).")
         ] = None,
@@ -302,22 +337,22 @@ def register(mcp: MCPServer, services: Services) -> None:
     ) -> dict[str, Any]:
         """Read cells of a notebook.
 
-        Start with mode="list" to see every cell's index, type, a short preview and whether it has
-        outputs; then read what you need in full with mode="single" (one cell) or mode="range"
-        (a span of cells). mode="all" returns every cell in full, like read_notebook without the
+        Start with mode="list" to see every cell's index, id, type, a short preview and whether it has
+        outputs; then read what you need in full with mode="single" (one cell, by index or cell_id) or
+        mode="range" (a span of cells). mode="all" returns every cell in full, like read_notebook without the
         notebook metadata. Full cells carry id, cell_type, source, metadata, and for code cells
         outputs and execution_count.
         """
         await authorize(ctx, "read", "contents")
-        if mode == "single" and index is None:
-            raise_missing("index", "mode='single'", "the 0-based index of the cell to read")
+        if mode == "single" and index is None and cell_id is None:
+            raise_missing("index", "mode='single'", "the 0-based index of the cell to read, or its cell_id")
         if mode == "range" and start_index is None:
             raise_missing("start_index", "mode='range'", "the first cell to read (0-based); end_index is optional")
-        check_mode_arguments(mode, index=index, start_index=start_index, end_index=end_index)
+        check_mode_arguments(mode, index=index, cell_id=cell_id, start_index=start_index, end_index=end_index)
         api_path, nb = await notebooks.get(path)
         cells = nb.cells
         if mode == "single":
-            i = check_index(index, len(cells))
+            i = notebooks.locate(api_path, cells, index=index, cell_id=cell_id)
             return {"path": api_path, "mode": "single", "cell": full_cell(cells[i]), "index": i, "success": True}
         if mode == "range":
             start = check_index(start_index, len(cells), argument="start_index")
@@ -412,16 +447,22 @@ def raise_missing(argument: str, mode: str, what: str) -> None:
 
 
 #: read_cells: the cell-addressing arguments each mode takes.
-READ_CELLS_ARGUMENTS = {"single": ("index",), "range": ("start_index", "end_index"), "list": (), "all": ()}
+READ_CELLS_ARGUMENTS = {
+    "single": ("index", "cell_id"),
+    "range": ("start_index", "end_index"),
+    "list": (),
+    "all": (),
+}
 
 
-def check_mode_arguments(mode: str, **given: int | None) -> None:
+def check_mode_arguments(mode: str, **given: int | str | None) -> None:
     """Refuse read_cells arguments that the mode does not use (the spec's "inconsistent with the mode"),
     saying which mode would use them, rather than silently reading something else than was asked."""
     stray = [name for name, value in given.items() if value is not None and name not in READ_CELLS_ARGUMENTS[mode]]
     if not stray:
         return
-    wanted = "mode='single' (index)" if "index" in stray else "mode='range' (start_index, end_index)"
+    single = "index" in stray or "cell_id" in stray
+    wanted = "mode='single' (index or cell_id)" if single else "mode='range' (start_index, end_index)"
     takes = ", ".join(READ_CELLS_ARGUMENTS[mode]) or "no cell index"
     raise InvalidArgument(
         f"mode={mode!r} takes {takes}, but {' and '.join(stray)} {'was' if len(stray) == 1 else 'were'} given: "
