@@ -32,6 +32,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from ..exceptions import Conflict
+from .presence import Presence
 
 #: The origin of the Y transactions this extension makes (JupyterLab's undo stack skips them).
 ORIGIN = "jupyter_mcp_ext"
@@ -380,13 +381,31 @@ class LiveDocuments:
         (``"file_id_manager"``). Read at each lookup: those extensions may load after this one.
     max_followed : int
         Most documents followed at once (their converted cells kept); the least recently used go.
+    presence : Presence, optional
+        Shows the clients that read or edit a live notebook among its collaborators.
     """
 
-    def __init__(self, settings: Mapping[str, Any], log: logging.Logger | None = None, *, max_followed: int = 16):
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        log: logging.Logger | None = None,
+        *,
+        max_followed: int = 16,
+        presence: Presence | None = None,
+    ):
         self.settings = settings
         self.log = log or logging.getLogger(__name__)
         self.max_followed = max_followed
+        self.presence = presence
         self._followed: OrderedDict[str, LiveNotebook] = OrderedDict()
+
+    def touch(self, live: LiveNotebook) -> None:
+        """Note that the current call reads or edits ``live`` (see ``presence.editor``)."""
+        if self.presence is not None:
+            try:
+                self.presence.touch(live.room)
+            except Exception:
+                self.log.debug("Presence in %s failed", live.room.room_id, exc_info=True)
 
     @property
     def enabled(self) -> bool:
@@ -476,11 +495,13 @@ class LiveDocuments:
                 )
             await asyncio.sleep(READY_POLL)
 
-    def close(self) -> None:
-        """Stop following every document (on server shutdown)."""
+    async def close(self) -> None:
+        """Stop following every document and withdraw the presence states (on server shutdown)."""
         while self._followed:
             _, live = self._followed.popitem()
             live.close()
+        if self.presence is not None:
+            await self.presence.stop()
 
 
 __all__ = ["ORIGIN", "LiveDocumentBusy", "LiveDocuments", "LiveNotebook", "sync_outputs"]

@@ -332,6 +332,7 @@ class NotebookService:
         api_path = self.api_path(path, argument=argument)
         live = await self.live.get(api_path) if self.live is not None else None
         if live is not None:
+            self.live.touch(live)  # type: ignore[union-attr]
             nb = live.notebook()
         else:
             async with self.locks.read(api_path):
@@ -505,6 +506,8 @@ class NotebookService:
         result = change(nb)
         live.apply(current, nb)
         self._remember_ids(api_path, nb)
+        if self.live is not None:
+            self.live.touch(live)
         await live.settle()
         return result
 

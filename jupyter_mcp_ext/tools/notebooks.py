@@ -13,9 +13,10 @@ from pydantic import Field
 
 from ..exceptions import InvalidArgument
 from ..notebooks.cells import check_index
+from ..notebooks.presence import editor
 from ..notebooks.service import validation_report
 from ..services import Services
-from . import authorize, tool_errors
+from . import authorize, client_name, tool_errors
 
 NotebookPath = Annotated[
     str,
@@ -183,6 +184,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         path and cell_count.
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         api_path, nb = await notebooks.get(path)
         return {"notebook": as_in_file(nb), "path": api_path, "cell_count": len(nb.cells), "success": True}
 
@@ -206,6 +208,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         remove_cell instead: they keep everything else as it is.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         api_path, nb = await notebooks.write(path, content)
         return {
             "path": api_path,
@@ -229,6 +232,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         execute_notebook know which kernel runs it. Add cells with add_cell.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         api_path, nb, kernelspec = await notebooks.create(path, kernel)
         return {"notebook": nb, "path": api_path, "kernel": kernelspec["name"], "success": True}
 
@@ -264,6 +268,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         this cell later: indices shift when cells are added or removed above it.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         api_path, at, count, cell = await notebooks.add_cell(path, cell_type, source, metadata, index, cell_id)
         result: dict[str, Any] = {"path": api_path, "cell_index": at, "cell_count": count, "success": True}
         if cell.get("id"):
@@ -280,6 +285,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         Returns removed_index and the removed cell's cell_id.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         api_path, at, count, removed = await notebooks.remove_cell(path, index, cell_id)
         result: dict[str, Any] = {"path": api_path, "removed_index": at, "cell_count": count, "success": True}
         if removed.get("id"):
@@ -301,6 +307,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         Returns the cell_index and cell_id of the cell that was changed.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         api_path, at, cell = await notebooks.update_cell(path, index, source, cell_id)
         result: dict[str, Any] = {"path": api_path, "cell_index": at, "updated": True, "success": True}
         if cell.get("id"):
@@ -344,6 +351,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         outputs and execution_count.
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         if mode == "single" and index is None and cell_id is None:
             raise_missing("index", "mode='single'", "the 0-based index of the cell to read, or its cell_id")
         if mode == "range" and start_index is None:
@@ -409,6 +417,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         index they concern.
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         api_path, nb = await notebooks.get(path)
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode in ("metadata", "full"):
@@ -438,6 +447,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         Hidden files are skipped as JupyterLab's file browser skips them.
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         files = await notebooks.list_files(directory, recursive)
         return {"directory": directory, "recursive": recursive, "files": files, "count": len(files), "success": True}
 

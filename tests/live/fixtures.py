@@ -76,7 +76,10 @@ class Lab:
 
     async def open_all(self) -> None:
         for path in self.wanted:
-            if path not in self.clients:
+            # JupyterLab cannot open hidden files where the server hides them; neither do these tabs.
+            hidden = any(part.startswith(".") for part in path.split("/"))
+            allowed = getattr(self.serverapp.contents_manager, "allow_hidden", False)
+            if path not in self.clients and (allowed or not hidden):
                 self.clients[path] = await self.stack.enter_async_context(open_in_lab(self.server_url, TOKEN, path))
 
     def rooms(self) -> list[Any]:

@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 import nbformat
+import pytest
+from mcp.types import Implementation
 
-from ..conftest import error_text, poll, result_json
+from ..conftest import MODES, error_text, poll, result_json
 from .conftest import collaboration
 
 SESSION_EVENTS = "https://schema.jupyter.org/jupyter_collaboration/session/v1"
@@ -208,3 +210,38 @@ def _async(check: Any) -> Any:
         return check()
 
     return run
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_agent_appears_among_the_notebooks_collaborators_while_it_works(
+    mcp_client, make_notebook, open_lab, mode
+):
+    make_notebook("team.ipynb", ["x = 1"])
+    async with (
+        open_lab("team.ipynb") as tab,
+        mcp_client(mode=mode, client_info=Implementation(name="claude-code", version="1")) as client,
+    ):
+        assert tab.others() == []
+        await call(client, "add_cell", path="team.ipynb", cell_type="code", source="y = 2")
+        states = await tab.wait_for(tab.others, what="the agent's awareness state")
+        user = states[0]["user"]
+        assert (user["name"], user["display_name"], user["initials"]) == ("claude-code", "claude-code", "CC")
+        assert user["username"] == "mcp-claude-code" and user["color"].startswith("var(--jp-collaborator-color")
+        async with open_lab("team.ipynb", user="colleague") as late:
+            joined = await late.wait_for(
+                lambda: [s for s in late.others() if s["user"]["name"] == "claude-code"], what="the state in a new tab"
+            )
+    assert joined
+
+
+@collaboration()
+async def test_the_agent_leaves_the_collaborators_when_idle(mcp_client, make_notebook, open_lab, jp_serverapp):
+    jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].notebooks.live.presence.idle_timeout = 1.0
+    make_notebook("idle.ipynb", ["x = 1"])
+    async with (
+        open_lab("idle.ipynb") as tab,
+        mcp_client(client_info=Implementation(name="agent", version="1")) as client,
+    ):
+        await call(client, "read_cells", path="idle.ipynb")
+        await tab.wait_for(tab.others, what="the agent's awareness state")
+        await tab.wait_for(lambda: not tab.others(), timeout=10, what="the agent to leave")
