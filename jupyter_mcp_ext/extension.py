@@ -365,6 +365,10 @@ class MCPExtensionApp(ExtensionApp):
         assert serverapp is not None, "initialize_settings runs after the extension is linked to a server"
         attach_to_server_log(serverapp.log)
         install_trust_filter(serverapp.contents_manager)
+        live = LiveDocuments(serverapp.web_app.settings, self.log)
+        live.presence = Presence(
+            self.log, idle_timeout=self.presence_idle_timeout, global_room=live.global_awareness_room
+        )
         notebooks = NotebookService(
             serverapp.contents_manager,
             serverapp.kernel_spec_manager,
@@ -372,11 +376,7 @@ class MCPExtensionApp(ExtensionApp):
             cache_max_bytes=self.notebook_cache_max_bytes,
             log=self.log,
             # jupyter-collaboration's rooms, found in the server's settings when it runs (it may load later).
-            live=LiveDocuments(
-                serverapp.web_app.settings,
-                self.log,
-                presence=Presence(self.log, idle_timeout=self.presence_idle_timeout),
-            ),
+            live=live,
         )
         problems = []
         if self.output_directory:

@@ -44,6 +44,9 @@ READY_POLL = 0.01
 #: Seconds to wait for the save of a room that nobody has open any more.
 SAVE_TIMEOUT = 60.0
 
+#: The room in which JupyterLab shares who is online and which documents they have open.
+GLOBAL_AWARENESS_ROOM = "JupyterLab:globalAwareness"
+
 #: The order of a cell's fields in what the service returns (nbformat's own order).
 CELL_KEY_ORDER = ("id", "cell_type", "source", "metadata", "outputs", "execution_count", "attachments")
 
@@ -403,7 +406,7 @@ class LiveDocuments:
         """Note that the current call reads or edits ``live`` (see ``presence.editor``)."""
         if self.presence is not None:
             try:
-                self.presence.touch(live.room)
+                self.presence.touch(live.room, live.document.path or "")
             except Exception:
                 self.log.debug("Presence in %s failed", live.room.room_id, exc_info=True)
 
@@ -415,6 +418,11 @@ class LiveDocuments:
     def _server(self) -> Any:
         extension = self.settings.get("jupyter_server_ydoc")
         return getattr(extension, "ywebsocket_server", None) if extension is not None else None
+
+    def global_awareness_room(self) -> Any:
+        """JupyterLab's global awareness room (who is online, with which documents), if a tab opened it."""
+        server = self._server()
+        return server.rooms.get(GLOBAL_AWARENESS_ROOM) if server is not None else None
 
     def room(self, api_path: str) -> Any:
         """The collaboration room holding the notebook at ``api_path``, ready or not; None if no room

@@ -10,7 +10,7 @@ import pytest
 
 from ..conftest import TOKEN
 from .fixtures import collaboration_config, merge_config
-from .yclient import LabClient, lab_user, open_in_lab
+from .yclient import LabClient, lab_user, open_in_lab, open_room
 
 
 def collaboration(**ydoc: Any) -> Callable[[Any], Any]:
@@ -48,3 +48,13 @@ def rooms(jp_serverapp: Any) -> Callable[[], dict[str, Any]]:
         return dict(jp_serverapp.web_app.settings["jupyter_server_ydoc"].ywebsocket_server.rooms)
 
     return get
+
+
+@pytest.fixture
+def open_lab_awareness(server_url: str) -> Callable[..., AbstractAsyncContextManager[LabClient]]:
+    """``async with open_lab_awareness() as everyone``: JupyterLab's global awareness room, as a tab joins it."""
+
+    def connect(user: str = "person") -> AbstractAsyncContextManager[LabClient]:
+        return open_room(server_url, TOKEN, "JupyterLab:globalAwareness", user=lab_user(user))
+
+    return connect

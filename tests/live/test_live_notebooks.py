@@ -214,10 +214,11 @@ def _async(check: Any) -> Any:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_agent_appears_among_the_notebooks_collaborators_while_it_works(
-    mcp_client, make_notebook, open_lab, mode
+    mcp_client, make_notebook, open_lab, open_lab_awareness, mode
 ):
     make_notebook("team.ipynb", ["x = 1"])
     async with (
+        open_lab_awareness() as everyone,
         open_lab("team.ipynb") as tab,
         mcp_client(mode=mode, client_info=Implementation(name="claude-code", version="1")) as client,
     ):
@@ -227,6 +228,9 @@ async def test_the_agent_appears_among_the_notebooks_collaborators_while_it_work
         user = states[0]["user"]
         assert (user["name"], user["display_name"], user["initials"]) == ("claude-code", "claude-code", "CC")
         assert user["username"] == "mcp-claude-code" and user["color"].startswith("var(--jp-collaborator-color")
+        online = await everyone.wait_for(everyone.others, what="the agent in the Online Collaborators")
+        assert online[0]["user"]["name"] == "claude-code"
+        assert (online[0]["current"], online[0]["documents"]) == ("notebook:team.ipynb", ["team.ipynb"])
         async with open_lab("team.ipynb", user="colleague") as late:
             joined = await late.wait_for(
                 lambda: [s for s in late.others() if s["user"]["name"] == "claude-code"], what="the state in a new tab"

@@ -153,13 +153,33 @@ def lab_user(name: str = "person") -> dict[str, Any]:
 
 
 @asynccontextmanager
+async def open_room(
+    server_url: str,
+    token: str,
+    room_id: str,
+    *,
+    query: str = "",
+    user: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> AsyncIterator[LabClient]:
+    """Connect to the collaboration room ``room_id`` and yield the synced client; disconnect at the end."""
+    ws_url = server_url.replace("http://", "ws://", 1) + f"api/collaboration/room/{room_id}{query}"
+    ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+    client = LabClient(ws, room_id, user or lab_user())
+    try:
+        await asyncio.wait_for(client.synced.wait(), timeout)
+        yield client
+    finally:
+        await client.close()
+
+
+@asynccontextmanager
 async def open_in_lab(
     server_url: str, token: str, path: str, *, user: dict[str, Any] | None = None, timeout: float = 30.0
 ) -> AsyncIterator[LabClient]:
     """Open ``path`` as JupyterLab does and yield the synced client; disconnect at the end."""
     headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
-    http = AsyncHTTPClient()
-    response = await http.fetch(
+    response = await AsyncHTTPClient().fetch(
         HTTPRequest(
             f"{server_url}api/collaboration/session/{quote(path)}",
             method="PUT",
@@ -169,13 +189,7 @@ async def open_in_lab(
     )
     session = json.loads(response.body)
     room_id = f"{session['format']}:{session['type']}:{session['fileId']}"
-    ws_url = (
-        server_url.replace("http://", "ws://", 1) + f"api/collaboration/room/{room_id}?sessionId={session['sessionId']}"
-    )
-    ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
-    client = LabClient(ws, room_id, user or lab_user())
-    try:
-        await asyncio.wait_for(client.synced.wait(), timeout)
+    async with open_room(
+        server_url, token, room_id, query=f"?sessionId={session['sessionId']}", user=user, timeout=timeout
+    ) as client:
         yield client
-    finally:
-        await client.close()
