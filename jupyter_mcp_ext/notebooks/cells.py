@@ -137,10 +137,12 @@ def ensure_cell_ids(nb: NotebookNode) -> bool:
         nb["nbformat_minor"] = 5
         changed = True
     cells = nb.get("cells") or []
+    missing = [i for i, c in enumerate(cells) if not c.get("id")]
+    if not missing:
+        return changed
     taken = {c.get("id") for c in cells if c.get("id")}
-    for i, cell in enumerate(cells):
-        if cell.get("id"):
-            continue
+    for i in missing:
+        cell = cells[i]
         new_id = generate_corpus_id()
         while new_id in taken:
             new_id = generate_corpus_id()

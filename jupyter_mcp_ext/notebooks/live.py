@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -87,6 +88,9 @@ class LiveNotebook:
         self.log = log
         self._cells: list[NotebookNode | None] | None = None
         self._meta: dict[str, Any] | None = None
+        #: Bumped by every change of the document; the views below are valid for one version.
+        self._version = 0
+        self._views: dict[bool, tuple[int, NotebookNode]] = {}
         ycells, ymeta = self.document.ycells, self.document._ymeta
         self._subscriptions = [
             (ycells, ycells.observe_deep(self._on_cells)),
@@ -106,6 +110,7 @@ class LiveNotebook:
     # -- following the document -------------------------------------------------------------
 
     def _on_cells(self, events: list[Any]) -> None:
+        self._version += 1
         cells = self._cells
         if cells is None:
             return
@@ -135,6 +140,7 @@ class LiveNotebook:
             self._cells = None
 
     def _on_meta(self, events: list[Any]) -> None:
+        self._version += 1
         self._meta = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -180,20 +186,26 @@ class LiveNotebook:
         """The document as an nbformat 4 notebook, as the room would save it now.
 
         An nbformat 4.0-4.4 notebook has no cell ids (the document keeps some anyway); with
-        ``keep_ids`` they are kept, for edits that upgrade the notebook to 4.5.
+        ``keep_ids`` they are kept, for edits that upgrade the notebook to 4.5. The same object is
+        returned until the document changes: do not change it.
         """
+        view = self._views.get(keep_ids)
+        if view is not None and view[0] == self._version and self._cells is not None:
+            return view[1]
         meta = self._metadata()
         major = int(meta.get("nbformat", 4) or 4)
         minor = int(meta.get("nbformat_minor", 5) or 0)
         cells: list[NotebookNode] = list(self.cells())
         if not keep_ids and major == 4 and minor <= 4:
             cells = [NotebookNode({k: v for k, v in c.items() if k != "id"}) for c in cells]
-        return NotebookNode(
+        nb = NotebookNode(
             cells=cells,
             metadata=nbformat.from_dict(copy.deepcopy(meta.get("metadata") or {})),
             nbformat=major,
             nbformat_minor=minor,
         )
+        self._views[keep_ids] = (self._version, nb)
+        return nb
 
     # -- editing ----------------------------------------------------------------------------
 
@@ -205,8 +217,16 @@ class LiveNotebook:
         with the id of a cell of ``old`` that is gone updates that cell field by field; any other
         cell is inserted, and the cells of ``old`` that ``new`` lacks are deleted.
         """
-        old_cells: list[Any] = list(old.get("cells") or [])
-        new_cells: list[Any] = list(new.get("cells") or [])
+        old_all: list[Any] = list(old.get("cells") or [])
+        new_all: list[Any] = list(new.get("cells") or [])
+        # Cells before the first and after the last difference are the same objects: leave them out
+        # (an edit of a 5,000-cell notebook then costs what its few changed cells cost).
+        shorter = min(len(old_all), len(new_all))
+        same = list(map(operator.is_, old_all[:shorter], new_all[:shorter]))
+        lo = same.index(False) if False in same else shorter
+        same = list(map(operator.is_, reversed(old_all[lo:]), reversed(new_all[lo:])))
+        hi = same.index(False) if False in same else len(same)
+        old_cells, new_cells = old_all[lo : len(old_all) - hi], new_all[lo : len(new_all) - hi]
         by_object = {id(c): i for i, c in enumerate(old_cells)}
         kept_objects = {id(c) for c in new_cells} & set(by_object)
         by_id: dict[str, int] = {}
@@ -232,12 +252,12 @@ class LiveNotebook:
         ycells = self.document.ycells
         with self.ydoc.transaction(origin=ORIGIN):
             for i in sorted(set(range(len(old_cells))) - used, reverse=True):
-                del ycells[i]
+                del ycells[lo + i]
             for position, (cell, (at, update)) in enumerate(zip(new_cells, plan, strict=True)):
                 if at is None:
-                    ycells.insert(position, self.document.create_ycell(_plain(cell)))
+                    ycells.insert(lo + position, self.document.create_ycell(_plain(cell)))
                 elif update:
-                    self._update_cell(position, old_cells[at], cell)
+                    self._update_cell(lo + position, old_cells[at], cell)
             self._update_meta(old, new)
 
     def _update_cell(self, position: int, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:

@@ -217,6 +217,7 @@ class NotebookService:
         #: a cell_id that is gone used to be. Ids are added, never dropped, for the notebooks most
         #: recently used.
         self._last_ids: OrderedDict[str, dict[str, int]] = OrderedDict()
+        self._last_cells: dict[str, list[Any]] = {}
         self.cache_max_notebooks = cache_max_notebooks
         self.cache_max_bytes = cache_max_bytes
         self._hashes = _accepts(contents_manager.get, "require_hash")
@@ -512,11 +513,17 @@ class NotebookService:
         return result
 
     def _remember_ids(self, api_path: str, nb: NotebookNode) -> None:
+        cells = nb.get("cells") or []
+        if self._last_cells.get(api_path) is cells:  # the same (cached) notebook read again
+            self._last_ids.move_to_end(api_path)
+            return
+        self._last_cells[api_path] = cells
         seen = self._last_ids.setdefault(api_path, {})
-        seen.update((c["id"], i) for i, c in enumerate(nb.get("cells") or []) if c.get("id"))
+        seen.update((c["id"], i) for i, c in enumerate(cells) if c.get("id"))
         self._last_ids.move_to_end(api_path)
         while len(self._last_ids) > self.cache_max_notebooks:
-            self._last_ids.popitem(last=False)
+            dropped, _ = self._last_ids.popitem(last=False)
+            self._last_cells.pop(dropped, None)
 
     def locate(self, api_path: str, cells: list[Any], *, index: Any = None, cell_id: Any = None, **kwargs: Any) -> int:
         """The index of the cell addressed by ``index`` or ``cell_id`` among ``cells`` of the notebook at

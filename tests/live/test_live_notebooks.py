@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from typing import Any
 
 import nbformat
@@ -249,3 +250,42 @@ async def test_the_agent_leaves_the_collaborators_when_idle(mcp_client, make_not
         await call(client, "read_cells", path="idle.ipynb")
         await tab.wait_for(tab.others, what="the agent's awareness state")
         await tab.wait_for(lambda: not tab.others(), timeout=10, what="the agent to leave")
+
+
+async def test_the_agents_reads_follow_every_change_the_person_makes(mcp_client, make_notebook, open_lab):
+    make_notebook("busy.ipynb", [f"c{i}" for i in range(30)])
+    rng = random.Random(9)
+    async with open_lab("busy.ipynb") as tab, mcp_client() as client:
+
+        async def person() -> None:
+            for step in range(150):
+                ids = [str(c["id"]) for c in tab.doc.ycells]
+                action = rng.choice(["type", "type", "insert", "delete", "outputs"])
+                if action == "type" or len(ids) < 5:
+                    tab.type_into(rng.choice(ids), f"+{step}")
+                elif action == "insert":
+                    tab.insert_cell(rng.randrange(len(ids) + 1), f"new {step}")
+                elif action == "delete":
+                    with tab.doc.ydoc.transaction():
+                        del tab.doc.ycells[rng.randrange(len(ids))]
+                else:
+                    code = [i for i, c in enumerate(tab.doc.ycells) if c["cell_type"] == "code"]
+                    with tab.doc.ydoc.transaction():
+                        tab.doc.ycells[rng.choice(code)]["execution_count"] = step
+                await asyncio.sleep(0.005)
+
+        async def agent() -> None:
+            for i in range(15):
+                await call(client, "read_cells", path="busy.ipynb", mode="list")
+                await call(client, "add_cell", path="busy.ipynb", cell_type="markdown", source=f"agent {i}", index=0)
+
+        await asyncio.gather(person(), agent())
+
+        async def agrees() -> bool:
+            data = await call(client, "read_cells", path="busy.ipynb", mode="all")
+            mine = [(c["id"], c["source"], c.get("execution_count")) for c in data["cells"]]
+            theirs = [(str(c["id"]), str(c["source"]), c.get("execution_count")) for c in tab.doc.ycells]
+            return mine == [(i, s, int(n) if isinstance(n, float) else n) for i, s, n in theirs]
+
+        await poll(agrees, what="the agent's read to equal the person's notebook")
+        assert len(tab.doc.ycells) >= 15

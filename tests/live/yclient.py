@@ -32,6 +32,9 @@ from pycrdt import (
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+#: Largest websocket message accepted (the server's own limit, YDocWebSocketHandler.max_message_size).
+MAX_MESSAGE_BYTES = 1024 * 1024 * 1024
+
 #: The origin of this client's own changes (what a person types).
 TYPING = "lab-user"
 
@@ -164,10 +167,17 @@ async def open_room(
 ) -> AsyncIterator[LabClient]:
     """Connect to the collaboration room ``room_id`` and yield the synced client; disconnect at the end."""
     ws_url = server_url.replace("http://", "ws://", 1) + f"api/collaboration/room/{room_id}{query}"
-    ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}))
+    # A browser takes messages of any size; tornado's client stops at 10 MiB unless told otherwise.
+    request = HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
+    ws = await websocket_connect(request, max_message_size=MAX_MESSAGE_BYTES)
     client = LabClient(ws, room_id, user or lab_user())
     try:
-        await asyncio.wait_for(client.synced.wait(), timeout)
+        reading = client._tasks[0]
+        await asyncio.wait(
+            {asyncio.ensure_future(client.synced.wait()), reading}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not client.synced.is_set():
+            raise AssertionError(f"room {room_id} did not sync within {timeout} s (connection closed: {client.closed})")
         yield client
     finally:
         await client.close()
