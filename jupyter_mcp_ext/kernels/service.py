@@ -512,11 +512,13 @@ class KernelService:
         timeout: float | None = None,
         continue_on_error: bool | None = None,
         progress: ProgressFn | None = None,
+        cell_id: str | None = None,
     ) -> NotebookRun:
         """Run the code cells of the notebook at ``path`` on a kernel, in order, and write each cell's
-        outputs and execution_count back into the notebook (through the ContentsManager).
+        outputs and execution_count back into the notebook (its live document while JupyterLab has it
+        open with real-time collaboration, output by output; else the file).
 
-        With ``cell_index``, only that cell runs (it must be a code cell). ``timeout`` applies to
+        With ``cell_index`` or ``cell_id``, only that cell runs (it must be a code cell). ``timeout`` applies to
         each cell. The run stops at the first cell that raises or times out unless
         ``continue_on_error`` (None: the server's default). Cells with no source are cleared, not
         sent (as in JupyterLab). Raises NotebookNotFound, CellIndexError, InvalidArgument,
@@ -529,4 +531,5 @@ class KernelService:
             timeout=timeout,
             continue_on_error=continue_on_error,
             progress=progress,
+            cell_id=cell_id,
         )

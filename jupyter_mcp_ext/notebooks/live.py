@@ -480,6 +480,10 @@ class LiveDocuments:
 
     def _follow(self, room: Any) -> LiveNotebook:
         key = room.room_id
+        server = self._server()
+        for gone in [k for k, v in self._followed.items() if server is None or server.rooms.get(k) is not v.room]:
+            if gone != key:  # a room dropped from memory: let its document go
+                self._followed.pop(gone).close()
         live = self._followed.get(key)
         if live is not None and live.room is not room:
             live.close()

@@ -58,3 +58,10 @@ def open_lab_awareness(server_url: str) -> Callable[..., AbstractAsyncContextMan
         return open_room(server_url, TOKEN, "JupyterLab:globalAwareness", user=lab_user(user))
 
     return connect
+
+
+@pytest.fixture
+def kernels_stopped(jp_serverapp: Any, jp_asyncio_loop: Any):
+    """The test leaves no kernel behind."""
+    yield
+    jp_asyncio_loop.run_until_complete(jp_serverapp.kernel_manager.shutdown_all(now=True))

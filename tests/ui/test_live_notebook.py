@@ -262,7 +262,7 @@ def test_the_agents_cell_and_its_output_appear_in_the_open_notebook_while_the_pe
                 kernel_id=kernel_id,
                 mode="notebook_cell",
                 path="analysis.ipynb",
-                cell_index=added["cell_index"],
+                cell_id=added["cell_id"],
             )
             assert run["status"] == "ok"
             output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
