@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -137,9 +138,9 @@ def ensure_cell_ids(nb: NotebookNode) -> bool:
         nb["nbformat_minor"] = 5
         changed = True
     cells = nb.get("cells") or []
-    missing = [i for i, c in enumerate(cells) if not c.get("id")]
-    if not missing:
+    if all(map(dict.get, cells, itertools.repeat("id"))):  # the usual case, checked at C speed
         return changed
+    missing = [i for i, c in enumerate(cells) if not c.get("id")]
     taken = {c.get("id") for c in cells if c.get("id")}
     for i in missing:
         cell = cells[i]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import logging
 import operator
 import time
@@ -172,15 +173,22 @@ class LiveNotebook:
         cells = self._cells
         if cells is None or len(cells) != count:
             cells = self._cells = [None] * count
-        stale = [i for i, c in enumerate(cells) if c is None]
-        if len(stale) > count // 2:
+            for i, ycell in enumerate(ycells):
+                cells[i] = self._convert(ycell)
+            return cells  # type: ignore[return-value]
+        if len(cells) > 64 and cells[0] is None and cells[-1] is None and cells[count // 2] is None:
+            # Most of it changed (a reload from disk): one pass over the document.
             for i, ycell in enumerate(ycells):
                 if cells[i] is None:
                     cells[i] = self._convert(ycell)
-        else:
-            for i in stale:
-                cells[i] = self._convert(ycells[i])
-        return cells  # type: ignore[return-value]
+            return cells  # type: ignore[return-value]
+        i = -1
+        while True:  # list.index finds the few stale cells at C speed
+            try:
+                i = cells.index(None, i + 1)
+            except ValueError:
+                return cells  # type: ignore[return-value]
+            cells[i] = self._convert(ycells[i])
 
     def notebook(self, *, keep_ids: bool = False) -> NotebookNode:
         """The document as an nbformat 4 notebook, as the room would save it now.
@@ -217,15 +225,13 @@ class LiveNotebook:
         with the id of a cell of ``old`` that is gone updates that cell field by field; any other
         cell is inserted, and the cells of ``old`` that ``new`` lacks are deleted.
         """
-        old_all: list[Any] = list(old.get("cells") or [])
-        new_all: list[Any] = list(new.get("cells") or [])
+        old_all: list[Any] = old.get("cells") or []
+        new_all: list[Any] = new.get("cells") or []
         # Cells before the first and after the last difference are the same objects: leave them out
         # (an edit of a 5,000-cell notebook then costs what its few changed cells cost).
         shorter = min(len(old_all), len(new_all))
-        same = list(map(operator.is_, old_all[:shorter], new_all[:shorter]))
-        lo = same.index(False) if False in same else shorter
-        same = list(map(operator.is_, reversed(old_all[lo:]), reversed(new_all[lo:])))
-        hi = same.index(False) if False in same else len(same)
+        lo = _first_difference(old_all, new_all, shorter)
+        hi = min(_first_difference(reversed(old_all), reversed(new_all), shorter), shorter - lo)
         old_cells, new_cells = old_all[lo : len(old_all) - hi], new_all[lo : len(new_all) - hi]
         by_object = {id(c): i for i, c in enumerate(old_cells)}
         kept_objects = {id(c) for c in new_cells} & set(by_object)
@@ -328,6 +334,13 @@ class LiveNotebook:
             if time.monotonic() > deadline:  # the room is reloading its file: its save comes after
                 return
             await asyncio.sleep(READY_POLL)
+
+
+def _first_difference(a: Any, b: Any, default: int) -> int:
+    """The position of the first pair of ``a`` and ``b`` that are not the same object, else ``default``
+    (iterators all the way down: no Python loop over the cells)."""
+    differs = map(operator.is_not, a, b)
+    return next(itertools.compress(itertools.count(), differs), default)
 
 
 def _plain(value: Any) -> Any:

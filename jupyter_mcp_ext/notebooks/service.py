@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 from tornado.web import HTTPError
 
 from ..exceptions import (
+    CellIndexError,
     Conflict,
     InvalidArgument,
     KernelSpecNotFound,
@@ -35,6 +36,9 @@ from .locks import PathLocks, guard_contents_manager
 from .paths import check_new_file_name, normalize_api_path, resolves_inside_root, shown
 
 T = TypeVar("T")
+
+#: Cell lists remembered per notebook before their ids are indexed (see ``_remember_ids``).
+REMEMBERED_LISTS = 64
 
 CELL_TYPES = ("code", "markdown", "raw")
 
@@ -214,10 +218,10 @@ class NotebookService:
         self.locks: PathLocks = guard_contents_manager(contents_manager)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         #: Where each cell id of a notebook was when last read or edited (id -> index), to say where
-        #: a cell_id that is gone used to be. Ids are added, never dropped, for the notebooks most
-        #: recently used.
-        self._last_ids: OrderedDict[str, dict[str, int]] = OrderedDict()
-        self._last_cells: dict[str, list[Any]] = {}
+        #: a cell_id that is gone used to be; ids are added, never dropped. ``_last_cells`` holds the
+        #: cell lists not indexed yet, for the notebooks most recently used.
+        self._last_ids: dict[str, dict[str, int]] = {}
+        self._last_cells: OrderedDict[str, list[list[Any]]] = OrderedDict()
         self.cache_max_notebooks = cache_max_notebooks
         self.cache_max_bytes = cache_max_bytes
         self._hashes = _accepts(contents_manager.get, "require_hash")
@@ -513,23 +517,37 @@ class NotebookService:
         return result
 
     def _remember_ids(self, api_path: str, nb: NotebookNode) -> None:
+        """Note the cells of the notebook as read or edited now. The lists are kept as they are and
+        their ids indexed only when a cell_id is not found (or every REMEMBERED_LISTS of them):
+        indexing 5,000 ids costs more than the rest of an edit of a live notebook."""
         cells = nb.get("cells") or []
-        if self._last_cells.get(api_path) is cells:  # the same (cached) notebook read again
-            self._last_ids.move_to_end(api_path)
-            return
-        self._last_cells[api_path] = cells
+        pending = self._last_cells.setdefault(api_path, [])
+        if not pending or pending[-1] is not cells:
+            pending.append(cells)
+            if len(pending) > REMEMBERED_LISTS:
+                self._index_ids(api_path)
+        self._last_cells.move_to_end(api_path)
+        while len(self._last_cells) > self.cache_max_notebooks:
+            dropped, _ = self._last_cells.popitem(last=False)
+            self._last_ids.pop(dropped, None)
+
+    def _index_ids(self, api_path: str) -> dict[str, int]:
         seen = self._last_ids.setdefault(api_path, {})
-        seen.update((c["id"], i) for i, c in enumerate(cells) if c.get("id"))
-        self._last_ids.move_to_end(api_path)
-        while len(self._last_ids) > self.cache_max_notebooks:
-            dropped, _ = self._last_ids.popitem(last=False)
-            self._last_cells.pop(dropped, None)
+        for cells in self._last_cells.get(api_path, []):
+            seen.update((c["id"], i) for i, c in enumerate(cells) if c.get("id"))
+        self._last_cells.get(api_path, []).clear()
+        return seen
 
     def locate(self, api_path: str, cells: list[Any], *, index: Any = None, cell_id: Any = None, **kwargs: Any) -> int:
         """The index of the cell addressed by ``index`` or ``cell_id`` among ``cells`` of the notebook at
         ``api_path`` (see ``cells.resolve_cell``; a vanished id is reported with the cells around where
         it was when this service last saw the notebook)."""
-        return resolve_cell(cells, index=index, cell_id=cell_id, last_seen=self._last_ids.get(api_path), **kwargs)
+        try:
+            return resolve_cell(cells, index=index, cell_id=cell_id, **kwargs)
+        except CellIndexError:
+            if cell_id is None:
+                raise
+        return resolve_cell(cells, index=index, cell_id=cell_id, last_seen=self._index_ids(api_path), **kwargs)
 
     def check_source(self, source: Any, *, argument: str = "source") -> str:
         """Validate a cell source argument; returns it as a string."""
