@@ -9,7 +9,8 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from ..notebooks.live import ORIGIN, LiveDocuments, LiveNotebook, sync_outputs
+from ..notebooks.live import LiveDocuments
+from ..notebooks.live_document import ORIGIN, LiveNotebook, sync_outputs
 from .models import ExecutionOutcome
 from .output_writer import ContentsOutputWriter, cell_source
 

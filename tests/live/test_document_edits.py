@@ -10,7 +10,7 @@ import nbformat
 from jupyter_ydoc import YNotebook
 from nbformat import NotebookNode
 
-from jupyter_mcp_ext.notebooks.live import LiveNotebook
+from jupyter_mcp_ext.notebooks.live_document import LiveNotebook
 
 
 class _Room:

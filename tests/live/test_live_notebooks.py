@@ -165,6 +165,7 @@ async def test_a_cell_id_the_person_deleted_is_an_error_naming_the_cells_around_
     assert f"cell_id {ids[4]!r} is not in the notebook" in message and "deleted" in message
     assert ids[3] in message and ids[5] in message, "the cells now around the deleted one are named"
     assert "read_cells(mode='list')" in message
+    await file_sources(jp_root_dir, "gone.ipynb", [f"v{i}" for i in range(8) if i != 4])
     assert "lost?" not in json.dumps([c.source for c in on_disk(jp_root_dir, "gone.ipynb").cells])
     assert len(before.cells) == 8
 

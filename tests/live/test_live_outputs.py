@@ -72,15 +72,20 @@ async def test_stream_output_shows_line_by_line_while_the_cell_runs(mcp_client, 
     assert data["status"] == "ok" and data["cell_index"] == 1 and data["cell_id"] == cell_id
     running = [s for s in seen if s["execution_state"] == "running"]
     assert running and running[0]["outputs"] == [] and running[0]["execution_count"] is None
-    partial = [texts(s) for s in running]
-    assert "line 0\n" in partial and "line 0\nline 1\n" in partial, f"the lines appeared one by one: {partial}"
     final = seen[-1]
     assert texts(final) == "line 0\nline 1\nline 2\nline 3\n" and final["execution_count"] == data["execution_count"]
+    partial = [texts(s) for s in running if texts(s)]
+    # The kernel prints a line every 0.4 s: the tab saw the text grow while the cell ran, not only at the end.
+    assert len(set(partial)) >= 2, f"the lines appeared as they were printed: {partial}"
+    assert all(texts(final).startswith(p) for p in partial) and "line 3" not in partial[0]
     assert final["outputs"][-1]["data"] == {"text/plain": "'done'"}
     assert [o["output_type"] for o in final["outputs"]] == ["stream", "execute_result"], "the stream was merged"
 
     async def saved() -> bool:
-        cell = nbformat.read(str(jp_root_dir / "run.ipynb"), as_version=4).cells[1]
+        try:
+            cell = nbformat.read(str(jp_root_dir / "run.ipynb"), as_version=4).cells[1]
+        except Exception:  # the room is writing the file right now (in place)
+            return False
         return cell.get("execution_count") == data["execution_count"] and len(cell.outputs) == 2
 
     deadline = asyncio.get_running_loop().time() + 20
