@@ -412,6 +412,8 @@ class FailingContentsManager(AsyncLargeFileManager):
     ],
     indirect=True,
 )
+# This contents manager cannot load the notebook, so JupyterLab could not open it in a room either.
+@pytest.mark.parametrize("notebook_backend", ["file"])
 async def test_an_unexpected_exception_in_a_tool_says_what_failed_and_logs_the_traceback(
     mcp_client, make_notebook, caplog
 ):
