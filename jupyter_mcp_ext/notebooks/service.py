@@ -399,8 +399,11 @@ class NotebookService:
         self._cache.move_to_end(api_path)
         total = sum(e.memory for e in self._cache.values())
         while len(self._cache) > 1 and (len(self._cache) > self.cache_max_notebooks or total > self.cache_max_bytes):
-            _, dropped = self._cache.popitem(last=False)
+            path, dropped = self._cache.popitem(last=False)
             total -= dropped.memory
+            # Its cell lists, remembered for cell_id lookups, would keep the dropped notebook in memory:
+            # keep only where each id was.
+            self._index_ids(path)
 
     def cache_memory(self) -> int:
         """Estimated bytes held by the parsed-notebook cache now (see ``estimate_memory``)."""
