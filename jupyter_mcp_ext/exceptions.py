@@ -66,6 +66,12 @@ class KernelDied(MCPExtError):
     http_status = 500
 
 
+class KernelGatewayError(MCPExtError):
+    """The kernel gateway (``--gateway-url``) refused a request about a kernel, failed it, or did not answer."""
+
+    http_status = 502
+
+
 class JobNotFound(NotFound):
     """No job has the given job_id."""
 

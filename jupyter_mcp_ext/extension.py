@@ -24,6 +24,8 @@ from .handlers import ConnectHandler, StatusHandler
 from .jobs.executor import ProcessJobExecutor
 from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
+from .notebooks.live import LiveDocuments
+from .notebooks.presence import Presence
 from .notebooks.service import NotebookService
 from .services import Services
 from .transport import MCPHandler
@@ -129,6 +131,14 @@ class MCPExtensionApp(ExtensionApp):
         "and noisy inside Jupyter Server, and the SDK's DEBUG lines may hold request bodies (cell sources). "
         "The extension's own lines (one per tool call) follow the server's --log-level. "
         "Environment: JUPYTER_MCP_LOG_LEVEL.",
+    )
+
+    presence_idle_timeout = Float(
+        60.0,
+        config=True,
+        help="Notebooks open in JupyterLab with real-time collaboration (jupyter-collaboration): seconds an MCP "
+        "client stays among a notebook's collaborators after its last read or edit of it. Default 60. 0 means "
+        "MCP clients never appear as collaborators.",
     )
 
     # -- kernels ---------------------------------------------------------------------------
@@ -365,12 +375,18 @@ class MCPExtensionApp(ExtensionApp):
         assert serverapp is not None, "initialize_settings runs after the extension is linked to a server"
         attach_to_server_log(serverapp.log)
         install_trust_filter(serverapp.contents_manager)
+        live = LiveDocuments(serverapp.web_app.settings, self.log)
+        live.presence = Presence(
+            self.log, idle_timeout=self.presence_idle_timeout, global_room=live.global_awareness_room
+        )
         notebooks = NotebookService(
             serverapp.contents_manager,
             serverapp.kernel_spec_manager,
             max_source_chars=self.max_source_chars,
             cache_max_bytes=self.notebook_cache_max_bytes,
             log=self.log,
+            # jupyter-collaboration's rooms, found in the server's settings when it runs (it may load later).
+            live=live,
         )
         problems = []
         if self.output_directory:
@@ -469,6 +485,8 @@ class MCPExtensionApp(ExtensionApp):
         self.mcp_stopping = True
         if self.services is not None:
             await self.services.stop()
+            if self.services.notebooks.live is not None:
+                await self.services.notebooks.live.close()
         if self._mcp_task is not None and self._mcp_stop is not None:
             self._mcp_stop.set()
             try:

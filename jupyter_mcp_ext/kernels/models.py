@@ -46,11 +46,13 @@ class ExecutionOutcome:
 
 @dataclass
 class CellOutcome:
-    """The outcome of one notebook cell (``outcome`` is None for a cell that had nothing to run)."""
+    """The outcome of one notebook cell (``outcome`` is None for a cell that had nothing to run);
+    ``cell_id`` is the cell's nbformat 4.5 id, if it has one."""
 
     cell_index: int
     cell_type: str
     outcome: ExecutionOutcome
+    cell_id: str | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ from ..exceptions import CellIndexError, InvalidArgument, KernelDied
 from ..metrics import EXECUTION_DURATION_SECONDS, NOTEBOOK_EXECUTIONS_TOTAL
 from .connection import Execution, KernelConnection
 from .execution import Executor
+from .live_output_writer import LiveOutputWriter
 from .models import CellOutcome, ExecutionOutcome, NotebookRun, ProgressFn
 from .output_writer import ContentsOutputWriter, OutputWriter, cell_source, index_list
 
@@ -53,11 +54,12 @@ class NotebookRunner:
         timeout: float | None = None,
         continue_on_error: bool | None = None,
         progress: ProgressFn | None = None,
+        cell_id: str | None = None,
     ) -> NotebookRun:
         """Run the code cells of the notebook at ``path`` on a kernel, in order, and write each cell's
         outputs and execution_count back into the notebook (through ``output_writer``).
 
-        With ``cell_index``, only that cell runs (it must be a code cell). ``timeout`` applies to
+        With ``cell_index`` or ``cell_id``, only that cell runs (it must be a code cell). ``timeout`` applies to
         each cell. The run stops at the first cell that raises or times out unless
         ``continue_on_error`` (None: the server's default). Cells with no source are cleared, not
         sent (as in JupyterLab). Raises NotebookNotFound, CellIndexError, InvalidArgument,
@@ -67,6 +69,10 @@ class NotebookRunner:
         keep_going = self.executor.settings.continue_on_error if continue_on_error is None else bool(continue_on_error)
         api_path, nb = await self.notebooks.get(path)
         cells = list(nb.cells)
+        if cell_id is not None:
+            cell_index = self.notebooks.locate(
+                api_path, cells, cell_id=cell_id, index=cell_index, index_argument="cell_index"
+            )
         if cell_index is not None:
             if isinstance(cell_index, bool) or not isinstance(cell_index, int):
                 raise InvalidArgument(f"cell_index must be an integer (0-based cell index), got {cell_index!r}.")
@@ -129,7 +135,7 @@ class NotebookRunner:
                         self.executor.spawn(writer.flush(force=True), f"jupyter_mcp_ext.write.{api_path}")
                         raise
                 writer.cell_finished(index, outcome)
-                run.cells.append(CellOutcome(index, "code", outcome))
+                run.cells.append(CellOutcome(index, "code", outcome, cells[index].get("id")))
                 await writer.flush()
                 if outcome.status in ("error", "timeout", "abort") and not keep_going:
                     run.stopped_at = index
@@ -156,7 +162,13 @@ class NotebookRunner:
 
     def output_writer(self, api_path: str, cells: list[Any]) -> OutputWriter:
         """The writer of one run's outputs into the notebook at ``api_path`` (``cells``: as read
-        when the run began): the one place where the run's output destination is chosen."""
+        when the run began): the one place where the run's output destination is chosen.
+
+        With real-time collaboration running, outputs stream into the notebook's live document
+        while JupyterLab has it open (``LiveOutputWriter``); else they go into the file."""
+        live = getattr(self.notebooks, "live", None)
+        if live is not None and live.enabled:
+            return LiveOutputWriter(self.notebooks, live, api_path, cells, self.log)
         return ContentsOutputWriter(self.notebooks, api_path, cells, self.log)
 
     def _watch(self, writer: OutputWriter, index: int, execution: Execution) -> None:

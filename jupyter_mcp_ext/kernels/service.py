@@ -4,7 +4,9 @@ Kernels are the server's own: started, stopped, interrupted and restarted throug
 ``ServerApp.kernel_manager`` (an ``AsyncMappingKernelManager``), so they are the kernels
 JupyterLab shows and ``/api/kernels`` lists. This module keeps the lifecycle (``max_kernels``, the
 idle culler) and the registry of our connections to them, one per kernel (connection.py), through
-which the executions run (execution.py, notebook_run.py).
+which the executions run (execution.py, notebook_run.py). On a server started with ``--gateway-url``
+the kernels are the gateway's: the same calls go to its REST API, and the connections through its
+websocket (gateway_connection.py).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jupyter_core.utils import ensure_async
+from tornado import web
 
 from ..exceptions import (
     InvalidArgument,
@@ -28,6 +32,7 @@ from ..exceptions import (
 from ..metrics import KERNEL_STARTS_TOTAL
 from .connection import KernelConnection
 from .execution import Executor
+from .gateway_connection import GatewayKernelConnection, gateway_error, is_gateway_kernel, is_gateway_manager
 from .models import CellOutcome, ExecutionOutcome, KernelSettings, NotebookRun, ProgressFn
 from .notebook_run import NotebookRunner
 from .zmq_connection import ZMQKernelConnection
@@ -146,7 +151,7 @@ class KernelService:
             if kernel_id not in self.kernel_manager:
                 self._ours.discard(kernel_id)
                 continue
-            model = self.kernel_manager.kernel_model(kernel_id)
+            model = await self._kernel_model(kernel_id)
             kernel = self.kernel_manager.get_kernel(kernel_id)
             last = getattr(kernel, "last_activity", None)
             conn = self._connections.get(kernel_id)
@@ -165,8 +170,10 @@ class KernelService:
     # -- kernelspecs and lookup ------------------------------------------------------------
 
     async def kernelspecs(self) -> list[dict[str, Any]]:
-        """The installed kernelspecs: ``[{"name", "display_name", "language"}]``, sorted by name."""
-        specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+        """The installed kernelspecs (a gateway's: those it offers this server's user):
+        ``[{"name", "display_name", "language"}]``, sorted by name."""
+        with self._gateway_errors("list its kernelspecs"):
+            specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
         out = []
         for name, model in sorted(specs.items()):
             spec = model.get("spec") or {}
@@ -214,7 +221,9 @@ class KernelService:
         "started_at", "last_activity"}]`` (times in seconds since the epoch)."""
         await self._prune()
         out = []
-        for model in self.kernel_manager.list_kernels():
+        with self._gateway_errors("list its kernels"):
+            models = await ensure_async(self.kernel_manager.list_kernels())
+        for model in models:
             kernel_id = model["id"]
             kernel = self.kernel_manager.get_kernel(kernel_id)
             out.append(self._summary(kernel_id, kernel, model))
@@ -238,14 +247,19 @@ class KernelService:
         notebook ``path`` of its session (None if none), ``sessions`` and ``info`` (the kernel's own
         kernel_info_reply when it has answered one, and its kernelspec)."""
         kernel = self._check_kernel(kernel_id)
-        model = self.kernel_manager.kernel_model(kernel_id)
+        model = await self._kernel_model(kernel_id)
         details = self._summary(kernel_id, kernel, model)
-        is_alive = bool(await ensure_async(kernel.is_alive()))
+        with self._gateway_errors(f"report on kernel {kernel_id}"):
+            is_alive = bool(await ensure_async(kernel.is_alive()))
+        kernel_name = model.get("name") or kernel.kernel_name
         if not is_alive:
             details["state"] = "dead"
         spec: dict[str, Any] = {}
         try:
-            spec = (await ensure_async(self.kernel_spec_manager.get_kernel_spec(kernel.kernel_name))).to_dict()
+            # From the list, not get_kernel_spec(): a gateway's single-spec URL breaks when the server
+            # filters kernelspecs by KERNEL_USERNAME (jupyter_server 2.x appends the name after "?user=").
+            specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+            spec = dict((specs.get(kernel_name) or {}).get("spec") or {})
         except Exception:
             spec = {}
         sessions = []
@@ -274,7 +288,7 @@ class KernelService:
                     info[key] = conn.kernel_info[key]
         details.update(
             {
-                "display_name": spec.get("display_name", kernel.kernel_name),
+                "display_name": spec.get("display_name", kernel_name),
                 "language": spec.get("language"),
                 "is_alive": is_alive,
                 "path": sessions[0]["path"] if sessions else None,
@@ -301,10 +315,11 @@ class KernelService:
                     "execute_on_kernel; an administrator can raise MCPExtensionApp.max_kernels."
                 )
             started = time.time()
-            kernel_id = await asyncio.wait_for(
-                ensure_async(self.kernel_manager.start_kernel(kernel_name=kernel_name, path="")),
-                timeout=self.settings.jupyter_timeout or None,
-            )
+            with self._gateway_errors(f"start a kernel of {kernel_name!r}"):
+                kernel_id = await asyncio.wait_for(
+                    ensure_async(self.kernel_manager.start_kernel(kernel_name=kernel_name, path="")),
+                    timeout=self.settings.jupyter_timeout or None,
+                )
         self._started_at[kernel_id] = started
         self._ours.add(kernel_id)
         self._ensure_culler()
@@ -318,9 +333,13 @@ class KernelService:
         except asyncio.TimeoutError:
             self.log.warning("Kernel %s started but did not answer a kernel_info_request", kernel_id)
         kernel = self.kernel_manager.get_kernel(kernel_id)
-        if conn.info_received.is_set():
+        if is_gateway_kernel(kernel):
+            # The server knows a gateway kernel's state from the gateway's model: fetch it once now.
+            with self._gateway_errors(f"report on kernel {kernel_id}"):
+                await kernel.refresh_model()
+        elif conn.info_received.is_set():
             await self._nudge(conn, kernel)
-        return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
+        return self._summary(kernel_id, kernel, await self._kernel_model(kernel_id))
 
     async def _nudge(self, conn: KernelConnection, kernel: Any, attempts: int = 20) -> None:
         """Send kernel_info requests until the server has seen the kernel's status.
@@ -343,14 +362,16 @@ class KernelService:
         if conn is not None:
             conn.fail_all(KernelDied(f"Kernel {kernel_id} was shut down (stop_kernel) while this code ran."))
         await self._drop_connection(kernel_id)
-        await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id))
+        with self._gateway_errors(f"shut down kernel {kernel_id}"):
+            await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id))
         self._ours.discard(kernel_id)
         self._started_at.pop(kernel_id, None)
 
     async def interrupt_kernel(self, kernel_id: str) -> None:
         """Interrupt what the kernel is running (KeyboardInterrupt in Python); its state is kept."""
         self._check_kernel(kernel_id)
-        await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
+        with self._gateway_errors(f"interrupt kernel {kernel_id}"):
+            await ensure_async(self.kernel_manager.interrupt_kernel(kernel_id))
 
     async def restart_kernel(self, kernel_id: str) -> dict[str, Any]:
         """Restart a kernel (same kernel_id, fresh process, state lost) and wait until it answers.
@@ -362,7 +383,8 @@ class KernelService:
         if conn is not None:
             conn.fail_all(KernelDied(f"Kernel {kernel_id} was restarted (restart_kernel) while this code ran."))
         await self._drop_connection(kernel_id)
-        ready = await ensure_async(self.kernel_manager.restart_kernel(kernel_id))
+        with self._gateway_errors(f"restart kernel {kernel_id}"):
+            ready = await ensure_async(self.kernel_manager.restart_kernel(kernel_id))
         if isinstance(ready, Awaitable):
             try:
                 await asyncio.wait_for(ready, timeout=self.settings.jupyter_timeout or None)
@@ -371,7 +393,7 @@ class KernelService:
                     f"Kernel {kernel_id} was restarted but did not answer ({e}); stop it with stop_kernel and "
                     "start a new one."
                 ) from e
-        return self._summary(kernel_id, kernel, self.kernel_manager.kernel_model(kernel_id))
+        return self._summary(kernel_id, kernel, await self._kernel_model(kernel_id))
 
     # -- connections -----------------------------------------------------------------------
 
@@ -393,7 +415,8 @@ class KernelService:
         async with lock:
             conn = self._connections.get(kernel_id)
             if conn is None or conn.closed:
-                ready = getattr(kernel, "ready", None)
+                # A gateway kernel's ``ready`` future is never resolved: the gateway answered its start.
+                ready = None if is_gateway_kernel(kernel) else getattr(kernel, "ready", None)
                 if ready is not None and not ready.done():
                     await asyncio.wait_for(asyncio.wrap_future(ready), timeout=self.settings.jupyter_timeout or None)
                 conn = self._new_connection(kernel_id, kernel)
@@ -417,8 +440,28 @@ class KernelService:
         return conn
 
     def _new_connection(self, kernel_id: str, kernel: Any) -> KernelConnection:
-        """The connection to open to ``kernel`` (the server's KernelManager of ``kernel_id``)."""
+        """The connection to open to ``kernel`` (the server's KernelManager of ``kernel_id``): through the
+        gateway's websocket for a gateway's kernel, else our own ZMQ sockets."""
+        if is_gateway_kernel(kernel):
+            return GatewayKernelConnection(kernel_id, kernel, self.kernel_manager, self.log)
         return ZMQKernelConnection(kernel_id, kernel, self.kernel_manager, self.log)
+
+    async def _kernel_model(self, kernel_id: str) -> dict[str, Any]:
+        # A local kernel's model is at hand; a gateway's manager returns it from a coroutine.
+        model = await ensure_async(self.kernel_manager.kernel_model(kernel_id))
+        return dict(model or {})
+
+    @contextmanager
+    def _gateway_errors(self, doing: str) -> Iterator[None]:
+        """Turn what jupyter_server's gateway client raises (tornado HTTPErrors carrying the gateway's
+        answer) into a KernelGatewayError that says what the gateway said; ``doing`` completes the
+        sentence "The kernel gateway could not ..."."""
+        try:
+            yield
+        except web.HTTPError as e:
+            if not is_gateway_manager(self.kernel_manager):
+                raise  # not a gateway's kernel manager: its HTTPErrors are its own
+            raise gateway_error(e, doing) from e
 
     async def _drop_connection(self, kernel_id: str, conn: KernelConnection | None = None) -> None:
         current = self._connections.get(kernel_id)
@@ -469,11 +512,13 @@ class KernelService:
         timeout: float | None = None,
         continue_on_error: bool | None = None,
         progress: ProgressFn | None = None,
+        cell_id: str | None = None,
     ) -> NotebookRun:
         """Run the code cells of the notebook at ``path`` on a kernel, in order, and write each cell's
-        outputs and execution_count back into the notebook (through the ContentsManager).
+        outputs and execution_count back into the notebook (its live document while JupyterLab has it
+        open with real-time collaboration, output by output; else the file).
 
-        With ``cell_index``, only that cell runs (it must be a code cell). ``timeout`` applies to
+        With ``cell_index`` or ``cell_id``, only that cell runs (it must be a code cell). ``timeout`` applies to
         each cell. The run stops at the first cell that raises or times out unless
         ``continue_on_error`` (None: the server's default). Cells with no source are cleared, not
         sent (as in JupyterLab). Raises NotebookNotFound, CellIndexError, InvalidArgument,
@@ -486,4 +531,5 @@ class KernelService:
             timeout=timeout,
             continue_on_error=continue_on_error,
             progress=progress,
+            cell_id=cell_id,
         )

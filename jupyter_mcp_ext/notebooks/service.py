@@ -31,10 +31,15 @@ from ..exceptions import (
     PathError,
 )
 from ..logs import quiet_trust_warnings
+from .cells import check_index, ensure_cell_ids, resolve_cell
+from .live import LiveDocuments, LiveNotebook
 from .locks import PathLocks, guard_contents_manager
 from .paths import check_new_file_name, normalize_api_path, resolves_inside_root, shown
 
 T = TypeVar("T")
+
+#: Cell lists remembered per notebook before their ids are indexed (see ``_remember_ids``).
+REMEMBERED_LISTS = 64
 
 CELL_TYPES = ("code", "markdown", "raw")
 
@@ -140,30 +145,6 @@ def _accepts(method: Any, name: str) -> bool:
     return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
-def cell_range_text(count: int) -> str:
-    """Describe the valid 0-based indices of ``count`` cells, for error messages."""
-    return f"the notebook has {count} cell{'s' if count != 1 else ''}" + (f" (0-{count - 1})" if count else "")
-
-
-def check_index(index: Any, count: int, *, argument: str = "index", allow_end: bool = False) -> int:
-    """Return ``index`` if it addresses a cell of a notebook with ``count`` cells.
-
-    Raises CellIndexError naming the valid range otherwise. With ``allow_end``, ``count``
-    itself is valid (an insertion position after the last cell).
-    """
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise InvalidArgument(f"{argument} must be an integer (0-based cell index), got {index!r}.")
-    upper = count if allow_end else count - 1
-    if index < 0 or index > upper:
-        if allow_end:
-            raise CellIndexError(
-                f"{argument} {index} is out of range: {cell_range_text(count)}; "
-                f"insert positions are 0-{count} ({count} appends)."
-            )
-        raise CellIndexError(f"{argument} {index} is out of range: {cell_range_text(count)}.")
-    return index
-
-
 def _source(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
@@ -215,7 +196,8 @@ def new_cell(cell_type: str, source: str, metadata: dict[str, Any] | None, nbfor
 
 
 class NotebookService:
-    """Reads and edits notebooks through the server's ContentsManager.
+    """Reads and edits notebooks: their live document while JupyterLab has them open with real-time
+    collaboration (``live``), else through the server's ContentsManager.
 
     Every path is an API path relative to the server root, confined by ``normalize_api_path``
     and by the ContentsManager itself (root, hidden files, checkpoints, custom managers).
@@ -246,6 +228,11 @@ class NotebookService:
         Most memory the cached notebooks may hold, in bytes, as ``estimate_memory`` counts it (a
         parsed notebook holds 1.5-10x its file size). The least recently used go first; the last
         one read is always kept.
+    live : LiveDocuments, optional
+        The shared documents of jupyter-collaboration's rooms. While a room holds a notebook, reads
+        return the document (what people typed and did not save yet included) and edits change it
+        in one transaction each; the room saves it (its autosave), and the file is never written
+        behind it. Results have the same shape from both back ends.
     """
 
     def __init__(
@@ -257,13 +244,20 @@ class NotebookService:
         cache_max_notebooks: int = 32,
         cache_max_bytes: int = 256 * 1024 * 1024,
         log: logging.Logger | None = None,
+        live: LiveDocuments | None = None,
     ) -> None:
         self.contents_manager = contents_manager
+        self.live = live
         self.kernel_spec_manager = kernel_spec_manager
         self.max_source_chars = max_source_chars
         self.log = log or logging.getLogger(__name__)
         self.locks: PathLocks = guard_contents_manager(contents_manager)
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        #: Where each cell id of a notebook was when last read or edited (id -> index), to say where
+        #: a cell_id that is gone used to be; ids are added, never dropped. ``_last_cells`` holds the
+        #: cell lists not indexed yet, for the notebooks most recently used.
+        self._last_ids: dict[str, dict[str, int]] = {}
+        self._last_cells: OrderedDict[str, list[list[Any]]] = OrderedDict()
         self.cache_max_notebooks = cache_max_notebooks
         self.cache_max_bytes = cache_max_bytes
         self._hashes = _accepts(contents_manager.get, "require_hash")
@@ -377,8 +371,14 @@ class NotebookService:
         Raises NotebookNotFound, NotANotebook, PathError or InvalidArgument.
         """
         api_path = self.api_path(path, argument=argument)
-        async with self.locks.read(api_path):
-            nb, _ = await self._read(api_path, argument=argument)
+        live = await self.live.get(api_path) if self.live is not None else None
+        if live is not None:
+            self.live.touch(live)  # type: ignore[union-attr]
+            nb = live.notebook()
+        else:
+            async with self.locks.read(api_path):
+                nb, _ = await self._read(api_path, argument=argument)
+        self._remember_ids(api_path, nb)
         return api_path, nb
 
     def _stat_key(self, api_path: str) -> tuple[int, ...] | None:
@@ -400,7 +400,7 @@ class NotebookService:
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     async def _read(self, api_path: str, *, argument: str = "path") -> tuple[NotebookNode, Fingerprint]:
-        """The notebook and the fingerprint of the content it was parsed from (hold the path's lock)."""
+        """The notebook file and the fingerprint of the content it was parsed from (hold the path's lock)."""
         cached = self._cache.get(api_path)
         stat_key = self._stat_key(api_path)
         if cached is not None and stat_key is not None and cached.settled == stat_key:
@@ -435,8 +435,11 @@ class NotebookService:
         self._cache.move_to_end(api_path)
         total = sum(e.memory for e in self._cache.values())
         while len(self._cache) > 1 and (len(self._cache) > self.cache_max_notebooks or total > self.cache_max_bytes):
-            _, dropped = self._cache.popitem(last=False)
+            path, dropped = self._cache.popitem(last=False)
             total -= dropped.memory
+            # Its cell lists, remembered for cell_id lookups, would keep the dropped notebook in memory:
+            # keep only where each id was.
+            self._index_ids(path)
 
     def cache_memory(self) -> int:
         """Estimated bytes held by the parsed-notebook cache now (see ``estimate_memory``)."""
@@ -484,19 +487,33 @@ class NotebookService:
         as if the call had come after that change; every edit of this service (``add_cell``,
         ``update_cell``, ``remove_cell``, the kernel service's outputs by cell id) is written that
         way. After ``EDIT_ATTEMPTS`` changes in a row it raises Conflict and writes nothing.
+
+        A notebook open in a collaboration room is edited in its live document instead, in one
+        transaction of cell changes (``LiveNotebook.apply``); the room's autosave writes the file.
         """
         api_path = self.api_path(path, argument=argument)
-        async with self.locks.write(api_path):
-            for _ in range(EDIT_ATTEMPTS):
-                current, read = await self._read(api_path, argument=argument)
-                nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
-                nb["cells"] = list(current.get("cells", []))
-                nb["metadata"] = copy.copy(current.get("metadata", {}))
-                result = change(nb)
-                if await self._unchanged_since(api_path, read, current, argument):
-                    await self._save(api_path, nb, argument=argument)
-                    return api_path, result
-                self.log.warning("%s changed on disk while an edit was being made; applying the edit again", api_path)
+        while True:
+            live = await self.live.get(api_path) if self.live is not None else None
+            if live is not None:
+                return api_path, await self._edit_live(api_path, live, change)
+            async with self.locks.write(api_path):
+                if self.live is not None and self.live.room(api_path) is not None:
+                    continue  # a room opened while this edit waited: edit its document instead
+                return api_path, await self._edit_file(api_path, change, argument)
+
+    async def _edit_file(self, api_path: str, change: Callable[[NotebookNode], T], argument: str) -> T:
+        """``edit`` on the file: read, change, compare and swap (hold the path's write lock)."""
+        for _ in range(EDIT_ATTEMPTS):
+            current, read = await self._read(api_path, argument=argument)
+            nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
+            nb["cells"] = list(current.get("cells", []))
+            nb["metadata"] = copy.copy(current.get("metadata", {}))
+            result = change(nb)
+            if await self._unchanged_since(api_path, read, current, argument):
+                await self._save(api_path, nb, argument=argument)
+                self._remember_ids(api_path, nb)
+                return result
+            self.log.warning("%s changed on disk while an edit was being made; applying the edit again", api_path)
         raise Conflict(
             f"{argument} {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while this edit was "
             "being saved (another program is writing it); nothing was written. Read it again and retry."
@@ -524,6 +541,53 @@ class NotebookService:
             await self._save(api_path, nb, argument=argument)
             return self._cache[api_path].fingerprint
 
+    async def _edit_live(self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T]) -> T:
+        # No await from the snapshot to the end of apply(): nobody's change can come in between.
+        current = live.notebook(keep_ids=True)
+        nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
+        nb["cells"] = list(current["cells"])
+        nb["metadata"] = copy.copy(current["metadata"])
+        result = change(nb)
+        live.apply(current, nb)
+        self._remember_ids(api_path, nb)
+        if self.live is not None:
+            self.live.touch(live)
+        await live.settle()
+        return result
+
+    def _remember_ids(self, api_path: str, nb: NotebookNode) -> None:
+        """Note the cells of the notebook as read or edited now. The lists are kept as they are and
+        their ids indexed only when a cell_id is not found (or every REMEMBERED_LISTS of them):
+        indexing 5,000 ids costs more than the rest of an edit of a live notebook."""
+        cells = nb.get("cells") or []
+        pending = self._last_cells.setdefault(api_path, [])
+        if not pending or pending[-1] is not cells:
+            pending.append(cells)
+            if len(pending) > REMEMBERED_LISTS:
+                self._index_ids(api_path)
+        self._last_cells.move_to_end(api_path)
+        while len(self._last_cells) > self.cache_max_notebooks:
+            dropped, _ = self._last_cells.popitem(last=False)
+            self._last_ids.pop(dropped, None)
+
+    def _index_ids(self, api_path: str) -> dict[str, int]:
+        seen = self._last_ids.setdefault(api_path, {})
+        for cells in self._last_cells.get(api_path, []):
+            seen.update((c["id"], i) for i, c in enumerate(cells) if c.get("id"))
+        self._last_cells.get(api_path, []).clear()
+        return seen
+
+    def locate(self, api_path: str, cells: list[Any], *, index: Any = None, cell_id: Any = None, **kwargs: Any) -> int:
+        """The index of the cell addressed by ``index`` or ``cell_id`` among ``cells`` of the notebook at
+        ``api_path`` (see ``cells.resolve_cell``; a vanished id is reported with the cells around where
+        it was when this service last saw the notebook)."""
+        try:
+            return resolve_cell(cells, index=index, cell_id=cell_id, **kwargs)
+        except CellIndexError:
+            if cell_id is None:
+                raise
+        return resolve_cell(cells, index=index, cell_id=cell_id, last_seen=self._index_ids(api_path), **kwargs)
+
     def check_source(self, source: Any, *, argument: str = "source") -> str:
         """Validate a cell source argument; returns it as a string."""
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
@@ -544,46 +608,66 @@ class NotebookService:
         source: str,
         metadata: dict[str, Any] | None = None,
         index: int | None = None,
+        cell_id: str | None = None,
     ) -> tuple[str, int, int, NotebookNode]:
-        """Insert a cell before ``index`` (append when None); return (api_path, index, cell_count, cell)."""
+        """Insert a cell before ``index``, or right after the cell whose id is ``cell_id`` (append when
+        neither); return (api_path, index, cell_count, cell). Gives the notebook's cells ids first
+        (``ensure_cell_ids``), so the new cell has one."""
         source = self.check_source(source)
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidArgument('metadata must be a JSON object (a dict), e.g. {"tags": ["parameters"]}.')
+        if index is not None and cell_id is not None:
+            raise InvalidArgument(
+                "give either index (insert before that position) or cell_id (insert right after that cell), not both."
+            )
+        api_path = self.api_path(path)
 
         def change(nb: NotebookNode) -> tuple[int, int, NotebookNode]:
             cells = nb["cells"]
-            at = len(cells) if index is None else check_index(index, len(cells), allow_end=True)
+            if cell_id is not None:
+                at = self.locate(api_path, cells, cell_id=cell_id) + 1
+            else:
+                at = len(cells) if index is None else check_index(index, len(cells), allow_end=True)
+            ensure_cell_ids(nb)
             cell = new_cell(cell_type, source, metadata, nb.get("nbformat_minor", 0))
             cells.insert(at, cell)
             return at, len(cells), cell
 
-        api_path, (at, count, cell) = await self.edit(path, change)
+        _, (at, count, cell) = await self.edit(api_path, change)
         return api_path, at, count, cell
 
-    async def remove_cell(self, path: str, index: int) -> tuple[str, int, NotebookNode]:
-        """Remove the cell at ``index``; return (api_path, remaining cell_count, removed cell)."""
+    async def remove_cell(
+        self, path: str, index: int | None = None, cell_id: str | None = None
+    ) -> tuple[str, int, int, NotebookNode]:
+        """Remove the cell at ``index`` or with id ``cell_id``; return (api_path, its index, remaining
+        cell_count, removed cell)."""
+        api_path = self.api_path(path)
 
-        def change(nb: NotebookNode) -> tuple[int, NotebookNode]:
+        def change(nb: NotebookNode) -> tuple[int, int, NotebookNode]:
             cells = nb["cells"]
-            removed = cells.pop(check_index(index, len(cells)))
-            return len(cells), removed
+            at = self.locate(api_path, cells, index=index, cell_id=cell_id)
+            ensure_cell_ids(nb)
+            removed = cells.pop(at)
+            return at, len(cells), removed
 
-        api_path, (count, removed) = await self.edit(path, change)
-        return api_path, count, removed
+        _, (at, count, removed) = await self.edit(api_path, change)
+        return api_path, at, count, removed
 
     async def update_cell(
         self,
         path: str,
-        index: int,
+        index: int | None,
         source: str | None = None,
+        cell_id: str | None = None,
         *,
         old_text: str | None = None,
         new_text: str | None = None,
         clear_outputs: bool = False,
-    ) -> tuple[str, NotebookNode]:
-        """Change the cell at ``index``, keeping its id, type and metadata: replace its whole source
-        (``source``), or the one occurrence of ``old_text`` in it by ``new_text``; with
-        ``clear_outputs``, a code cell's outputs and execution_count are cleared too.
+    ) -> tuple[str, int, NotebookNode]:
+        """Change the cell at ``index`` or with id ``cell_id``, keeping its id, type and metadata:
+        replace its whole source (``source``), or the one occurrence of ``old_text`` in it by
+        ``new_text``; with ``clear_outputs``, a code cell's outputs and execution_count are cleared
+        too. Returns (api_path, its index, the updated cell).
 
         The piece is looked up in the source as it is when the edit is applied (under the lock).
         Raises InvalidArgument if both forms or neither are given, or if ``old_text`` does not
@@ -612,10 +696,12 @@ class NotebookService:
             source = self.check_source(source)
         if new_text is not None:
             self.check_source(new_text, argument="new_text")
+        api_path = self.api_path(path)
 
-        def change(nb: NotebookNode) -> NotebookNode:
+        def change(nb: NotebookNode) -> tuple[int, NotebookNode]:
             cells = nb["cells"]
-            i = check_index(index, len(cells))
+            i = self.locate(api_path, cells, index=index, cell_id=cell_id)
+            ensure_cell_ids(nb)
             cell = NotebookNode(cells[i])
             if old_text is not None and new_text is not None:
                 cell["source"] = self.check_source(replace_once(_source(cell), old_text, new_text, i))
@@ -625,9 +711,10 @@ class NotebookService:
                 cell["outputs"] = []
                 cell["execution_count"] = None
             cells[i] = cell
-            return cell
+            return i, cell
 
-        return await self.edit(path, change)
+        _, (i, cell) = await self.edit(api_path, change)
+        return api_path, i, cell
 
     async def write(
         self, path: str, content: Any, *, protect: Callable[[Any, NotebookNode | None], Any] | None = None
@@ -645,30 +732,48 @@ class NotebookService:
         that lands between its read and this write. If the file changes before the save (compare-
         and-swap, as ``edit``), it runs again on the new content; after ``EDIT_ATTEMPTS`` changes
         in a row raises Conflict and writes nothing.
+
+        A notebook open in a collaboration room is written into its live document instead (one
+        transaction, as ``edit``), ``protect`` running on the document's notebook.
         """
         api_path = self.api_path(path, new_file=True)
-        async with self.locked(api_path):
-            for _ in range(EDIT_ATTEMPTS):
-                current: NotebookNode | None = None
-                read: Fingerprint | None = None
-                if protect is not None:
-                    try:
-                        current, read = await self._read(api_path)
-                    except (NotebookNotFound, NotANotebook):
-                        pass
-                nb = self._validated(content if protect is None else protect(content, current))
-                # Folders only for a valid notebook: a refused write leaves nothing behind.
-                await self._ensure_parent(api_path)
-                if await ensure_async(self.contents_manager.dir_exists(api_path)):
-                    raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
-                if current is None or read is None or await self._unchanged_since(api_path, read, current, "path"):
-                    await self._save(api_path, nb)
-                    return api_path, nb
-                self.log.warning("%s changed on disk while it was being written; writing it again", api_path)
-        raise Conflict(
-            f"path {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while write_notebook was "
-            "saving it (another program is writing it); nothing was written. Read it again and retry."
-        )
+
+        def into_document(current: NotebookNode) -> NotebookNode:
+            nb = self._validated(content if protect is None else protect(content, current))
+            current.clear()
+            current.update(nb)
+            return nb
+
+        while True:
+            live = await self.live.get(api_path) if self.live is not None else None
+            if live is not None:
+                return api_path, await self._edit_live(api_path, live, into_document)
+            async with self.locked(api_path):
+                if self.live is not None and self.live.room(api_path) is not None:
+                    continue  # a room opened while this write waited: write into its document
+                for _ in range(EDIT_ATTEMPTS):
+                    current: NotebookNode | None = None
+                    read: Fingerprint | None = None
+                    if protect is not None:
+                        try:
+                            current, read = await self._read(api_path)
+                        except (NotebookNotFound, NotANotebook):
+                            pass
+                    nb = self._validated(content if protect is None else protect(content, current))
+                    # Folders only for a valid notebook: a refused write leaves nothing behind.
+                    await self._ensure_parent(api_path)
+                    if await ensure_async(self.contents_manager.dir_exists(api_path)):
+                        raise InvalidArgument(
+                            f"path {shown(api_path)} is a directory; give the path of a notebook file."
+                        )
+                    if current is None or read is None or await self._unchanged_since(api_path, read, current, "path"):
+                        await self._save(api_path, nb)
+                        return api_path, nb
+                    self.log.warning("%s changed on disk while it was being written; writing it again", api_path)
+            raise Conflict(
+                f"path {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while write_notebook "
+                "was saving it (another program is writing it); nothing was written. Read it again and retry."
+            )
 
     def _validated(self, content: Any) -> NotebookNode:
         """``content`` (an nbformat 4 notebook as a dict or JSON text) as a valid NotebookNode, with
@@ -763,6 +868,7 @@ class NotebookService:
         source: str,
         metadata: dict[str, Any] | None = None,
         index: int | None = None,
+        cell_id: str | None = None,
     ) -> tuple[str, int, int, NotebookNode, bool]:
         """``add_cell``, creating the notebook first when there is none at ``path`` (for the server's
         ``python3`` kernelspec, or the first installed one, and with the missing folders). Returns
@@ -776,6 +882,11 @@ class NotebookService:
                 raise InvalidArgument('metadata must be a JSON object (a dict), e.g. {"tags": ["parameters"]}.')
             if index is not None:
                 check_index(index, 0, allow_end=True)
+            if cell_id is not None:
+                raise CellIndexError(
+                    f"cell_id {cell_id!r}: there is no notebook at {shown(api_path)} yet, so no cell to insert after; "
+                    "omit cell_id to create the notebook with this cell."
+                )
             names = sorted((await ensure_async(self.kernel_spec_manager.get_all_specs())).keys())
             kernel = "python3" if "python3" in names or not names else names[0]
             try:
@@ -783,7 +894,7 @@ class NotebookService:
                 created = True
             except Conflict:
                 pass  # another call created it meanwhile
-        api_path, at, count, cell = await self.add_cell(api_path, cell_type, source, metadata, index)
+        api_path, at, count, cell = await self.add_cell(api_path, cell_type, source, metadata, index, cell_id)
         return api_path, at, count, cell, created
 
     async def kernelspec(self, name: str, *, argument: str = "kernel_name") -> dict[str, str]:

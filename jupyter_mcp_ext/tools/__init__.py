@@ -111,7 +111,14 @@ def tool_errors(fn: F) -> F:
         error: str | None = None
         started = time.perf_counter()
         try:
-            result = await fn(*args, **kwargs)
+            # Its own task: AnyIO ties the worker threads of ``to_thread`` (the ContentsManager runs
+            # file I/O in them) to the root task of the caller's task tree, and a tool runs inside
+            # the SDK's task group, whose task lives as long as the server. A server stopped
+            # without its cleanup (SIGINT without a terminal, as JupyterHub's spawner sends) then
+            # waits forever on those idle threads. In a task of its own, the call is their root:
+            # they end with it, as they do for Jupyter's REST handlers. Cancellation still
+            # reaches the call (cancelling a task cancels the task it awaits).
+            result = await asyncio.ensure_future(fn(*args, **kwargs))
             outcome = "ok"
             return result
         except MCPExtError as e:

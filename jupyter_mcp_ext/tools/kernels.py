@@ -11,9 +11,10 @@ from pydantic import Field
 
 from ..exceptions import InvalidArgument
 from ..kernels.service import ExecutionOutcome, KernelService, NotebookRun
+from ..notebooks.presence import editor
 from ..outputs import ShapeOptions, shape_error, shape_outputs
 from ..services import Services
-from . import authorize, tool_errors
+from . import authorize, client_name, tool_errors
 from .results import effective_limit, image_budget, json_result
 
 KernelId = Annotated[str, Field(description="The kernel's id (from start_kernel or list_kernels).")]
@@ -74,12 +75,16 @@ def notebook_result(kernel_id: str, mode: str, run: NotebookRun, options: ShapeO
             "cell_index": cell.cell_index,
             "cell_type": cell.cell_type,
         }
+        if cell.cell_id:
+            payload["cell_id"] = cell.cell_id
         payload.update(_outcome_fields(cell.outcome, shaped.outputs[0], options))
         payload["execution_time"] = cell.outcome.execution_time
     else:
         results = []
         for cell, outputs in zip(run.cells, shaped.outputs, strict=True):
             item = {"cell_index": cell.cell_index, "cell_type": cell.cell_type}
+            if cell.cell_id:
+                item["cell_id"] = cell.cell_id
             item.update(_outcome_fields(cell.outcome, outputs, options))
             item["execution_time"] = cell.outcome.execution_time
             results.append(item)
@@ -207,7 +212,8 @@ def register(mcp: MCPServer, services: Services) -> None:
         mode: Annotated[
             Literal["code", "notebook", "notebook_cell"],
             Field(
-                description="'code' (needs code), 'notebook_cell' (needs path, cell_index) or 'notebook' (needs path)."
+                description="'code' (needs code), 'notebook_cell' (needs path, and cell_index or cell_id) or "
+                "'notebook' (needs path)."
             ),
         ],
         code: Annotated[str | None, Field(description="mode='code': the code to run.")] = None,
@@ -217,6 +223,13 @@ def register(mcp: MCPServer, services: Services) -> None:
         ] = None,
         cell_index: Annotated[
             int | None, Field(description="mode='notebook_cell': the 0-based index of the cell.")
+        ] = None,
+        cell_id: Annotated[
+            str | None,
+            Field(
+                description="mode='notebook_cell': the id of the code cell to run, instead of cell_index; it names "
+                "the same cell even after cells were added or removed above it."
+            ),
         ] = None,
         timeout: Annotated[
             float | None,
@@ -245,7 +258,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         """Run code on a kernel (JupyterLab's kernels too) and return what it produced. mode="code" runs code;
         "notebook_cell" runs one code cell of the notebook at path; "notebook" runs all its code cells in order,
         stopping at the first error unless continue_on_error. Notebook modes save outputs and execution_count
-        into the notebook, as JupyterLab would.
+        into the notebook, as JupyterLab would; in a notebook open in JupyterLab each output appears as it comes.
 
         Returns status ("ok", "error", "abort" or "timeout"), execution_count, outputs (text; images as image
         content after the JSON; long text cut in the middle) and error (ename, evalue, traceback). Variables
@@ -260,10 +273,10 @@ def register(mcp: MCPServer, services: Services) -> None:
         if mode == "code":
             if code is None:
                 raise InvalidArgument("mode='code' needs code: the source code to run.")
-            if path is not None or cell_index is not None:
+            if path is not None or cell_index is not None or cell_id is not None:
                 raise InvalidArgument(
-                    "mode='code' runs the given code and takes no path or cell_index; to run notebook cells use "
-                    "mode='notebook_cell' (path and cell_index) or mode='notebook' (path)."
+                    "mode='code' runs the given code and takes no path, cell_index or cell_id; to run notebook cells "
+                    "use mode='notebook_cell' (path and cell_index or cell_id) or mode='notebook' (path)."
                 )
             outcome = await kernels.execute(kernel_id, code, timeout=timeout, progress=progress)
             hint = "Run it again with a larger max_output_chars (0 = no limit), or print only the part you need."
@@ -275,18 +288,23 @@ def register(mcp: MCPServer, services: Services) -> None:
         if path is None:
             raise InvalidArgument(f"mode={mode!r} needs path: the notebook to run, relative to the server root.")
         if mode == "notebook_cell":
-            if cell_index is None:
-                raise InvalidArgument("mode='notebook_cell' needs cell_index: the 0-based index of the code cell.")
-            await authorize(ctx, "write", "contents")
-            run = await kernels.execute_notebook(
-                kernel_id, path, cell_index=cell_index, timeout=timeout, progress=progress
-            )
-        else:
-            if cell_index is not None:
+            if cell_index is None and cell_id is None:
                 raise InvalidArgument(
-                    "mode='notebook' runs every code cell and takes no cell_index; use mode='notebook_cell' for one."
+                    "mode='notebook_cell' needs cell_index: the 0-based index of the code cell (or its cell_id)."
                 )
             await authorize(ctx, "write", "contents")
+            editor.set(client_name(ctx))
+            run = await kernels.execute_notebook(
+                kernel_id, path, cell_index=cell_index, cell_id=cell_id, timeout=timeout, progress=progress
+            )
+        else:
+            if cell_index is not None or cell_id is not None:
+                raise InvalidArgument(
+                    "mode='notebook' runs every code cell and takes no cell_index or cell_id; use "
+                    "mode='notebook_cell' for one."
+                )
+            await authorize(ctx, "write", "contents")
+            editor.set(client_name(ctx))
             run = await kernels.execute_notebook(
                 kernel_id, path, timeout=timeout, continue_on_error=continue_on_error, progress=progress
             )

@@ -12,10 +12,12 @@ from nbformat import NotebookNode
 from pydantic import Field
 
 from ..exceptions import InvalidArgument
-from ..notebooks.service import check_index, validation_report
+from ..notebooks.cells import check_index
+from ..notebooks.presence import editor
+from ..notebooks.service import validation_report
 from ..outputs import ShapeOptions, strip_ansi
 from ..services import Services
-from . import authorize, tool_errors
+from . import authorize, client_name, tool_errors
 from .results import dumps, effective_limit, image_budget, json_result
 from .shaping import (
     MAX_RESULT_DESCRIPTION,
@@ -39,7 +41,14 @@ NotebookPath = Annotated[
     str,
     Field(description="Notebook path relative to the server's root directory, e.g. 'reports/q1.ipynb'."),
 ]
-CellIndex = Annotated[int, Field(description="0-based index of the cell.")]
+CellIndex = Annotated[int | None, Field(description="0-based index of the cell. Give index or cell_id.")]
+CellId = Annotated[
+    str | None,
+    Field(
+        description="The cell's id (from read_cells): it names the same cell after cells were added or removed "
+        "above it. Give index or cell_id."
+    ),
+]
 Outputs = Annotated[OutputsChoice, Field(description=OUTPUTS_DESCRIPTION)]
 MaxResultChars = Annotated[int | None, Field(description=MAX_RESULT_DESCRIPTION, ge=0)]
 
@@ -179,6 +188,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         to read the rest) and cannot be written back with write_notebook.
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         api_path, nb = await notebooks.get(path)
         opts = read_options(api_path, outputs, max_result_chars)
         cells = list(nb.cells)
@@ -226,6 +236,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         by id); outputs: [] clears them. To change one cell use update_cell, add_cell or remove_cell.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         kept: list[int] = []
 
         def keep_file_outputs(content: Any, current: Any) -> Any:
@@ -250,6 +261,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         names the kernelspec, so JupyterLab and execute_notebook know what runs it. Add cells with add_cell.
         """
         await authorize(ctx, "write", "contents")
+        editor.set(client_name(ctx))
         api_path, nb, kernelspec = await notebooks.create(path, kernel)
         return {"notebook": nb, "path": api_path, "kernel": kernelspec["name"], "success": True}
 
@@ -268,12 +280,20 @@ def register(mcp: MCPServer, services: Services) -> None:
             int | None,
             Field(description="0-based position to insert at (the cell there moves down). Default: the end."),
         ] = None,
+        cell_id: Annotated[
+            str | None,
+            Field(description="Insert right after the cell with this id (safer than index if the notebook changed)."),
+        ] = None,
     ) -> dict[str, Any]:
-        """Add a cell: appended, or inserted at index. A missing notebook is created (default kernel, folders
-        too). Returns the cell's cell_index and cell_id, and cell_count.
+        """Add a cell: appended, inserted at index, or right after the cell cell_id. A missing notebook is created
+        (default kernel, folders too). Returns the cell's cell_index and cell_id (use it to address the cell
+        later: indices shift), and cell_count.
         """
         await authorize(ctx, "write", "contents")
-        api_path, at, count, cell, created = await notebooks.add_cell_creating(path, cell_type, source, metadata, index)
+        editor.set(client_name(ctx))
+        api_path, at, count, cell, created = await notebooks.add_cell_creating(
+            path, cell_type, source, metadata, index, cell_id
+        )
         result: dict[str, Any] = {"path": api_path, "cell_index": at, "cell_count": count, "success": True}
         if cell.get("id"):
             result["cell_id"] = cell["id"]
@@ -283,18 +303,28 @@ def register(mcp: MCPServer, services: Services) -> None:
 
     @mcp.tool(annotations=DESTRUCTIVE)
     @tool_errors
-    async def remove_cell(ctx: Context, path: NotebookPath, index: CellIndex) -> dict[str, Any]:
-        """Remove the cell at index from a notebook. The cells after it move up by one."""
+    async def remove_cell(
+        ctx: Context, path: NotebookPath, index: CellIndex = None, cell_id: CellId = None
+    ) -> dict[str, Any]:
+        """Remove one cell from a notebook, given its index or its cell_id. The cells after it move up by one.
+
+        Returns removed_index and the removed cell's cell_id.
+        """
         await authorize(ctx, "write", "contents")
-        api_path, count, _removed = await notebooks.remove_cell(path, index)
-        return {"path": api_path, "removed_index": index, "cell_count": count, "success": True}
+        editor.set(client_name(ctx))
+        api_path, at, count, removed = await notebooks.remove_cell(path, index, cell_id)
+        result: dict[str, Any] = {"path": api_path, "removed_index": at, "cell_count": count, "success": True}
+        if removed.get("id"):
+            result["cell_id"] = removed["id"]
+        return result
 
     @mcp.tool(annotations=EDIT)
     @tool_errors
     async def update_cell(
         ctx: Context,
         path: NotebookPath,
-        index: CellIndex,
+        index: CellIndex = None,
+        cell_id: CellId = None,
         source: Annotated[str | None, Field(description="The whole new source (or use old_text and new_text).")] = None,
         old_text: Annotated[
             str | None,
@@ -305,13 +335,17 @@ def register(mcp: MCPServer, services: Services) -> None:
             bool, Field(description="Also clear outputs and execution_count (they came from the old source).")
         ] = False,
     ) -> dict[str, Any]:
-        """Change a cell's source: all of it (source), or one exact piece (old_text -> new_text, as a file edit).
-        The cell keeps its id, type, metadata and, unless clear_outputs, its outputs."""
+        """Change one cell's source, given its index or cell_id: all of it (source), or one exact piece
+        (old_text -> new_text, as a file edit). The cell keeps its id, type, metadata and, unless clear_outputs,
+        its outputs. Returns the cell_index and cell_id changed."""
         await authorize(ctx, "write", "contents")
-        api_path, cell = await notebooks.update_cell(
-            path, index, source, old_text=old_text, new_text=new_text, clear_outputs=clear_outputs
+        editor.set(client_name(ctx))
+        api_path, at, cell = await notebooks.update_cell(
+            path, index, source, cell_id, old_text=old_text, new_text=new_text, clear_outputs=clear_outputs
         )
-        result: dict[str, Any] = {"path": api_path, "cell_index": index, "updated": True, "success": True}
+        result: dict[str, Any] = {"path": api_path, "cell_index": at, "updated": True, "success": True}
+        if cell.get("id"):
+            result["cell_id"] = cell["id"]
         if clear_outputs and cell.get("cell_type") == "code":
             result["outputs_cleared"] = True
         return result
@@ -326,6 +360,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             Field(description="'list', 'single' (needs index), 'range' (needs start_index) or 'all'."),
         ] = "list",
         index: Annotated[int | None, Field(description="mode='single': the cell's 0-based index.")] = None,
+        cell_id: Annotated[str | None, Field(description="mode='single': the cell's id, instead of index.")] = None,
         start_index: Annotated[
             int | None, Field(description="mode='range' or 'list': the first cell (0-based).")
         ] = None,
@@ -342,21 +377,22 @@ def register(mcp: MCPServer, services: Services) -> None:
     ) -> CallToolResult:
         """Read a notebook's cells. Start with mode="list": per cell its index, id, cell_type, a preview (the
         first line) and full_length, its tags, and for code cells has_outputs, execution_count, the kinds of
-        output and the error. Then read what you need in full: mode="single" (one cell) or "range"
+        output and the error. Then read what you need in full: mode="single" (one cell, by index or cell_id) or "range"
         (start_index..end_index); "all" reads every cell. Images come as image content. A result over the
         budget stops at a cell boundary: truncated names the call that continues.
         """
         await authorize(ctx, "read", "contents")
-        if mode == "single" and index is None:
-            raise_missing("index", "mode='single'", "the 0-based index of the cell to read")
+        editor.set(client_name(ctx))
+        if mode == "single" and index is None and cell_id is None:
+            raise_missing("index", "mode='single'", "the 0-based index of the cell to read, or its cell_id")
         if mode == "range" and start_index is None:
             raise_missing("start_index", "mode='range'", "the first cell to read (0-based); end_index is optional")
-        check_mode_arguments(mode, index=index, start_index=start_index, end_index=end_index)
+        check_mode_arguments(mode, index=index, cell_id=cell_id, start_index=start_index, end_index=end_index)
         api_path, nb = await notebooks.get(path)
         cells = list(nb.cells)
         opts = read_options(api_path, outputs, max_result_chars)
         if mode == "single":
-            i = check_index(index, len(cells))
+            i = notebooks.locate(api_path, cells, index=index, cell_id=cell_id)
             view = cell_view(cells[i], i, opts, with_index=False)
             if opts.limit and len(dumps(view)) + 300 > opts.limit:
                 view = fit_cell(view, opts.limit - 300, opts, i, cells[i])
@@ -415,6 +451,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         have outputs and which failed; "validate": nbformat schema errors and warnings by cell index.
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         api_path, nb = await notebooks.get(path)
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode in ("metadata", "full"):
@@ -449,6 +486,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         by path; hidden files are skipped as in JupyterLab. A long list comes in pages (next_start_index).
         """
         await authorize(ctx, "read", "contents")
+        editor.set(client_name(ctx))
         files = await notebooks.list_files(directory, recursive)
         total = len(files)
         shown, used = [], 400
@@ -479,20 +517,21 @@ def raise_missing(argument: str, mode: str, what: str) -> None:
 
 #: read_cells: the cell-addressing arguments each mode takes.
 READ_CELLS_ARGUMENTS = {
-    "single": ("index",),
+    "single": ("index", "cell_id"),
     "range": ("start_index", "end_index"),
     "list": ("start_index", "end_index"),
     "all": (),
 }
 
 
-def check_mode_arguments(mode: str, **given: int | None) -> None:
+def check_mode_arguments(mode: str, **given: int | str | None) -> None:
     """Refuse read_cells arguments that the mode does not use (the spec's "inconsistent with the mode"),
     saying which mode would use them, rather than silently reading something else than was asked."""
     stray = [name for name, value in given.items() if value is not None and name not in READ_CELLS_ARGUMENTS[mode]]
     if not stray:
         return
-    wanted = "mode='single' (index)" if "index" in stray else "mode='range' (start_index, end_index)"
+    single = "index" in stray or "cell_id" in stray
+    wanted = "mode='single' (index or cell_id)" if single else "mode='range' (start_index, end_index)"
     takes = ", ".join(READ_CELLS_ARGUMENTS[mode]) or "no cell index"
     raise InvalidArgument(
         f"mode={mode!r} takes {takes}, but {' and '.join(stray)} {'was' if len(stray) == 1 else 'were'} given: "

@@ -226,3 +226,35 @@ async def test_with_cluster_concurrency_jobs_wait_on_the_cluster_and_one_still_w
     assert cancelled["status"] == "cancelled" and took < 3, (cancelled, took)
     assert worker_of(waiting_log) is None, "the cancelled job never reached a worker"
     assert [s["status"] for s in others] == ["completed", "completed"]
+
+
+@pytest.mark.parametrize("dask_config", [{"output_save_interval": 0.5}])
+async def test_an_edit_made_to_a_dask_job_output_mid_run_is_kept_and_the_output_goes_beside_it(
+    mcp_client, contents_api, make_notebook, jp_root_dir, cluster
+):
+    make_notebook("waiting.ipynb", ["print('before')", "import time\ntime.sleep(10)", "print('after')"])
+    async with mcp_client() as client, contents_api() as rest:
+        job = await tool(client, "execute_notebook", notebook_path="waiting.ipynb", mode="async")
+
+        async def first_cell_written() -> bool:
+            response = await rest.get("api/contents/waiting_output.ipynb", params={"content": "1"})
+            return response.status_code == 200 and any(c.get("outputs") for c in response.json()["content"]["cells"])
+
+        await poll(first_cell_written, 60, "the job's first output in waiting_output.ipynb")
+        note = "My notes on the partial results."
+        added = await client.call_tool(
+            "add_cell", {"path": "waiting_output.ipynb", "cell_type": "markdown", "source": note}
+        )
+        assert not added.is_error, error_text(added)
+        status = await wait_finished(client, job["job_id"], timeout=90)
+
+    assert status["status"] == "completed", status
+    kept = nbformat.read(str(jp_root_dir / "waiting_output.ipynb"), as_version=4)
+    assert kept.cells[-1].source == note, "the edit made during the run is still there"
+    diverted = f"waiting_output-{job['job_id']}.ipynb"
+    assert status["output_path"] == diverted, status
+    finished = nbformat.read(str(jp_root_dir / diverted), as_version=4)
+    assert [o["text"] for c in finished.cells for o in c.get("outputs", []) if o.get("name") == "stdout"] == [
+        "before\n",
+        "after\n",
+    ]

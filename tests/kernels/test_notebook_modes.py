@@ -9,6 +9,14 @@ from typing import Any
 import pytest
 
 from ..conftest import MODES, error_text, result_json
+from ..live.fixtures import (  # noqa: F401  (fixtures: every test runs with the notebook open in a room, and not)
+    data_notebook,
+    jp_server_config,
+    lab,
+    make_notebook,
+    mcp_client,
+    notebook_backend,
+)
 from .conftest import PNG_HELPER, images_of, running_marker, start_kernel, wait_for_file
 
 pytestmark = pytest.mark.kernel

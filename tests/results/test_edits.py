@@ -67,6 +67,16 @@ async def test_add_cell_with_a_bad_argument_creates_nothing(mcp_client, jp_root_
     assert "index 3" in text and not (jp_root_dir / "x").exists()
 
 
+async def test_add_cell_after_a_cell_id_of_a_notebook_that_does_not_exist_creates_nothing(mcp_client, jp_root_dir):
+    async with mcp_client() as client:
+        text = error_text(
+            await client.call_tool(
+                "add_cell", {"path": "y/n.ipynb", "cell_type": "code", "source": "a", "cell_id": "abc"}
+            )
+        )
+    assert "cell_id 'abc'" in text and "omit cell_id" in text and not (jp_root_dir / "y").exists()
+
+
 async def test_update_cell_replaces_one_exact_piece_and_keeps_the_rest(mcp_client, make_notebook, jp_root_dir):
     make_notebook("e.ipynb", ["import pandas as pd\ndf = pd.read_csv('a.csv')\ndf.head()"])
     async with mcp_client() as client:
@@ -78,8 +88,10 @@ async def test_update_cell_replaces_one_exact_piece_and_keeps_the_rest(mcp_clien
         deleted = await client.call_tool(
             "update_cell", {"path": "e.ipynb", "index": 0, "old_text": "\ndf.head()", "new_text": ""}
         )
-    assert data == {"path": "e.ipynb", "cell_index": 0, "updated": True, "success": True} and not deleted.is_error
-    assert on_disk(jp_root_dir, "e.ipynb").cells[0].source == "import pandas as pd\ndf = pd.read_csv('b.csv', sep=';')"
+    cell = on_disk(jp_root_dir, "e.ipynb").cells[0]
+    assert data == {"path": "e.ipynb", "cell_index": 0, "cell_id": cell.id, "updated": True, "success": True}
+    assert not deleted.is_error
+    assert cell.source == "import pandas as pd\ndf = pd.read_csv('b.csv', sep=';')"
 
 
 async def test_update_cell_refuses_a_missing_or_ambiguous_piece_and_changes_nothing(

@@ -56,3 +56,30 @@ async def test_concurrent_updates_and_inserts_on_one_notebook_all_land(mcp_clien
     nb = nbformat.read(str(jp_root_dir / "mixed.ipynb"), as_version=4)
     assert [c.source for c in nb.cells[:20]] == [f"v{i} = 1" for i in range(20)]
     assert sorted(c.source for c in nb.cells[20:]) == sorted(f"note {i}" for i in range(20))
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_cell_id_names_the_same_cell_while_another_client_inserts_cells_above_it(
+    mcp_client, make_notebook, jp_root_dir, mode
+):
+    make_notebook("ids.ipynb", [f"v{i} = 0" for i in range(5)])
+    async with mcp_client(mode=mode) as agent, mcp_client(mode=mode) as other:
+        listed = result_json(await agent.call_tool("read_cells", {"path": "ids.ipynb"}))
+        ids = [c["id"] for c in listed["cells"]]
+        inserts = [
+            other.call_tool(
+                "add_cell", {"path": "ids.ipynb", "cell_type": "markdown", "source": f"above {i}", "index": 0}
+            )
+            for i in range(10)
+        ]
+        updates = [
+            agent.call_tool("update_cell", {"path": "ids.ipynb", "cell_id": cell_id, "source": f"v{i} = 1"})
+            for i, cell_id in enumerate(ids)
+        ]
+        results = await asyncio.gather(*inserts, *updates)
+    answers = [result_json(r) for r in results[10:]]
+    assert [a["cell_id"] for a in answers] == ids
+    nb = nbformat.read(str(jp_root_dir / "ids.ipynb"), as_version=4)
+    by_id = {c.id: c.source for c in nb.cells}
+    assert [by_id[i] for i in ids] == [f"v{i} = 1" for i in range(5)], "each update landed on its cell"
+    assert len(nb.cells) == 15 and sorted(c.source for c in nb.cells[:10]) == sorted(f"above {i}" for i in range(10))

@@ -12,9 +12,9 @@ server subscribes with ``Client.subscribe_topic``): they are pushed as they happ
 block the worker, and the scheduler keeps each topic's recent history, so that a restarted
 server replays what it missed (messages are numbered; ``Client.get_events``). Pub/sub is gone
 from distributed and ``Queue`` is experimental and polled; events are what distributed itself
-uses to forward workers' prints. The executed notebook is the task's result and the server
-writes it through the ContentsManager, under the notebook's lock, so that it lands under the root
-as a local job's output does.
+uses to forward workers' prints. The executed notebook is the task's result; the server writes it
+as it writes a local job's output (the job service's output writer): through the ContentsManager,
+under the notebook's lock, never over a change someone else saved to that file meanwhile.
 
 The task's future is published on the scheduler (``Client.publish_dataset``) for as long as the
 job runs: it keeps the task alive when the server goes away, and a restarted server takes it up
@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ...exceptions import JobsUnavailable, MCPExtError
@@ -564,7 +563,7 @@ class DaskJobExecutor(JobExecutor):
         if notebook and active.output_api_path:
             try:
                 async with active.output_lock:
-                    await self._write_output(active.output_api_path, notebook)
+                    await self._write_output(active, notebook)
             except Exception as e:
                 self.log.exception("Could not write the output notebook of job %s", active.job_id)
                 message = f"The job ran, but its output notebook {active.output_api_path!r} could not be written: {e}"
@@ -588,19 +587,28 @@ class DaskJobExecutor(JobExecutor):
             try:
                 text = await asyncio.wait_for(Variable(active.name + "-output", client=client).get(timeout=5), 10)
                 if not active.done.is_set():
-                    await self._write_output(active.output_api_path, text)
+                    await self._write_output(active, text)
             except Exception as e:
                 self.log.warning("Could not write the partial output of job %s: %s", active.job_id, e)
 
-    async def _write_output(self, api_path: str, text: str) -> None:
-        """Write the executed notebook through the ContentsManager, under the notebook's lock."""
-        import nbformat
+    async def _write_output(self, active: _Active, text: str) -> None:
+        """Hand the notebook the worker sent to the job service, as the local runner does: saved
+        whole at the job's staging path (written beside it, then renamed over it), then announced
+        by an ``output_saved`` event. The service writes it to output_path through the notebook
+        service, under the notebook's lock, and checks first that nobody else saved that file since
+        the job's previous write (else their work is kept and the output goes beside it)."""
+        from ..service import OUTPUT_STAGING_NAME
 
-        nb = nbformat.reads(text, as_version=4)
-        notebooks = self.app.services.notebooks
-        contents_manager = self.app.serverapp.contents_manager
-        async with notebooks.locked(api_path):
-            await ensure_async(contents_manager.save({"type": "notebook", "format": "json", "content": nb}, api_path))
+        path = os.path.join(self.job_dir(active.job_id), OUTPUT_STAGING_NAME)
+
+        def save() -> None:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
+
+        await asyncio.to_thread(save)
+        self.on_event(active.job_id, {"event": "output_saved", "t": time.time()})
 
     def _task_error(self, active: _Active, error: BaseException) -> dict[str, Any]:
         name = type(error).__name__

@@ -1,0 +1,156 @@
+"""Cell addressing: a cell by its 0-based index or by its nbformat 4.5 ``id``, and ids for cells that lack one."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+from nbformat import NotebookNode
+from nbformat.corpus.words import generate_corpus_id
+
+from ..exceptions import CellIndexError, InvalidArgument
+
+#: Most cell ids an error message lists.
+LISTED_IDS = 6
+
+
+def cell_range_text(count: int) -> str:
+    """Describe the valid 0-based indices of ``count`` cells, for error messages."""
+    return f"the notebook has {count} cell{'s' if count != 1 else ''}" + (f" (0-{count - 1})" if count else "")
+
+
+def check_index(index: Any, count: int, *, argument: str = "index", allow_end: bool = False) -> int:
+    """Return ``index`` if it addresses a cell of a notebook with ``count`` cells.
+
+    Raises CellIndexError naming the valid range otherwise. With ``allow_end``, ``count``
+    itself is valid (an insertion position after the last cell).
+    """
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise InvalidArgument(f"{argument} must be an integer (0-based cell index), got {index!r}.")
+    upper = count if allow_end else count - 1
+    if index < 0 or index > upper:
+        if allow_end:
+            raise CellIndexError(
+                f"{argument} {index} is out of range: {cell_range_text(count)}; "
+                f"insert positions are 0-{count} ({count} appends)."
+            )
+        raise CellIndexError(f"{argument} {index} is out of range: {cell_range_text(count)}.")
+    return index
+
+
+def _listed(cells: Sequence[Any], indices: Sequence[int]) -> str:
+    return ", ".join(f"{i}: {cells[i].get('id')!r}" for i in indices if cells[i].get("id"))
+
+
+def find_cell_id(
+    cells: Sequence[Any],
+    cell_id: Any,
+    *,
+    argument: str = "cell_id",
+    last_seen: Mapping[str, int] | None = None,
+) -> int:
+    """The index of the cell whose ``id`` is ``cell_id``.
+
+    Raises CellIndexError when no cell has that id: the message names the cells now around the
+    place where the id was last seen (``last_seen``: cell id -> index where it was last read, if
+    known), ids that look alike (a mistyped id), or else the first and last cells, and says how
+    to list them all. Raises InvalidArgument if ``cell_id`` is not a non-empty string.
+    """
+    if not isinstance(cell_id, str) or not cell_id:
+        raise InvalidArgument(
+            f"{argument} must be a cell id (a non-empty string, as read_cells returns), got {cell_id!r}."
+        )
+    for i, cell in enumerate(cells):
+        if cell.get("id") == cell_id:
+            return i
+    count = len(cells)
+    if not count:
+        raise CellIndexError(f"{argument} {cell_id!r} is not in the notebook: it has no cells.")
+    if not any(c.get("id") for c in cells):
+        raise CellIndexError(
+            f"{argument} {cell_id!r} is not in the notebook: its cells have no ids (an nbformat 4.4 or older "
+            "notebook; the first edit gives them ids). Address cells by index."
+        )
+    hint = "it was deleted or the id is wrong"
+    around: list[int] = []
+    if last_seen is not None and cell_id in last_seen:
+        hint = "it was deleted since it was read"
+        at = min(last_seen[cell_id], count - 1)
+        around = list(range(max(0, at - LISTED_IDS // 2), min(count, at + LISTED_IDS // 2 + 1)))
+    else:
+        ids = [c.get("id") for c in cells if c.get("id")]
+        alike = difflib.get_close_matches(cell_id, ids, n=3, cutoff=0.6)
+        if alike:
+            around = [i for i, c in enumerate(cells) if c.get("id") in alike]
+            hint = "did you mean one of these?"
+    if around:
+        listed = f"Cells near it: {_listed(cells, around)}."
+    else:
+        head = list(range(min(count, LISTED_IDS // 2)))
+        tail = [i for i in range(max(0, count - LISTED_IDS // 2), count) if i not in head]
+        listed = f"First and last cells: {_listed(cells, head + tail)}."
+    return _raise_missing(argument, cell_id, count, hint, listed)
+
+
+def _raise_missing(argument: str, cell_id: str, count: int, hint: str, listed: str) -> NoReturn:
+    raise CellIndexError(
+        f"{argument} {cell_id!r} is not in the notebook ({cell_range_text(count)}; {hint}). {listed} "
+        "read_cells(mode='list') lists every cell with its id."
+    )
+
+
+def resolve_cell(
+    cells: Sequence[Any],
+    *,
+    index: Any = None,
+    cell_id: Any = None,
+    index_argument: str = "index",
+    last_seen: Mapping[str, int] | None = None,
+) -> int:
+    """The index of the cell addressed by ``index`` or by ``cell_id`` (exactly one of them).
+
+    Raises InvalidArgument if both or neither are given, CellIndexError (see ``check_index`` and
+    ``find_cell_id``) if the cell does not exist.
+    """
+    if index is not None and cell_id is not None:
+        raise InvalidArgument(
+            f"give either {index_argument} or cell_id, not both: cell_id names the cell even after cells were "
+            "inserted or removed above it."
+        )
+    if cell_id is not None:
+        return find_cell_id(cells, cell_id, last_seen=last_seen)
+    if index is None:
+        raise InvalidArgument(f"give the cell's {index_argument} (0-based) or its cell_id.")
+    return check_index(index, len(cells), argument=index_argument)
+
+
+def ensure_cell_ids(nb: NotebookNode) -> bool:
+    """Give every cell without an ``id`` a new one, upgrading an nbformat 4.0-4.4 notebook to 4.5 (cell ids
+    need 4.5), as JupyterLab does when it saves a notebook it opened. Returns whether anything changed.
+
+    Cells are replaced, not mutated (``NotebookService.edit``'s rule). New ids follow nbformat's
+    ``random_cell_id`` and never repeat one in the notebook.
+    """
+    changed = False
+    if nb.get("nbformat") == 4 and nb.get("nbformat_minor", 0) < 5:
+        nb["nbformat_minor"] = 5
+        changed = True
+    cells = nb.get("cells") or []
+    if all(map(dict.get, cells, itertools.repeat("id"))):  # the usual case, checked at C speed
+        return changed
+    missing = [i for i, c in enumerate(cells) if not c.get("id")]
+    taken = {c.get("id") for c in cells if c.get("id")}
+    for i in missing:
+        cell = cells[i]
+        new_id = generate_corpus_id()
+        while new_id in taken:
+            new_id = generate_corpus_id()
+        taken.add(new_id)
+        cells[i] = NotebookNode({"id": new_id, **cell})
+        changed = True
+    return changed
+
+
+__all__ = ["cell_range_text", "check_index", "ensure_cell_ids", "find_cell_id", "resolve_cell"]

@@ -1,0 +1,386 @@
+"""The shared document of one notebook open in JupyterLab, read as nbformat and edited cell by cell.
+
+``LiveNotebook`` wraps the ``jupyter_ydoc.YNotebook`` of a jupyter-collaboration room: it reads the
+document as an nbformat notebook (cells converted once and kept until the document changes them:
+converting a 5,000-cell document costs about a second), and applies an edit as one Y transaction of
+cell-level changes (cells inserted, deleted, or updated field by field: source as a text diff,
+outputs by appending to streams), so that what others type elsewhere in the notebook is kept.
+``LiveDocuments`` (``live.py``) finds the rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import logging
+import operator
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+#: The origin of the Y transactions this extension makes (JupyterLab's undo stack skips them).
+ORIGIN = "jupyter_mcp_ext"
+
+#: Seconds to wait for the save of a room that nobody has open any more.
+SAVE_TIMEOUT = 60.0
+#: Seconds between checks while waiting for a room.
+READY_POLL = 0.01
+
+#: The order of a cell's fields in what the service returns (nbformat's own order).
+CELL_KEY_ORDER = ("id", "cell_type", "source", "metadata", "outputs", "execution_count", "attachments")
+
+
+def _cast_numbers(value: Any) -> Any:
+    # Y documents hold numbers as JavaScript numbers (floats); nbformat wants integers where
+    # they are whole (execution_count, nbformat_minor), as jupyter_ydoc's own reader does.
+    from jupyter_ydoc.utils import cast_all
+
+    if isinstance(value, (list, dict)):
+        cast_all(value, float, int)
+    return value
+
+
+def _ordered_cell(cell: dict[str, Any]) -> NotebookNode:
+    ordered = {k: cell[k] for k in CELL_KEY_ORDER if k in cell}
+    ordered.update((k, v) for k, v in cell.items() if k not in ordered)
+    return nbformat.from_dict(ordered)
+
+
+class LiveNotebook:
+    """The Y document of one notebook's room, read as nbformat and edited cell by cell.
+
+    Keeps the document's cells converted to ``NotebookNode`` and follows the document's changes
+    (``observe_deep`` on its cells and metadata) to convert again only the cells that changed.
+    The returned notebooks share those nodes: treat them as read-only (``NotebookService.edit``'s
+    rule: replace a cell to change it).
+    """
+
+    def __init__(self, room: Any, log: logging.Logger) -> None:
+        self.room = room
+        self.document = room._document
+        self.ydoc = room.ydoc
+        self.log = log
+        self._cells: list[NotebookNode | None] | None = None
+        self._meta: dict[str, Any] | None = None
+        #: Bumped by every change of the document; the views below are valid for one version.
+        self._version = 0
+        self._views: dict[bool, tuple[int, NotebookNode]] = {}
+        ycells, ymeta = self.document.ycells, self.document._ymeta
+        self._subscriptions = [
+            (ycells, ycells.observe_deep(self._on_cells)),
+            (ymeta, ymeta.observe_deep(self._on_meta)),
+        ]
+
+    def close(self) -> None:
+        """Stop following the document."""
+        for shared, subscription in self._subscriptions:
+            try:
+                shared.unobserve(subscription)
+            except Exception:
+                pass
+        self._subscriptions = []
+        self._cells = None
+
+    # -- following the document -------------------------------------------------------------
+
+    def _on_cells(self, events: list[Any]) -> None:
+        self._version += 1
+        cells = self._cells
+        if cells is None:
+            return
+        try:
+            nested: list[int] = []
+            for event in events:
+                path = list(event.path)
+                if not path:
+                    position = 0
+                    for op in event.delta:
+                        if "retain" in op:
+                            position += op["retain"]
+                        elif "delete" in op:
+                            del cells[position : position + op["delete"]]
+                        elif "insert" in op:
+                            count = len(op["insert"])
+                            cells[position:position] = [None] * count
+                            position += count
+                else:
+                    nested.append(path[0])
+            # Paths of nested changes are positions in the document after the transaction.
+            for index in nested:
+                if isinstance(index, int) and 0 <= index < len(cells):
+                    cells[index] = None
+        except Exception:
+            self.log.debug("Could not follow a change of %s; converting it again", self.room.room_id, exc_info=True)
+            self._cells = None
+
+    def _on_meta(self, events: list[Any]) -> None:
+        self._version += 1
+        self._meta = None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """Whether the room is loading, reloading or saving state into the document right now
+        (a transaction of its own is open across awaits): edits must wait."""
+        room = self.room
+        lock = getattr(room, "_update_lock", None)
+        return bool(getattr(self.ydoc, "_txn", None) is not None or (lock is not None and lock.locked()))
+
+    def _metadata(self) -> dict[str, Any]:
+        if self._meta is None:
+            self._meta = _cast_numbers(self.document._ymeta.to_py() or {})
+        return self._meta
+
+    def _convert(self, ycell: Any) -> NotebookNode:
+        cell = ycell.to_py() or {}
+        cell.pop("execution_state", None)
+        _cast_numbers(cell)
+        if cell.get("cell_type") in ("raw", "markdown") and "attachments" in cell and not cell["attachments"]:
+            del cell["attachments"]
+        return _ordered_cell(cell)
+
+    def cells(self) -> list[NotebookNode]:
+        """The document's cells as nbformat nodes (ids included whatever the nbformat version)."""
+        ycells = self.document.ycells
+        count = len(ycells)
+        cells = self._cells
+        if cells is None or len(cells) != count:
+            cells = self._cells = [None] * count
+            for i, ycell in enumerate(ycells):
+                cells[i] = self._convert(ycell)
+            return cells  # type: ignore[return-value]
+        if len(cells) > 64 and cells[0] is None and cells[-1] is None and cells[count // 2] is None:
+            # Most of it changed (a reload from disk): one pass over the document.
+            for i, ycell in enumerate(ycells):
+                if cells[i] is None:
+                    cells[i] = self._convert(ycell)
+            return cells  # type: ignore[return-value]
+        i = -1
+        while True:  # list.index finds the few stale cells at C speed
+            try:
+                i = cells.index(None, i + 1)
+            except ValueError:
+                return cells  # type: ignore[return-value]
+            cells[i] = self._convert(ycells[i])
+
+    def notebook(self, *, keep_ids: bool = False) -> NotebookNode:
+        """The document as an nbformat 4 notebook, as the room would save it now.
+
+        An nbformat 4.0-4.4 notebook has no cell ids (the document keeps some anyway); with
+        ``keep_ids`` they are kept, for edits that upgrade the notebook to 4.5. The same object is
+        returned until the document changes: do not change it.
+        """
+        view = self._views.get(keep_ids)
+        if view is not None and view[0] == self._version and self._cells is not None:
+            return view[1]
+        meta = self._metadata()
+        major = int(meta.get("nbformat", 4) or 4)
+        minor = int(meta.get("nbformat_minor", 5) or 0)
+        cells: list[NotebookNode] = list(self.cells())
+        if not keep_ids and major == 4 and minor <= 4:
+            cells = [NotebookNode({k: v for k, v in c.items() if k != "id"}) for c in cells]
+        nb = NotebookNode(
+            cells=cells,
+            metadata=nbformat.from_dict(copy.deepcopy(meta.get("metadata") or {})),
+            nbformat=major,
+            nbformat_minor=minor,
+        )
+        self._views[keep_ids] = (self._version, nb)
+        return nb
+
+    # -- editing ----------------------------------------------------------------------------
+
+    def apply(self, old: NotebookNode, new: NotebookNode) -> None:
+        """Change the document from ``old`` (what ``notebook(keep_ids=True)`` returned, with no await
+        since) to ``new``, in one transaction.
+
+        Cells of ``new`` that are cells of ``old`` (the same objects) are left alone; a new object
+        with the id of a cell of ``old`` that is gone updates that cell field by field; any other
+        cell is inserted, and the cells of ``old`` that ``new`` lacks are deleted.
+        """
+        old_all: list[Any] = old.get("cells") or []
+        new_all: list[Any] = new.get("cells") or []
+        # Cells before the first and after the last difference are the same objects: leave them out
+        # (an edit of a 5,000-cell notebook then costs what its few changed cells cost).
+        shorter = min(len(old_all), len(new_all))
+        lo = _first_difference(old_all, new_all, shorter)
+        hi = min(_first_difference(reversed(old_all), reversed(new_all), shorter), shorter - lo)
+        old_cells, new_cells = old_all[lo : len(old_all) - hi], new_all[lo : len(new_all) - hi]
+        by_object = {id(c): i for i, c in enumerate(old_cells)}
+        kept_objects = {id(c) for c in new_cells} & set(by_object)
+        by_id: dict[str, int] = {}
+        for i, c in enumerate(old_cells):
+            if c.get("id") and id(c) not in kept_objects:
+                by_id.setdefault(c["id"], i)
+        # plan: for each new cell, the old index it keeps or updates (None: insert it)
+        plan: list[tuple[int | None, bool]] = []
+        used: set[int] = set()
+        last = -1
+        for cell in new_cells:
+            at = by_object.get(id(cell))
+            update = False
+            if at is None or at in used:
+                at = by_id.get(cell.get("id")) if cell.get("id") else None
+                update = True
+            if at is not None and (at in used or at <= last):
+                at = None  # moved cells are deleted and inserted again
+            if at is not None:
+                used.add(at)
+                last = at
+            plan.append((at, update))
+        ycells = self.document.ycells
+        with self.ydoc.transaction(origin=ORIGIN):
+            for i in sorted(set(range(len(old_cells))) - used, reverse=True):
+                del ycells[lo + i]
+            for position, (cell, (at, update)) in enumerate(zip(new_cells, plan, strict=True)):
+                if at is None:
+                    ycells.insert(lo + position, self.document.create_ycell(_plain(cell)))
+                elif update:
+                    self._update_cell(lo + position, old_cells[at], cell)
+            self._update_meta(old, new)
+
+    def _update_cell(self, position: int, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        from pycrdt import Array, Map, Text
+
+        ycell = self.document.ycells[position]
+        if old.get("cell_type") != new.get("cell_type"):
+            self.document.set_cell(position, value=_plain(new))
+            return
+        for key in set(old) | set(new):
+            if key in old and key not in new:
+                del ycell[key]
+                continue
+            value = new[key]
+            if key in old and old[key] == value:
+                continue
+            current = ycell.get(key)
+            if key == "source" and isinstance(current, Text):
+                self.document.set_cell(position, source=value if isinstance(value, str) else "".join(value))
+            elif key == "metadata" and isinstance(current, Map):
+                _update_map(current, old.get(key) or {}, value or {})
+            elif key == "outputs" and isinstance(current, Array):
+                sync_outputs(current, list(old.get(key) or []), list(value or []))
+            elif key == "source":
+                ycell[key] = Text(value if isinstance(value, str) else "".join(value))
+            elif key == "metadata":
+                ycell[key] = Map(_plain(value))
+            elif key == "outputs":
+                ycell[key] = Array(self.document._create_youtputs(_plain(value)))
+            else:
+                ycell[key] = _plain(value)
+
+    def _update_meta(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        from pycrdt import Map
+
+        ymeta = self.document._ymeta
+        for key in ("nbformat", "nbformat_minor"):
+            if new.get(key) is not None and new.get(key) != old.get(key):
+                ymeta[key] = float(new[key])
+        if new.get("metadata") != old.get("metadata"):
+            current = ymeta.get("metadata")
+            if isinstance(current, Map):
+                _update_map(current, old.get("metadata") or {}, new.get("metadata") or {})
+            else:
+                ymeta["metadata"] = Map(_plain(new.get("metadata") or {}))
+
+    # -- saving -----------------------------------------------------------------------------
+
+    async def settle(self) -> None:
+        """After an edit: when nobody has the notebook open any more, save the room now, so that the
+        edit is on disk before the room is dropped from memory (its clean-up cancels a pending
+        autosave). Otherwise the room's own autosave writes it, as it writes what people type."""
+        room = self.room
+        if room.clients:
+            return
+        save = getattr(room, "_save_to_disc", None)
+        if save is None:
+            return
+        deadline = time.monotonic() + SAVE_TIMEOUT
+        while True:
+            task = save()
+            if task is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), timeout=max(0.1, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    self.log.warning("Saving %s is taking long; the room goes on saving it", self.document.path)
+                return
+            if time.monotonic() > deadline:  # the room is reloading its file: its save comes after
+                return
+            await asyncio.sleep(READY_POLL)
+
+
+def _first_difference(a: Any, b: Any, default: int) -> int:
+    """The position of the first pair of ``a`` and ``b`` that are not the same object, else ``default``
+    (iterators all the way down: no Python loop over the cells)."""
+    differs = map(operator.is_not, a, b)
+    return next(itertools.compress(itertools.count(), differs), default)
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy as plain dicts and lists (NotebookNode is a dict, but Y types want plain values)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _update_map(ymap: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    for key in set(old) - set(new):
+        if key in ymap:
+            del ymap[key]
+    for key, value in new.items():
+        if key not in old or old[key] != value:
+            ymap[key] = _plain(value)
+
+
+def sync_outputs(youtputs: Any, old: list[Any], new: list[Any]) -> None:
+    """Change a cell's Y outputs from ``old`` (what they hold) to ``new`` with the fewest changes:
+    a stream whose text grew gets the new text appended (as JupyterLab appends stream output),
+    a changed output is replaced, outputs are added at the end or removed from it."""
+    from pycrdt import Text
+
+    common = min(len(old), len(new))
+    for i in range(common):
+        before, after = old[i], new[i]
+        if before == after:
+            continue
+        ytext = None
+        try:
+            ytext = youtputs[i].get("text")
+        except Exception:
+            ytext = None
+        if (
+            isinstance(ytext, Text)
+            and before.get("output_type") == after.get("output_type") == "stream"
+            and before.get("name") == after.get("name")
+        ):
+            old_text, new_text = _text(before.get("text")), _text(after.get("text"))
+            if new_text.startswith(old_text):
+                ytext += new_text[len(old_text) :]
+                continue
+        youtputs[i] = _youtput(after)
+    if len(old) > len(new):
+        del youtputs[len(new) : len(old)]
+    for output in new[common:]:
+        youtputs.append(_youtput(output))
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _youtput(output: Mapping[str, Any]) -> Any:
+    from pycrdt import Map, Text
+
+    plain = _plain(output)
+    if plain.get("output_type") == "stream":
+        plain["text"] = Text(_text(plain.get("text")))
+    return Map(plain)
+
+
+__all__ = ["CELL_KEY_ORDER", "ORIGIN", "LiveNotebook", "sync_outputs"]
