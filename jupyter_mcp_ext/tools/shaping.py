@@ -375,16 +375,18 @@ def is_view(outputs: Any) -> bool:
 
 
 def _counterparts(cells: list[Any], current: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-    """For each written cell, the file's cell it stands for: the one with its id; in a notebook
-    without ids, the one at its index if of the same type."""
+    """For each written cell, the file's cell it stands for: the one with its id; when the written
+    notebook has no ids (as read from an nbformat 4.4 file, whose open document in JupyterLab has
+    ids all the same), the one at its index if of the same type."""
     by_id = {c.get("id"): c for c in current if c.get("id")}
+    written_ids = any(isinstance(c, dict) and c.get("id") for c in cells)
     found: list[dict[str, Any] | None] = []
     for i, cell in enumerate(cells):
         match = None
         if isinstance(cell, dict):
             if cell.get("id") and cell.get("id") in by_id:
                 match = by_id[cell["id"]]
-            elif not by_id and i < len(current) and current[i].get("cell_type") == cell.get("cell_type"):
+            elif not written_ids and i < len(current) and current[i].get("cell_type") == cell.get("cell_type"):
                 match = current[i]
         found.append(match)
     return found

@@ -63,6 +63,23 @@ async def test_write_notebook_replaces_the_file_with_a_valid_notebook(mcp_client
     assert all(c.get("id") for c in nb.cells), "nbformat 4.5 cells get ids"
 
 
+async def test_a_notebook_read_with_shaped_outputs_and_written_back_keeps_the_outputs(
+    mcp_client, data_notebook, jp_root_dir, lab
+):
+    data_notebook("many_tracebacks.ipynb")
+    before = on_disk(jp_root_dir, "many_tracebacks.ipynb")
+    async with mcp_client() as client:
+        notebook = (await call(client, "read_notebook", path="many_tracebacks.ipynb"))["notebook"]
+        notebook["cells"][0]["source"] = "# changed\n" + notebook["cells"][0]["source"]
+        written = await call(client, "write_notebook", path="many_tracebacks.ipynb", content=notebook)
+        reread = await call(client, "read_cells", path="many_tracebacks.ipynb", mode="all", outputs="raw")
+    after = on_disk(jp_root_dir, "many_tracebacks.ipynb")
+    assert after.cells[0].source.startswith("# changed\n")
+    assert "kept the outputs the file has" in written["message"]
+    for old, new, seen in zip(before.cells, after.cells, reread["cells"], strict=True):
+        assert new.get("outputs") == old.get("outputs") == seen.get("outputs"), old.get("id")
+
+
 async def test_write_notebook_accepts_the_notebook_as_json_text_and_creates_the_file(mcp_client, jp_root_dir):
     text = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hi')")]))
     async with mcp_client() as client:
