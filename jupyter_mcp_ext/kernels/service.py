@@ -324,22 +324,39 @@ class KernelService:
         self._ours.add(kernel_id)
         self._ensure_culler()
         KERNEL_STARTS_TOTAL.labels(kernel_name=kernel_name).inc()
-        # Connect now: the first execution is then as quick as the next ones, and the kernel's
-        # kernel_info reply (its status messages) is what moves the server's execution_state
-        # from "starting" to "idle" when no frontend has connected yet.
-        conn = await self._connection(kernel_id)
         try:
-            await asyncio.wait_for(conn.info_received.wait(), timeout=min(self.settings.jupyter_timeout or 60, 60))
-        except asyncio.TimeoutError:
-            self.log.warning("Kernel %s started but did not answer a kernel_info_request", kernel_id)
-        kernel = self.kernel_manager.get_kernel(kernel_id)
-        if is_gateway_kernel(kernel):
-            # The server knows a gateway kernel's state from the gateway's model: fetch it once now.
-            with self._gateway_errors(f"report on kernel {kernel_id}"):
-                await kernel.refresh_model()
-        elif conn.info_received.is_set():
-            await self._nudge(conn, kernel)
-        return self._summary(kernel_id, kernel, await self._kernel_model(kernel_id))
+            # Connect now: the first execution is then as quick as the next ones, and the kernel's
+            # kernel_info reply (its status messages) is what moves the server's execution_state
+            # from "starting" to "idle" when no frontend has connected yet.
+            conn = await self._connection(kernel_id)
+            try:
+                await asyncio.wait_for(conn.info_received.wait(), timeout=min(self.settings.jupyter_timeout or 60, 60))
+            except asyncio.TimeoutError:
+                self.log.warning("Kernel %s started but did not answer a kernel_info_request", kernel_id)
+            kernel = self.kernel_manager.get_kernel(kernel_id)
+            if is_gateway_kernel(kernel):
+                # The server knows a gateway kernel's state from the gateway's model: fetch it once now.
+                with self._gateway_errors(f"report on kernel {kernel_id}"):
+                    await kernel.refresh_model()
+            elif conn.info_received.is_set():
+                await self._nudge(conn, kernel)
+            return self._summary(kernel_id, kernel, await self._kernel_model(kernel_id))
+        except BaseException:
+            # Started but not usable from here (its channels cannot be reached, the call was
+            # cancelled): the caller never got its id, so nobody would ever stop it.
+            await asyncio.shield(self._discard_started(kernel_id))
+            raise
+
+    async def _discard_started(self, kernel_id: str) -> None:
+        """Shut down a kernel whose start_kernel failed after the kernel manager started it."""
+        try:
+            await self._drop_connection(kernel_id)
+            if kernel_id in self.kernel_manager:
+                await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id, now=True))
+        except Exception:
+            self.log.warning("Kernel %s could not be shut down after its start failed", kernel_id, exc_info=True)
+        self._ours.discard(kernel_id)
+        self._started_at.pop(kernel_id, None)
 
     async def _nudge(self, conn: KernelConnection, kernel: Any, attempts: int = 20) -> None:
         """Send kernel_info requests until the server has seen the kernel's status.

@@ -234,6 +234,33 @@ async def test_a_gateway_that_does_not_answer_is_a_prompt_tool_error_naming_it(t
     assert "Traceback" not in message
 
 
+async def test_a_gateway_kernel_whose_channels_cannot_be_reached_is_not_left_running(gateway: Gateway, tmp_path: Path):
+    from .conftest import free_port
+
+    # The gateway's REST API answers (the kernel starts there) but its websocket URL leads nowhere.
+    closed = f"ws://127.0.0.1:{free_port()}"
+    lab = start_lab(
+        tmp_path,
+        *gateway_lab_args(gateway),
+        f"--GatewayClient.ws_url={closed}",
+        env={"KERNEL_USERNAME": KERNEL_USERNAME},
+    )
+    before = gateway.kernel_ids()
+    try:
+        async with mcp_session(lab.mcp_url, lab.token, "legacy") as client:
+            started = time.monotonic()
+            failed = await client.call_tool("start_kernel", {})
+            elapsed = time.monotonic() - started
+        left = gateway.kernel_ids() - before
+        listed = lab.api("GET", "api/kernels").json()
+    finally:
+        lab.stop()
+    assert failed.is_error and elapsed < PROMPT, (error_text(failed), elapsed)
+    assert "Traceback" not in error_text(failed)
+    assert not left, f"the kernel started for the failed call is still running on the gateway: {left}"
+    assert listed == [], listed
+
+
 async def test_a_gateway_kernel_that_dies_while_code_runs_fails_that_call_promptly(
     lab: Lab, gateway: Gateway, tmp_path: Path
 ):
