@@ -12,70 +12,32 @@ import concurrent.futures
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
-CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from .lab import NEEDS_CHROMIUM, UI_TIMEOUT_MS, LabProcess, run_lab
+
 PANEL_ID = "jupyter-mcp-ext-jobs-panel"
 PANEL_TAB = f'li.lm-TabBar-tab[data-id="{PANEL_ID}"]'
 JOB_NOTEBOOKS = Path(__file__).resolve().parents[1] / "jobs" / "notebooks"
-SERVER_START_TIMEOUT = 90.0  # seconds; Lab answers after about 3 s on these machines
-UI_TIMEOUT_MS = 60_000  # a cold first Lab page load on 2 cores takes a few seconds; leave room
 EXPECT_TIMEOUT_MS = 30_000
 CLIENT_NAME = "ui-test-agent"
 
 
-def _chromium_path() -> str | None:
-    for path in CHROMIUM_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    return shutil.which("chromium")
+pytestmark = [pytest.mark.ui, pytest.mark.kernel, NEEDS_CHROMIUM]
 
 
-CHROMIUM = _chromium_path()
-
-pytestmark = [
-    pytest.mark.ui,
-    pytest.mark.kernel,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason=f"Chromium is not installed (looked for {', '.join(CHROMIUM_PATHS)} and PATH; apt-get install chromium)",
-    ),
-]
-
-
-@dataclass
-class JobsLab:
-    """A JupyterLab subprocess with the extension: base URL (ending in "/"), token, root dir, log file."""
-
-    url: str
-    token: str
-    root: Path
-    log: Path
+class JobsLab(LabProcess):
+    """A JupyterLab subprocess with the extension and real notebooks, and the calls the tests make on it."""
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Call the server's REST API with the token; the decoded JSON answer (None for 204)."""
@@ -127,12 +89,6 @@ def _in_thread(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _write_notebooks(root: Path) -> None:
     for source in JOB_NOTEBOOKS.glob("*.ipynb"):
         shutil.copy(source, root / source.name)
@@ -154,90 +110,20 @@ def _write_notebooks(root: Path) -> None:
     nbformat.write(broken, str(root / "broken.ipynb"))
 
 
-# pytest-jupyter's autouse loop and cleanup fixtures clash with the sync Playwright API at teardown, and these
-# tests run the server as a subprocess anyway: replace them here with no-ops.
-@pytest.fixture
-def jp_asyncio_loop() -> Iterator[None]:
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup() -> Iterator[None]:
-    yield
-
-
 @pytest.fixture(scope="module")
 def jobs_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JobsLab]:
     """`jupyter lab` on a free port with its own config, data, runtime and job database, and real notebooks."""
     base = tmp_path_factory.mktemp("jobs-lab")
-    root = base / "root"
-    config_dir = base / "config"
-    for path in (root, config_dir / "labconfig"):
-        path.mkdir(parents=True)
-    _write_notebooks(root)
-    # The news toast would cover part of the screenshots; the user's own labconfig is not read here anyway.
-    (config_dir / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    env = dict(os.environ)
-    env.update(
-        JUPYTER_CONFIG_DIR=str(config_dir),
-        JUPYTER_DATA_DIR=str(base / "data"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-    )
-    port = _free_port()
-    token = secrets.token_hex(16)
-    log = base / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root}",
+    (base / "root").mkdir()
+    _write_notebooks(base / "root")
+    with run_lab(
+        base,
         "--LabApp.expose_app_in_browser=True",
         f"--MCPExtensionApp.jobs_db_path={base / 'jobdata' / 'jobs.sqlite'}",
         "--MCPExtensionApp.max_concurrent_jobs=3",
-    ]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            lab = JobsLab(url=f"http://127.0.0.1:{port}/", token=token, root=root, log=log)
-            deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-                try:
-                    lab.request("GET", "jupyter-mcp-ext/jobs")
-                    break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    if time.monotonic() > deadline:
-                        pytest.fail(
-                            f"jupyter lab did not answer in {SERVER_START_TIMEOUT} s:\n{log.read_text()[-4000:]}"
-                        )
-                    time.sleep(0.25)
-            yield lab
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+        ready="jupyter-mcp-ext/jobs",
+    ) as lab:
+        yield JobsLab(**vars(lab))
 
 
 @pytest.fixture

@@ -7,47 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
-CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from .lab import NEEDS_CHROMIUM, UI_TIMEOUT_MS, LabProcess, run_lab
+
 SCREENSHOT = Path("/tmp/live-notebook.png")
-SERVER_START_TIMEOUT = 90.0
-UI_TIMEOUT_MS = 60_000
 #: Seconds within which an agent's change must show in the page.
 SHOWS_WITHIN = 10.0
-
-
-def _chromium() -> str | None:
-    for path in CHROMIUM_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    return shutil.which("chromium")
 
 
 def _collaboration_installed() -> bool:
@@ -58,110 +31,34 @@ def _collaboration_installed() -> bool:
     return True
 
 
-CHROMIUM = _chromium()
-
 pytestmark = [
     pytest.mark.ui,
     pytest.mark.kernel,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+    NEEDS_CHROMIUM,
     pytest.mark.skipif(
         not _collaboration_installed(), reason='jupyter-collaboration is not installed (pip install ".[collaboration]")'
     ),
 ]
 
 
-# The server runs as a subprocess and Playwright's sync API owns this thread: pytest-jupyter's autouse
-# loop and clean-up fixtures are not wanted here.
-@pytest.fixture
-def jp_asyncio_loop() -> Iterator[None]:
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup() -> Iterator[None]:
-    yield
-
-
-@dataclass
-class Lab:
-    url: str
-    token: str
-    root: Path
-    log: Path
-
-    def get_json(self, path: str) -> Any:
-        request = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabProcess]:
     """`jupyter lab` with jupyter-collaboration and this extension, on a free port and a temp root."""
     base = tmp_path_factory.mktemp("live-lab")
-    root, config = base / "root", base / "config"
-    for path in (root, config / "labconfig"):
-        path.mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    env = dict(os.environ)
-    env.update(
-        JUPYTER_CONFIG_DIR=str(config), JUPYTER_DATA_DIR=str(base / "data"), JUPYTER_RUNTIME_DIR=str(base / "rt")
-    )
-    port, token = _free_port(), secrets.token_hex(16)
-    log = base / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root}",
+    with run_lab(
+        base,
         "--ServerApp.jpserver_extensions="
         "{'jupyter_mcp_ext': True, 'jupyter_server_ydoc': True, 'jupyter_server_fileid': True}",
         f"--SQLiteYStore.db_path={base / 'ystore.db'}",
         f"--BaseFileIdManager.db_path={base / 'fileid.db'}",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            server = Lab(f"http://127.0.0.1:{port}/", token, root, log)
-            deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"jupyter lab exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-                try:
-                    server.get_json("api/status")
-                    break
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-4000:]}")
-                    time.sleep(0.25)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    ) as server:
+        yield server
 
 
 class Agent:
     """An MCP client over HTTP, run on an event loop of its own thread (Playwright's sync API has this one)."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabProcess) -> None:
         self.lab = lab
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -210,7 +107,7 @@ class Agent:
 
 
 @pytest.fixture
-def agent(lab: Lab) -> Iterator[Agent]:
+def agent(lab: LabProcess) -> Iterator[Agent]:
     client = Agent(lab)
     try:
         yield client
@@ -235,76 +132,69 @@ def _wait(check: Any, what: str, timeout: float = SHOWS_WITHIN) -> Any:
         time.sleep(0.1)
 
 
-def test_the_agents_cell_and_its_output_appear_in_the_open_notebook_while_the_person_types(lab, agent):
-    from playwright.sync_api import sync_playwright
-
+def test_the_agents_cell_and_its_output_appear_in_the_open_notebook_while_the_person_types(lab, agent, browser):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 21"), nbformat.v4.new_code_cell("# notes")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(lab.root / "analysis.ipynb"))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        try:
-            page.goto(f"{lab.url}lab/tree/analysis.ipynb?reset&token={lab.token}")
-            page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for()
-            _wait(lambda: _cells_text(page) == ["x = 21", "# notes"], "the notebook's cells", timeout=60)
-            url = page.url
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    try:
+        page.goto(f"{lab.url}lab/tree/analysis.ipynb?reset&token={lab.token}")
+        page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for()
+        _wait(lambda: _cells_text(page) == ["x = 21", "# notes"], "the notebook's cells", timeout=60)
+        url = page.url
 
-            # The agent adds a cell and runs it; the cell and its output show up in the page.
-            added = agent.call(
-                "add_cell", path="analysis.ipynb", cell_type="code", source="print('agent says', 2 * 21)"
-            )
-            _wait(lambda: len(_cells_text(page)) == 3, "the agent's cell in the page")
-            kernel_id = agent.call("start_kernel", kernel_name="python3")["kernel_id"]
-            run = agent.call(
-                "execute_on_kernel",
-                kernel_id=kernel_id,
-                mode="notebook_cell",
-                path="analysis.ipynb",
-                cell_id=added["cell_id"],
-            )
-            assert run["status"] == "ok"
-            output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
-            _wait(lambda: "agent says 42" in (output.all_inner_texts() or [""])[0], "the agent's output in the page")
+        # The agent adds a cell and runs it; the cell and its output show up in the page.
+        added = agent.call("add_cell", path="analysis.ipynb", cell_type="code", source="print('agent says', 2 * 21)")
+        _wait(lambda: len(_cells_text(page)) == 3, "the agent's cell in the page")
+        kernel_id = agent.call("start_kernel", kernel_name="python3")["kernel_id"]
+        run = agent.call(
+            "execute_on_kernel",
+            kernel_id=kernel_id,
+            mode="notebook_cell",
+            path="analysis.ipynb",
+            cell_id=added["cell_id"],
+        )
+        assert run["status"] == "ok"
+        output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
+        _wait(lambda: "agent says 42" in (output.all_inner_texts() or [""])[0], "the agent's output in the page")
 
-            # The person types in cell 1 while the agent adds ten cells.
-            editor = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".cm-content")
-            editor.click()
-            page.keyboard.press("End")
-            typing_done = threading.Event()
-            adding = agent.call_soon(_add_cells(agent, 10, typing_done))
-            typed = [f" t{i}" for i in range(10)]
-            for piece in typed:
-                page.keyboard.type(piece, delay=20)
-            typing_done.set()
-            adding.result(timeout=120)
-            expected_notes = "# notes" + "".join(typed)
-            _wait(lambda: len(_cells_text(page)) == 13, "the ten cells in the page")
-            assert _cells_text(page)[1] == expected_notes, "what the person typed is still on the page"
-            read = agent.call("read_cells", path="analysis.ipynb", mode="single", index=1)
-            assert read["cell"]["source"] == expected_notes, "the agent reads what the person typed"
+        # The person types in cell 1 while the agent adds ten cells.
+        editor = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".cm-content")
+        editor.click()
+        page.keyboard.press("End")
+        typing_done = threading.Event()
+        adding = agent.call_soon(_add_cells(agent, 10, typing_done))
+        typed = [f" t{i}" for i in range(10)]
+        for piece in typed:
+            page.keyboard.type(piece, delay=20)
+        typing_done.set()
+        adding.result(timeout=120)
+        expected_notes = "# notes" + "".join(typed)
+        _wait(lambda: len(_cells_text(page)) == 13, "the ten cells in the page")
+        assert _cells_text(page)[1] == expected_notes, "what the person typed is still on the page"
+        read = agent.call("read_cells", path="analysis.ipynb", mode="single", index=1)
+        assert read["cell"]["source"] == expected_notes, "the agent reads what the person typed"
 
-            def saved() -> bool:
-                try:
-                    cells = nbformat.read(str(lab.root / "analysis.ipynb"), as_version=4).cells
-                except Exception:  # the room is writing the file right now (in place)
-                    return False
-                return len(cells) == 13 and cells[1].source == expected_notes
+        def saved() -> bool:
+            try:
+                cells = nbformat.read(str(lab.root / "analysis.ipynb"), as_version=4).cells
+            except Exception:  # the room is writing the file right now (in place)
+                return False
+            return len(cells) == 13 and cells[1].source == expected_notes
 
-            _wait(saved, "the saved file with the person's typing and the agent's cells", timeout=20)
-            assert page.url == url, "the page was not reloaded"
-            assert page.locator(".jp-Dialog").count() == 0, "no dialog (no 'File Changed')"
-            assert "agent says 42" in output.inner_text()
+        _wait(saved, "the saved file with the person's typing and the agent's cells", timeout=20)
+        assert page.url == url, "the page was not reloaded"
+        assert page.locator(".jp-Dialog").count() == 0, "no dialog (no 'File Changed')"
+        assert "agent says 42" in output.inner_text()
 
-            # The agent is listed in jupyter-collaboration's "Online Collaborators", with the notebook.
-            page.locator('li.lm-TabBar-tab[data-id="jp-collaboration-panel"]').click()
-            panel = page.locator("#jp-collaboration-panel")
-            _wait(lambda: "test-agent" in panel.inner_text(), "the agent among the online collaborators")
-            page.screenshot(path=str(SCREENSHOT))
-        finally:
-            page.close()
-            browser.close()
+        # The agent is listed in jupyter-collaboration's "Online Collaborators", with the notebook.
+        page.locator('li.lm-TabBar-tab[data-id="jp-collaboration-panel"]').click()
+        panel = page.locator("#jp-collaboration-panel")
+        _wait(lambda: "test-agent" in panel.inner_text(), "the agent among the online collaborators")
+        page.screenshot(path=str(SCREENSHOT))
+    finally:
+        page.close()
 
 
 async def _add_cells(agent: Agent, count: int, typing_done: threading.Event) -> None:
