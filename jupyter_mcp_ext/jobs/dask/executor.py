@@ -442,10 +442,13 @@ class DaskJobExecutor(JobExecutor):
             event = dict(message.get("event") or {})
             if event.get("event") == "worker":
                 active.worker = event
-            elif event.get("event") == "output_saved":
-                self._background(self._write_partial(active))
             self._record(active.job_id, {**event, "seq": active.applied_seq})
-            self.on_event(active.job_id, event)
+            if event.get("event") == "output_saved":
+                # The job service hears of it from _write_output, once the notebook is staged: told now,
+                # its output writer would find nothing new and then wait its interval before the real write.
+                self._background(self._write_partial(active))
+            else:
+                self.on_event(active.job_id, event)
 
     def _record(self, job_id: str, record: dict[str, Any]) -> None:
         try:
