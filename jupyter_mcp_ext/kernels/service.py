@@ -334,12 +334,11 @@ class KernelService:
             except asyncio.TimeoutError:
                 self.log.warning("Kernel %s started but did not answer a kernel_info_request", kernel_id)
             kernel = self.kernel_manager.get_kernel(kernel_id)
-            if is_gateway_kernel(kernel):
-                # The server knows a gateway kernel's state from the gateway's model: fetch it once now.
+            if conn.info_received.is_set():
+                await self._nudge(conn, kernel, kernel_id)
+            elif is_gateway_kernel(kernel):
                 with self._gateway_errors(f"report on kernel {kernel_id}"):
                     await kernel.refresh_model()
-            elif conn.info_received.is_set():
-                await self._nudge(conn, kernel)
             return self._summary(kernel_id, kernel, await self._kernel_model(kernel_id))
         except BaseException:
             # Started but not usable from here (its channels cannot be reached, the call was
@@ -358,19 +357,25 @@ class KernelService:
         self._ours.discard(kernel_id)
         self._started_at.pop(kernel_id, None)
 
-    async def _nudge(self, conn: KernelConnection, kernel: Any, attempts: int = 20) -> None:
-        """Send kernel_info requests until the server has seen the kernel's status.
+    async def _nudge(self, conn: KernelConnection, kernel: Any, kernel_id: str, attempts: int = 20) -> None:
+        """Send kernel_info requests until the server (or the gateway) has seen the kernel's status.
 
-        The server's activity watcher subscribes to IOPub when the kernel starts and may miss
-        the first status messages (ZMQ's slow joiner); with no frontend connected, nothing else
-        would follow, and the kernel would stay "starting" in /api/kernels. JupyterLab's
-        websocket does the same nudging when it connects.
+        The activity watcher subscribes to IOPub when the kernel starts and may miss the first
+        status messages (ZMQ's slow joiner); with no frontend connected, nothing else would follow,
+        and the kernel would stay "starting" in /api/kernels. JupyterLab's websocket does the same
+        nudging when it connects. A gateway's kernel has the same watcher on the gateway, which may
+        also see the status after our kernel_info reply came back: its model is fetched again
+        until it has moved on (about 2 s at most).
         """
+        gateway = is_gateway_kernel(kernel)
         for _ in range(attempts):
+            if gateway:
+                with self._gateway_errors(f"report on kernel {kernel_id}"):
+                    await kernel.refresh_model()
             if getattr(kernel, "execution_state", None) != "starting":
                 return
             conn.request_kernel_info()
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05 if not gateway else 0.1)
 
     async def stop_kernel(self, kernel_id: str) -> None:
         """Shut a kernel down (as JupyterLab's "Shut Down Kernel"); pending executions fail."""
