@@ -5,7 +5,10 @@ The SDK would send a tool's dict as pretty-printed JSON text (``indent=2``) *and
 content, and publish an ``outputSchema`` that says nothing (``{"type": "object",
 "additionalProperties": true}``) for every tool. ``tidy_tools`` makes every registered tool
 return what ``json_result`` builds instead: the JSON text without indentation or spaces, the
-same object as structured content, then the images. It also lists the tools leaner: docstrings
+same object as structured content, then the images. A result that carries images has no
+structured copy: clients that prefer structured content give the model only that and drop the
+content blocks, images included (Claude Code and Codex do, anthropics/claude-code#54737), so the
+chart of a cell would never reach the model. It also lists the tools leaner: docstrings
 without the source's indentation and line breaks, input schemas without pydantic's ``title``
 entries and null defaults, annotations without hints that say nothing: all of
 which the model reads in ``tools/list`` for nothing.
@@ -45,18 +48,22 @@ def dumps(payload: Any) -> str:
 
 def json_result(payload: dict[str, Any], images: Sequence[Image] = (), *, text: str | None = None) -> CallToolResult:
     """The result of a tool call: ``payload`` as compact JSON text and as structured content, then
-    ``images`` as image content (referenced from the JSON as ``[image #1 ...]`` and so on)."""
+    ``images`` as image content (referenced from the JSON as ``[image #1 ...]`` and so on).
+
+    With images, the JSON text is the only copy (no structured content; see the module's
+    docstring): every client then shows the model the text and the images."""
     content: list[Any] = [TextContent(type="text", text=dumps(payload) if text is None else text)]
     content += [ImageContent(type="image", data=image.data, mime_type=image.mime_type) for image in images]
-    return CallToolResult(content=content, structured_content=payload)
+    return CallToolResult(content=content, structured_content=None if images else payload)
 
 
 def image_budget(max_result_chars: int) -> int:
     """Base64 characters left for images in one result whose text may reach ``max_result_chars``
-    (the text is sent twice, escaped; see ``MAX_MESSAGE_BYTES``); 0 (no limit) for 0."""
+    (a result with images sends its text once, escaped; see ``MAX_MESSAGE_BYTES``); 0 (no limit)
+    for 0."""
     if not max_result_chars:
         return 0
-    return max(0, MAX_MESSAGE_BYTES - MESSAGE_MARGIN - int(2.2 * max_result_chars))
+    return max(0, MAX_MESSAGE_BYTES - MESSAGE_MARGIN - int(1.1 * max_result_chars))
 
 
 def effective_limit(default: int, arguments: dict[str, Any]) -> int:
@@ -165,14 +172,21 @@ def finish(result: Any, limit: int) -> Any:
     CallToolResult's structured content is fitted to ``limit`` too (its text rebuilt compact)."""
     if isinstance(result, dict):
         return json_result(fit(result, limit))
-    if isinstance(result, CallToolResult) and not result.is_error and isinstance(result.structured_content, dict):
+    if isinstance(result, CallToolResult) and not result.is_error:
         text = result.content[0] if result.content else None
         if isinstance(text, TextContent) and limit and len(text.text) > limit:
-            payload = fit(result.structured_content, limit)
-            return CallToolResult(
-                content=[TextContent(type="text", text=dumps(payload)), *result.content[1:]],
-                structured_content=payload,
-            )
+            payload = result.structured_content
+            if payload is None:  # a result with images: its text is the JSON
+                try:
+                    payload = json.loads(text.text)
+                except ValueError:
+                    return result
+            if isinstance(payload, dict):
+                payload = fit(payload, limit)
+                return CallToolResult(
+                    content=[TextContent(type="text", text=dumps(payload)), *result.content[1:]],
+                    structured_content=payload if result.structured_content is not None else None,
+                )
     return result
 
 

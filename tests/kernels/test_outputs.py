@@ -184,7 +184,22 @@ async def test_the_json_text_block_holds_the_same_result_as_structured_content(m
     async with mcp_client() as client:
         kernel_id = await start_kernel(client)
         result = await run_code(client, kernel_id, "print(1)")
+    assert result.structured_content["outputs"][0]["text"] == "1\n"
     assert json.loads(result.content[0].text) == result.structured_content
+
+
+async def test_a_result_with_an_image_is_its_json_text_and_the_image_without_a_structured_copy(mcp_client):
+    # A client that prefers structured content would give the model that copy alone, without the image.
+    async with mcp_client() as client:
+        kernel_id = await start_kernel(client)
+        result = await run_code(
+            client, kernel_id, PNG_HELPER + "from IPython.display import Image\nprint('chart')\nImage(png(40, 30))"
+        )
+    assert result.structured_content is None
+    assert [block.type for block in result.content] == ["text", "image"]
+    data = json.loads(result.content[0].text)
+    assert data["status"] == "ok" and data["outputs"][0]["text"] == "chart\n"
+    assert "image #1" in json.dumps(data["outputs"][1])
 
 
 async def test_code_mode_without_code_or_with_a_path_is_refused_naming_the_argument(mcp_client):

@@ -34,7 +34,11 @@ async def test_a_chart_cell_reads_as_text_plus_one_image_block_without_base64_in
     display = data["cell"]["outputs"][1]
     assert "image #1" in display["data"]["image/png"]
     assert "application/pdf" in display["data"] and "shown in JupyterLab" in display["data"]["application/pdf"]
-    assert json.loads(text) == data, "the text block is the structured content, as compact JSON"
+    # Clients that prefer structured content (Claude Code, Codex) would show the model only that,
+    # without the image: a result with images is its JSON text and its images, nothing else.
+    assert result.structured_content is None
+    assert result.content[0].type == "text" and [b.type for b in result.content[1:]] == ["image"]
+    assert json.loads(text) == data and data["cell"]["cell_type"] == "code"
     assert "\n " not in text and ", " not in text.replace('", "', "")[:50]
 
 
