@@ -121,3 +121,28 @@ async def test_a_markdown_attachment_comes_as_an_image(mcp_client, jp_root_dir):
         result = await client.call_tool("read_cells", {"path": "att.ipynb", "mode": "single", "index": 0})
     assert [i.data for i in images(result)] == [png]
     assert "image #1" in result_json(result)["cell"]["attachments"]["dot.png"]["image/png"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_read_of_many_large_charts_is_received_whole_and_names_the_images_left_out(
+    mcp_client, jp_root_dir, mode
+):
+    # Eight incompressible charts of ~190 KB each: more than one message the official client accepts (1 MiB).
+    from ..kernels.conftest import png_bytes
+
+    nb = nbformat.v4.new_notebook()
+    charts = [base64.b64encode(png_bytes(260, 240, noise=True)).decode() for _ in range(8)]
+    for i, chart in enumerate(charts):
+        cell = nbformat.v4.new_code_cell(f"plot({i})")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": chart, "text/plain": "<Figure>"})]
+        nb.cells.append(cell)
+    nbformat.write(nb, str(jp_root_dir / "charts.ipynb"))
+    async with mcp_client(mode=mode) as client:
+        result = await client.call_tool("read_cells", {"path": "charts.ipynb", "mode": "all"})
+    data = json.loads(result.content[0].text)
+    sent = images(result)
+    assert 3 <= len(sent) < 8 and [i.data for i in sent] == charts[: len(sent)]
+    assert sum(len(i.data) for i in sent) + len(result.content[0].text) < 1024 * 1024
+    notes = [c["outputs"][0]["data"]["image/png"] for c in data["cells"]]
+    assert all(f"image #{n + 1} of this result" in notes[n] for n in range(len(sent)))
+    assert all("no room left" in note and "not returned" in note for note in notes[len(sent) :])
