@@ -31,6 +31,7 @@ from ..exceptions import (
     NotANotebook,
     NotebookNotFound,
 )
+from ..notebooks.live import LiveDocumentBusy
 from ..notebooks.paths import normalize_api_path
 from . import parameters as nb_parameters
 from . import process
@@ -52,7 +53,7 @@ from .models import (
 from .store import JobStore
 
 if TYPE_CHECKING:
-    from ..notebooks.service import NotebookService
+    from ..notebooks.service import NotebookService, Written
 
 #: Most log lines returned by one ``logs`` call.
 MAX_LOG_PAGE = 1000
@@ -78,18 +79,22 @@ class _OutputWriter:
     one before the job is reported finished.
 
     The first write replaces what the output path held before the job (as Papermill would). Each
-    later write first checks that the file still holds the job's previous write: if someone else
-    saved it meanwhile (an edit in JupyterLab, an MCP edit), their work is kept and the job's output
-    goes to ``<name>-<job_id>.ipynb`` beside it instead, which the job's record then names.
+    later write first checks that the notebook still holds the job's previous write: if someone
+    else changed it meanwhile (an edit in JupyterLab, an MCP edit), their work is kept and the job's
+    output goes to ``<name>-<job_id>.ipynb`` beside it instead, which the job's record then names.
+    An output notebook open in JupyterLab with collaboration is written into its shared document
+    (``NotebookService.replace``), so that the person watching it sees the job progress, and what
+    they type there counts as such a change even before the room has saved it.
     """
 
     def __init__(self, service: JobService, job: Job, staging_path: str) -> None:
         self.service = service
         self.job = job
         self.staging_path = staging_path
-        self.written: Any = None  # the Fingerprint of the job's last write
+        self.written: Written | None = None  # what the job wrote last
         self.written_stat: tuple[int, int] | None = None
         self.note: str | None = None
+        self.busy: str | None = None  # why the last write had to wait (the room kept loading), if it did
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
         self._finishing = asyncio.Event()
@@ -117,7 +122,7 @@ class _OutputWriter:
         if self._task is not None:
             await self._task
         await self._write()
-        return self.note
+        return self.note or self.busy
 
     async def _write(self) -> None:
         import nbformat
@@ -134,6 +139,11 @@ class _OutputWriter:
             nb = await asyncio.to_thread(nbformat.read, self.staging_path, as_version=4)
             try:
                 self.written = await notebooks.replace(job.output_path, nb, expected=self.written)
+            except LiveDocumentBusy as e:
+                # The notebook's room is still loading its file: the next save (or finish) tries again.
+                self.service.log.warning("Job %s: could not write its output notebook yet: %s", job.job_id, e)
+                self.busy = f"The output notebook could not be written to {job.output_path!r}: {e}"
+                return
             except Conflict:
                 stem = posixpath.splitext(job.output_path)[0]
                 diverted = f"{stem}-{job.job_id}.ipynb"
@@ -146,6 +156,7 @@ class _OutputWriter:
                 self.service._save(job)
                 self.written = await notebooks.replace(diverted, nb, expected=None)
             self.written_stat = key
+            self.busy = None
         except (OSError, ValueError, MCPExtError) as e:
             self.service.log.warning("Job %s: could not write its output notebook: %s", job.job_id, e)
             self.note = f"The output notebook could not be written to {job.output_path!r}: {e}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import inspect
+import json
 import logging
 import os
 import platform
@@ -93,6 +95,28 @@ class Fingerprint:
         if self.hash and other.hash:
             return self.hash == other.hash and self.hash_algorithm == other.hash_algorithm
         return (self.last_modified, self.size) == (other.last_modified, other.size)
+
+
+def typed_digest(nb: Any) -> str:
+    """A digest of what people type in a notebook: its cells' types and sources, in order."""
+    digest = hashlib.sha256()
+    for cell in nb.get("cells") or []:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        digest.update(json.dumps([cell.get("cell_type"), source]).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a writer of whole notebooks (a job's output) last wrote to a path: the file's fingerprint
+    when it wrote the file (None when it wrote a live document), and ``typed_digest`` of what it
+    wrote. A file it wrote is compared by fingerprint; a live document, or a file saved by the room
+    of the document it wrote, by that digest (a room turns the notebook into a Y document and
+    back, so only what people type is compared)."""
+
+    fingerprint: Fingerprint | None
+    typed: str
 
 
 @dataclass
@@ -520,26 +544,55 @@ class NotebookService:
         )
 
     async def replace(
-        self, path: str, nb: NotebookNode, *, expected: Fingerprint | None, argument: str = "output_path"
-    ) -> Fingerprint:
+        self, path: str, nb: NotebookNode, *, expected: Written | None, argument: str = "output_path"
+    ) -> Written:
         """Write a whole notebook that the server produced (a job's output), under the path's write lock.
 
-        With ``expected`` (the fingerprint of this writer's previous write), the file must still hold
-        that content, or be gone: if anyone else saved it meanwhile, raises Conflict and writes
-        nothing. Returns the fingerprint of what was written, for the next call.
+        With ``expected`` (what this writer wrote last), the notebook must still hold that, or be
+        gone: if anyone else changed it meanwhile, raises Conflict and writes nothing. Returns what
+        was written, for the next call.
+
+        A notebook open in a collaboration room is written into its live document (one
+        transaction, as ``edit``): writing the file would make the room reload it and drop what
+        people typed since its last save. There, "changed" means a cell's type or source differs
+        from what this writer wrote: what a person typed is kept, unsaved or not. Raises
+        LiveDocumentBusy when the room stays busy loading its file.
         """
         api_path = self.api_path(path, argument=argument, new_file=True)
-        async with self.locks.write(api_path):
-            if expected is not None:
-                try:
-                    _, now = await self.fingerprint(api_path, argument=argument)
-                except NotebookNotFound:
-                    now = expected
-                if not now.same_content(expected):
-                    raise Conflict(f"{argument} {shown(api_path)} was changed by another writer; nothing was written.")
-            await self._ensure_parent(api_path)
-            await self._save(api_path, nb, argument=argument)
-            return self._cache[api_path].fingerprint
+        changed = f"{argument} {shown(api_path)} was changed by another writer; nothing was written."
+        while True:
+            live = await self.live.get(api_path) if self.live is not None else None
+            if live is not None:
+
+                def into_document(current: NotebookNode) -> None:
+                    # On the document as it is now, with no await before it is changed.
+                    if expected is not None and typed_digest(current) != expected.typed:
+                        raise Conflict(changed)
+                    current.clear()
+                    current.update(nb)
+
+                await self._edit_live(api_path, live, into_document)
+                return Written(None, typed_digest(nb))
+            async with self.locks.write(api_path):
+                if self.live is not None and self.live.room(api_path) is not None:
+                    continue  # a room opened while this write waited: write into its document
+                if expected is not None:
+                    try:
+                        if expected.fingerprint is not None:
+                            _, now = await self.fingerprint(api_path, argument=argument)
+                            same = now.same_content(expected.fingerprint)
+                        else:  # saved by the room of the document this writer wrote last
+                            current, _ = await self._read(api_path, argument=argument)
+                            same = typed_digest(current) == expected.typed
+                    except NotebookNotFound:
+                        same = True
+                    except NotANotebook:
+                        same = False
+                    if not same:
+                        raise Conflict(changed)
+                await self._ensure_parent(api_path)
+                await self._save(api_path, nb, argument=argument)
+                return Written(self._cache[api_path].fingerprint, typed_digest(nb))
 
     async def _edit_live(self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T]) -> T:
         # No await from the snapshot to the end of apply(): nobody's change can come in between.
