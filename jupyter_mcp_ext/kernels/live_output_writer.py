@@ -9,10 +9,11 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from ..notebooks.cells import cell_source
 from ..notebooks.live import LiveDocuments
 from ..notebooks.live_document import ORIGIN, LiveNotebook, sync_outputs
 from .models import ExecutionOutcome
-from .output_writer import ContentsOutputWriter, cell_source
+from .output_writer import ContentsOutputWriter
 
 #: Seconds between two writes of one cell's outputs into the live document while it runs (a kernel may
 #: send hundreds of stream messages a second; people read far fewer updates).

@@ -11,11 +11,12 @@ from typing import Any
 
 from ..exceptions import CellIndexError, InvalidArgument, KernelDied
 from ..metrics import EXECUTION_DURATION_SECONDS, NOTEBOOK_EXECUTIONS_TOTAL
+from ..notebooks.cells import cell_source
 from .connection import Execution, KernelConnection
 from .execution import Executor
 from .live_output_writer import LiveOutputWriter
 from .models import CellOutcome, ExecutionOutcome, NotebookRun, ProgressFn
-from .output_writer import ContentsOutputWriter, OutputWriter, cell_source, index_list
+from .output_writer import ContentsOutputWriter, OutputWriter, index_list
 
 
 class NotebookRunner:

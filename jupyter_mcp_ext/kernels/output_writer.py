@@ -9,16 +9,11 @@ from typing import Any
 
 from nbformat import NotebookNode
 
+from ..notebooks.cells import cell_source
 from .models import ExecutionOutcome
 
 #: Seconds between notebook writes while mode="notebook" runs (always written at the end).
 WRITE_INTERVAL = 1.0
-
-
-def cell_source(cell: dict[str, Any]) -> str:
-    """A cell's source as one string (nbformat allows a list of lines)."""
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def index_list(indices: list[int]) -> str:

@@ -16,6 +16,12 @@ from ..exceptions import CellIndexError, InvalidArgument
 LISTED_IDS = 6
 
 
+def cell_source(cell: Mapping[str, Any]) -> str:
+    """A cell's source as one string (nbformat allows a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
 def cell_range_text(count: int) -> str:
     """Describe the valid 0-based indices of ``count`` cells, for error messages."""
     return f"the notebook has {count} cell{'s' if count != 1 else ''}" + (f" (0-{count - 1})" if count else "")

@@ -33,7 +33,7 @@ from ..exceptions import (
     PathError,
 )
 from ..logs import quiet_trust_warnings
-from .cells import check_index, ensure_cell_ids, resolve_cell
+from .cells import cell_source, check_index, ensure_cell_ids, resolve_cell
 from .live import LiveDocuments, LiveNotebook
 from .locks import PathLocks, guard_contents_manager
 from .paths import check_new_file_name, normalize_api_path, resolves_inside_root, shown
@@ -101,9 +101,7 @@ def typed_digest(nb: Any) -> str:
     """A digest of what people type in a notebook: its cells' types and sources, in order."""
     digest = hashlib.sha256()
     for cell in nb.get("cells") or []:
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        digest.update(json.dumps([cell.get("cell_type"), source]).encode())
+        digest.update(json.dumps([cell.get("cell_type"), cell_source(cell)]).encode())
     return digest.hexdigest()
 
 
@@ -167,11 +165,6 @@ def _accepts(method: Any, name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def replace_once(text: str, old: str, new: str, index: int) -> str:
@@ -757,7 +750,7 @@ class NotebookService:
             ensure_cell_ids(nb)
             cell = NotebookNode(cells[i])
             if old_text is not None and new_text is not None:
-                cell["source"] = self.check_source(replace_once(_source(cell), old_text, new_text, i))
+                cell["source"] = self.check_source(replace_once(cell_source(cell), old_text, new_text, i))
             elif source is not None:
                 cell["source"] = source
             if clear_outputs and cell.get("cell_type") == "code":
