@@ -49,12 +49,10 @@ def dumps(payload: Any) -> str:
 def json_result(payload: dict[str, Any], images: Sequence[Image] = (), *, text: str | None = None) -> CallToolResult:
     """The result of a tool call: ``payload`` as compact JSON text and as structured content, then
     ``images`` as image content (referenced from the JSON as ``[image #1 ...]`` and so on).
-
-    With images, the JSON text is the only copy (no structured content; see the module's
-    docstring): every client then shows the model the text and the images."""
+    ``finish`` drops the structured copy of a result with images before it is sent."""
     content: list[Any] = [TextContent(type="text", text=dumps(payload) if text is None else text)]
     content += [ImageContent(type="image", data=image.data, mime_type=image.mime_type) for image in images]
-    return CallToolResult(content=content, structured_content=None if images else payload)
+    return CallToolResult(content=content, structured_content=payload)
 
 
 def image_budget(max_result_chars: int) -> int:
@@ -169,24 +167,21 @@ def _cut_strings(payload: Any, limit: int) -> None:
 
 def finish(result: Any, limit: int) -> Any:
     """A tool's return value as the result to send: dicts become ``json_result``s; a
-    CallToolResult's structured content is fitted to ``limit`` too (its text rebuilt compact)."""
+    CallToolResult's structured content is fitted to ``limit`` too (its text rebuilt compact), and
+    left out when the result carries images (see the module's docstring): every client then shows
+    the model the JSON text and the images."""
     if isinstance(result, dict):
         return json_result(fit(result, limit))
-    if isinstance(result, CallToolResult) and not result.is_error:
+    if isinstance(result, CallToolResult) and not result.is_error and isinstance(result.structured_content, dict):
         text = result.content[0] if result.content else None
         if isinstance(text, TextContent) and limit and len(text.text) > limit:
-            payload = result.structured_content
-            if payload is None:  # a result with images: its text is the JSON
-                try:
-                    payload = json.loads(text.text)
-                except ValueError:
-                    return result
-            if isinstance(payload, dict):
-                payload = fit(payload, limit)
-                return CallToolResult(
-                    content=[TextContent(type="text", text=dumps(payload)), *result.content[1:]],
-                    structured_content=payload if result.structured_content is not None else None,
-                )
+            payload = fit(result.structured_content, limit)
+            result = CallToolResult(
+                content=[TextContent(type="text", text=dumps(payload)), *result.content[1:]],
+                structured_content=payload,
+            )
+        if any(isinstance(block, ImageContent) for block in result.content):
+            result = result.model_copy(update={"structured_content": None})
     return result
 
 
