@@ -20,20 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    HOST,
     REPO,
     bench_env,
     exit_code,
-    free_port,
     machine_info,
     make_tmp,
     mcp_client,
     ok,
     print_load,
     print_table,
-    start_jupyter,
-    stop,
-    wait_http,
+    serve,
     write_results,
 )
 
@@ -98,14 +94,11 @@ def main() -> int:
     env = bench_env(tmp)
     info = machine_info(notebooks=NOTEBOOKS, cells=CELLS, bound_mib=BOUND_MIB)
     info["file_bytes"] = sum(write_notebook(root / f"small{i}.ipynb", i) for i in range(NOTEBOOKS))
-    port = free_port()
-    log = tmp / "jupyter.log"
-    jupyter = start_jupyter(port, root, env, log, f"--MCPExtensionApp.notebook_cache_max_bytes={BOUND_MIB * MIB}")
+    bound = f"--MCPExtensionApp.notebook_cache_max_bytes={BOUND_MIB * MIB}"
     try:
-        wait_http(f"http://{HOST}:{port}/api/status", jupyter, log, deadline_s=300)
-        figures = asyncio.run(measure(f"http://{HOST}:{port}/mcp", jupyter.pid, info))
+        with serve(root, env, tmp / "jupyter.log", bound, deadline_s=300) as (url, jupyter):
+            figures = asyncio.run(measure(f"{url}mcp", jupyter.pid, info))
     finally:
-        stop(jupyter)
         shutil.rmtree(tmp, ignore_errors=True)
     info["loadavg_end"] = os.getloadavg()[0]
     print(f"jupyter-mcp-ext cache memory: {NOTEBOOKS} notebooks x {CELLS:,} cells, read in {info['reads_s']:.0f} s")

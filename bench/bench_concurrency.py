@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    HOST,
     bench_env,
     exit_code,
-    free_port,
     machine_info,
     make_tmp,
     mcp_client,
@@ -34,10 +32,8 @@ from common import (
     p95,
     print_load,
     print_table,
-    start_jupyter,
-    stop,
+    serve,
     timed,
-    wait_http,
     write_results,
 )
 
@@ -113,23 +109,17 @@ def main() -> int:
     make_root(root)
     env = bench_env(tmp)
     info = machine_info(clients=CLIENTS, calls_per_client=CALLS, entries=200, notebooks=150)
-    port = free_port()
-    log = tmp / "jupyter.log"
-    server = None
     started = time.perf_counter()
     listing = ("list_notebook_files", {"recursive": True})
     floor = ("list_kernels", {})
     try:
-        server = start_jupyter(port, root, env, log)
-        url = f"http://{HOST}:{port}/"
-        wait_http(f"{url}api/status", server, log)
-        mcp = f"{url}mcp"
-        idle_list = asyncio.run(idle(mcp, *listing))
-        loaded_list = asyncio.run(loaded(mcp, *listing))
-        loaded_floor = asyncio.run(loaded(mcp, *floor))
-        idle_floor = asyncio.run(idle(mcp, *floor))
+        with serve(root, env, tmp / "jupyter.log") as (url, _):
+            mcp = f"{url}mcp"
+            idle_list = asyncio.run(idle(mcp, *listing))
+            loaded_list = asyncio.run(loaded(mcp, *listing))
+            loaded_floor = asyncio.run(loaded(mcp, *floor))
+            idle_floor = asyncio.run(idle(mcp, *floor))
     finally:
-        stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
     info["loadavg_end"] = os.getloadavg()[0]

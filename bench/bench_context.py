@@ -29,18 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    HOST,
     REPO,
     bench_env,
     exit_code,
-    free_port,
     machine_info,
     make_tmp,
     mcp_client,
     print_table,
-    start_jupyter,
-    stop,
-    wait_http,
+    serve,
     write_results,
 )
 
@@ -268,17 +264,11 @@ def main() -> int:
     write_notebook(root / "long_analysis.ipynb", long_cells())
     env = bench_env(tmp)
     info = machine_info(real_libraries=REAL_LIBRARIES)
-    port = free_port()
-    log = tmp / "jupyter.log"
-    server = None
     started = time.perf_counter()
     try:
-        server = start_jupyter(port, root, env, log)
-        url = f"http://{HOST}:{port}/"
-        wait_http(f"{url}api/status", server, log)
-        data = asyncio.run(measure(f"{url}mcp", root))
+        with serve(root, env, tmp / "jupyter.log") as (url, _):
+            data = asyncio.run(measure(f"{url}mcp", root))
     finally:
-        stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
     info["loadavg_end"] = os.getloadavg()[0]

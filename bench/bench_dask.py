@@ -22,6 +22,7 @@ Environment: ``BENCH_DASK_ROUNDS`` (rounds, default 3), ``BENCH_DASK_JOBS`` (job
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -41,10 +42,9 @@ from common import (
     machine_info,
     make_tmp,
     print_table,
+    serve,
     spawn,
-    start_jupyter,
     stop,
-    wait_http,
     write_results,
 )
 
@@ -191,40 +191,34 @@ def main() -> int:
     info = machine_info(rounds=ROUNDS, jobs=JOBS)
     started = time.perf_counter()
     procs: list[subprocess.Popen[bytes]] = []
-    servers: list[subprocess.Popen[bytes]] = []
     try:
         address, procs = start_cluster(tmp)
-        urls = {}
-        for name, extra in (
-            ("local", []),
-            (
-                "dask",
-                [
-                    "--MCPExtensionApp.job_executor_class=jupyter_mcp_ext.jobs.dask.DaskJobExecutor",
-                    f"--MCPExtensionApp.dask_scheduler_address={address}",
-                ],
-            ),
-        ):
-            port = free_port()
-            home = tmp / f"server-{name}"
-            home.mkdir()
-            log = home / "jupyter.log"
-            server = start_jupyter(
-                port,
-                root,
-                bench_env(home),
-                log,
-                f"--MCPExtensionApp.jobs_db_path={home / 'jobs.sqlite'}",
-                f"--MCPExtensionApp.max_concurrent_jobs={CONCURRENCY}",
-                *extra,
-            )
-            servers.append(server)
-            wait_http(f"http://{HOST}:{port}/api/status", server, log)
-            urls[name] = f"http://{HOST}:{port}/"
-        data = asyncio.run(measure(urls))
+        with contextlib.ExitStack() as servers:
+            urls = {}
+            for name, extra in (
+                ("local", []),
+                (
+                    "dask",
+                    [
+                        "--MCPExtensionApp.job_executor_class=jupyter_mcp_ext.jobs.dask.DaskJobExecutor",
+                        f"--MCPExtensionApp.dask_scheduler_address={address}",
+                    ],
+                ),
+            ):
+                home = tmp / f"server-{name}"
+                home.mkdir()
+                urls[name], _ = servers.enter_context(
+                    serve(
+                        root,
+                        bench_env(home),
+                        home / "jupyter.log",
+                        f"--MCPExtensionApp.jobs_db_path={home / 'jobs.sqlite'}",
+                        f"--MCPExtensionApp.max_concurrent_jobs={CONCURRENCY}",
+                        *extra,
+                    )
+                )
+            data = asyncio.run(measure(urls))
     finally:
-        for server in servers:
-            stop(server)
         for proc in reversed(procs):
             stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -32,18 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    HOST,
     REPO,
     bench_env,
     exit_code,
-    free_port,
     machine_info,
     make_tmp,
     mcp_client,
     print_table,
-    start_jupyter,
-    stop,
-    wait_http,
+    serve,
     write_results,
 )
 
@@ -199,17 +195,12 @@ def main() -> int:
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
     env = bench_env(tmp)
     info = machine_info(n=N)
-    port = free_port()
-    log = tmp / "jupyter.log"
-    server = None
     started = time.perf_counter()
     try:
-        server = start_jupyter(port, root, env, log, f"--MCPExtensionApp.jobs_db_path={tmp / 'jobs' / 'jobs.sqlite'}")
-        url = f"http://{HOST}:{port}/"
-        wait_http(f"{url}api/status", server, log)
-        data = asyncio.run(measure(f"{url}mcp", root, env))
+        db = f"--MCPExtensionApp.jobs_db_path={tmp / 'jobs' / 'jobs.sqlite'}"
+        with serve(root, env, tmp / "jupyter.log", db) as (url, _):
+            data = asyncio.run(measure(f"{url}mcp", root, env))
     finally:
-        stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
     info["loadavg_end"] = os.getloadavg()[0]

@@ -36,11 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    HOST,
     REPO,
     bench_env,
     exit_code,
-    free_port,
     interleaved,
     machine_info,
     make_tmp,
@@ -49,9 +47,7 @@ from common import (
     p95,
     print_load,
     print_table,
-    start_jupyter,
-    stop,
-    wait_http,
+    serve,
     write_results,
 )
 
@@ -332,16 +328,11 @@ def main() -> int:
     figures: list[dict[str, Any]] = []
     info = machine_info(n=N, big_n=BIG_N)
     started = time.perf_counter()
-    jupyter = None
     try:
-        port = free_port()
-        log = tmp / "jupyter.log"
-        jupyter = start_jupyter(port, root, env, log, extensions=("jupyter_mcp_ext", "bench_kernels"))
-        server_url = f"http://{HOST}:{port}/"
-        wait_http(f"{server_url}api/status", jupyter, log)
-        asyncio.run(measure(server_url, tmp / "jupyter_runtime_dir", figures, info))
+        extensions = ("jupyter_mcp_ext", "bench_kernels")
+        with serve(root, env, tmp / "jupyter.log", extensions=extensions) as (server_url, _):
+            asyncio.run(measure(server_url, tmp / "jupyter_runtime_dir", figures, info))
     finally:
-        stop(jupyter)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
     info["loadavg_end"] = os.getloadavg()[0]

@@ -32,12 +32,10 @@ from typing import Any
 
 from bench_notebooks import write_notebook
 from common import (
-    HOST,
     REPO,
     TOKEN,
     bench_env,
     exit_code,
-    free_port,
     machine_info,
     make_tmp,
     mcp_client,
@@ -45,10 +43,8 @@ from common import (
     p95,
     print_load,
     print_table,
-    start_jupyter,
-    stop,
+    serve,
     timed,
-    wait_http,
     write_results,
 )
 
@@ -194,19 +190,13 @@ def main() -> int:
     figures: list[dict[str, Any]] = []
     info = machine_info(n=N)
     started = time.perf_counter()
-    jupyter = None
     try:
         info["bytes"] = write_notebook(root / "live.ipynb", CELLS)
         shutil.copyfile(root / "live.ipynb", root / "file.ipynb")
-        port = free_port()
-        log = tmp / "jupyter.log"
         extensions = ("jupyter_mcp_ext", "jupyter_server_ydoc", "jupyter_server_fileid")
-        jupyter = start_jupyter(port, root, env, log, *collaboration_argv(tmp), extensions=extensions)
-        server_url = f"http://{HOST}:{port}/"
-        wait_http(f"{server_url}api/status", jupyter, log)
-        asyncio.run(measure(server_url, root, figures, info))
+        with serve(root, env, tmp / "jupyter.log", *collaboration_argv(tmp), extensions=extensions) as (server_url, _):
+            asyncio.run(measure(server_url, root, figures, info))
     finally:
-        stop(jupyter)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
     info["loadavg_end"] = os.getloadavg()[0]

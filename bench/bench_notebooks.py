@@ -49,9 +49,9 @@ from common import (
     p95,
     print_load,
     print_table,
+    serve,
     server_argv,
     spawn,
-    start_jupyter,
     stop,
     timed,
     wait_http,
@@ -353,27 +353,24 @@ def main() -> int:
     figures: list[dict[str, Any]] = []
     info = machine_info(n=N, big_n=BIG_N)
     started = time.perf_counter()
-    jupyter = baseline = None
+    baseline = None
     try:
         info["nb50_bytes"] = write_notebook(root / "nb50.ipynb", 50)
         t = time.perf_counter()
         info["big_bytes"] = write_notebook(root / "big.ipynb", BIG_CELLS)
         info["big_generate_s"] = time.perf_counter() - t
-        jport, bport = free_port(), free_port()
-        jlog, blog = tmp / "jupyter.log", tmp / "baseline.log"
         profile = ("-m", "cProfile", "-o", str(RESULTS.with_name("notebooks_server.prof")))
-        jupyter = start_jupyter(jport, root, env, jlog, python=profile if os.environ.get("BENCH_PROFILE") else ())
-        baseline = spawn([sys.executable, __file__, "--serve-baseline", str(bport), str(root)], env, blog, tmp)
-        server_url = f"http://{HOST}:{jport}/"
-        wait_http(f"{server_url}api/status", jupyter, jlog)
-        wait_http(f"http://{HOST}:{bport}/mcp", baseline, blog)
-        asyncio.run(part1(f"{server_url}mcp", f"http://{HOST}:{bport}/mcp", figures, info))
-        stop(baseline)
-        if BIG_CELLS:
-            asyncio.run(part2(server_url, f"{server_url}mcp", jupyter.pid, figures, info))
+        python = profile if os.environ.get("BENCH_PROFILE") else ()
+        with serve(root, env, tmp / "jupyter.log", python=python) as (server_url, jupyter):
+            bport, blog = free_port(), tmp / "baseline.log"
+            baseline = spawn([sys.executable, __file__, "--serve-baseline", str(bport), str(root)], env, blog, tmp)
+            wait_http(f"http://{HOST}:{bport}/mcp", baseline, blog)
+            asyncio.run(part1(f"{server_url}mcp", f"http://{HOST}:{bport}/mcp", figures, info))
+            stop(baseline)
+            if BIG_CELLS:
+                asyncio.run(part2(server_url, f"{server_url}mcp", jupyter.pid, figures, info))
     finally:
         stop(baseline)
-        stop(jupyter)
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started
     info["loadavg_end"] = os.getloadavg()[0]

@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,22 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: fl
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {deadline_s} s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def serve(
+    root: Path, env: dict[str, str], log: Path, *extra: str, deadline_s: float = 60.0, **kw: Any
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Jupyter server for the ``with`` block: ``start_jupyter`` on a free port with ``extra`` and
+    ``kw``, once its ``api/status`` answers (``wait_http``); yields its URL (``http://HOST:port/``)
+    and process, and stops it when the block ends."""
+    port = free_port()
+    server = start_jupyter(port, root, env, log, *extra, **kw)
+    try:
+        wait_http(f"http://{HOST}:{port}/api/status", server, log, deadline_s)
+        yield f"http://{HOST}:{port}/", server
+    finally:
+        stop(server)
 
 
 def stop(proc: subprocess.Popen[bytes] | None) -> None:
