@@ -13,7 +13,9 @@ the MCP floor (HTTP, the SDK, JSON-RPC) that every tool pays. One kernel is star
    no-op tool's round trip. Target: the execution path adds at most 20% to that sum
    (``ratio = mcp / (raw + noop) <= 1.2``). Both client modes (legacy handshake, 2026-07-28); the
    three calls alternate one by one, order reversed every other round, so machine load hits all.
-2. A 1,000-line stream output and a 1 MB PNG: round trip and bytes of the HTTP response body, against
+2. A 1,000-line stream output and a 0.7 MB PNG (about the largest image one result carries with the
+   default ``max_result_chars``: a message to the official client is at most 1 MiB, base64 included):
+   round trip and bytes of the HTTP response body, against
    ``execute_interactive`` of the same code and the bytes of the kernel's IOPub message contents.
    The stream is shown with the server's default ``max_output_chars`` (cut) and with no limit.
 
@@ -60,7 +62,7 @@ WARMUP = 20
 RATIO_TARGET = 1.2
 
 STREAM_CODE = "for i in range(1000):\n    print(f'line {i:4d}: the quick brown fox jumps over the lazy dog')"
-#: Defines ``big_png``: a 576x576 RGB PNG of random pixels (incompressible): about 1 MB.
+#: Defines ``big_png``: a 480x480 RGB PNG of random pixels (incompressible): about 0.7 MB.
 IMAGE_SETUP = """
 import os, struct, zlib
 from IPython.display import Image, display
@@ -70,7 +72,7 @@ def _png(width, height):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
     head = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
-big_png = _png(576, 576)
+big_png = _png(480, 480)
 len(big_png)
 """
 IMAGE_CODE = "display(Image(data=big_png))"
@@ -274,6 +276,8 @@ async def part2(mcp_url: str, kernel_id: str, raw: RawKernel, figures: list[dict
             times = await interleaved({"raw": lambda code=code: raw.run(code), "mcp": mcp_call}, BIG_N, 2)
             med, raw_med = statistics.median(times["mcp"]), statistics.median(times["raw"])
             wire = statistics.median(sizes)
+            if code == IMAGE_CODE and not images[-1]:
+                raise RuntimeError(f"{label}: the image was not returned as image content")
             figures += [
                 {
                     "figure": f"{label}: round trip",
