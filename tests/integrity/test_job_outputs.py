@@ -9,16 +9,12 @@ import nbformat
 import pytest
 
 from ..conftest import poll, result_json
-from ..jobs.conftest import tool, wait_finished
+from ..jobs.conftest import WAIT_FOR_GO, tool, wait_finished
 
 pytestmark = [pytest.mark.kernel]
 
 #: Cells that each print about 60 KB, so that every save of the output notebook grows it.
 PRINTING_CELLS = [f"import time\nprint('{i}' * 60_000)\ntime.sleep(0.05)" for i in range(40)]
-#: A cell that waits (up to a minute) for the test to create the file "go" in its directory.
-WAIT_FOR_GO = (
-    "import os, time\nfor _ in range(600):\n    if os.path.exists('go'):\n        break\n    time.sleep(0.1)\n"
-)
 
 
 @pytest.mark.stress

@@ -13,6 +13,10 @@ import pytest
 from ..conftest import TOKEN, poll, result_json
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
+#: A cell that waits (up to a minute) for the test to create the file "go" in its directory.
+WAIT_FOR_GO = (
+    "import os, time\nfor _ in range(600):\n    if os.path.exists('go'):\n        break\n    time.sleep(0.1)\n"
+)
 
 
 @pytest.fixture

@@ -19,16 +19,12 @@ import httpx2
 import nbformat
 import pytest
 
-from .conftest import NOTEBOOKS, poll, process_alive, tool, wait_finished, wait_until
+from .conftest import NOTEBOOKS, WAIT_FOR_GO, poll, process_alive, tool, wait_finished, wait_until
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "restart-token"
-#: A cell that waits (up to a minute) for the test to create the file "go" in its directory.
-WAIT_FOR_GO = (
-    "import os, time\nfor _ in range(600):\n    if os.path.exists('go'):\n        break\n    time.sleep(0.1)\n"
-)
 
 
 @pytest.mark.parametrize("jobs_config", [{"max_concurrent_jobs": 1}])
