@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from ..conftest import error_text
-from ..jobs.conftest import job_status, poll, process_alive, tool, wait_finished, wait_until
+from ..jobs.conftest import job_status, poll, process_alive, tool, wait_finished, wait_for_first_output, wait_until
 
 pytestmark = [pytest.mark.dask, pytest.mark.kernel, pytest.mark.slow]
 
@@ -236,11 +236,7 @@ async def test_an_edit_made_to_a_dask_job_output_mid_run_is_kept_and_the_output_
     async with mcp_client() as client, contents_api() as rest:
         job = await tool(client, "execute_notebook", notebook_path="waiting.ipynb", mode="async")
 
-        async def first_cell_written() -> bool:
-            response = await rest.get("api/contents/waiting_output.ipynb", params={"content": "1"})
-            return response.status_code == 200 and any(c.get("outputs") for c in response.json()["content"]["cells"])
-
-        await poll(first_cell_written, 60, "the job's first output in waiting_output.ipynb")
+        await wait_for_first_output(rest, "waiting_output.ipynb")
         note = "My notes on the partial results."
         added = await client.call_tool(
             "add_cell", {"path": "waiting_output.ipynb", "cell_type": "markdown", "source": note}

@@ -8,8 +8,8 @@ import asyncio
 import nbformat
 import pytest
 
-from ..conftest import poll, result_json
-from ..jobs.conftest import WAIT_FOR_GO, tool, wait_finished
+from ..conftest import result_json
+from ..jobs.conftest import WAIT_FOR_GO, tool, wait_finished, wait_for_first_output
 
 pytestmark = [pytest.mark.kernel]
 
@@ -72,12 +72,7 @@ async def test_an_edit_made_to_a_job_output_mid_run_is_kept_and_the_output_goes_
     async with mcp_client() as client, contents_api() as rest:
         job = await tool(client, "execute_notebook", notebook_path="waiting.ipynb", mode="async")
 
-        async def first_cell_written() -> bool:
-            # Read as JupyterLab does (the server writes the file in place: a direct read may meet a half-written one).
-            response = await rest.get("api/contents/waiting_output.ipynb", params={"content": "1"})
-            return response.status_code == 200 and any(c.get("outputs") for c in response.json()["content"]["cells"])
-
-        await poll(first_cell_written, 60, "the job's first output in waiting_output.ipynb")
+        await wait_for_first_output(rest, "waiting_output.ipynb")
         note = "My notes on the partial results."
         result_json(
             await client.call_tool(

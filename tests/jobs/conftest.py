@@ -80,6 +80,18 @@ async def wait_finished(client: Any, job_id: str, timeout: float = 60) -> dict[s
     return await wait_until(client, job_id, lambda s: s["status"] not in ("queued", "running"), timeout)
 
 
+async def wait_for_first_output(rest: Any, path: str, timeout: float = 60) -> None:
+    """Poll until the job's output notebook at ``path`` has a cell with outputs. Read as JupyterLab
+    does, through /api/contents (the server writes the file in place: a direct read may meet a
+    half-written one)."""
+
+    async def written() -> bool:
+        response = await rest.get(f"api/contents/{path}", params={"content": "1"})
+        return response.status_code == 200 and any(c.get("outputs") for c in response.json()["content"]["cells"])
+
+    await poll(written, timeout, f"the job's first output in {path}")
+
+
 def process_alive(pid: int) -> bool:
     """Whether a process runs (a zombie, exited but not reaped, counts as gone)."""
     try:
