@@ -21,6 +21,13 @@ TOKEN = "mcp-test-token"
 
 #: The two protocol generations the SDK speaks: the initialize handshake and stateless 2026-07-28.
 MODES = ["legacy", "2026-07-28"]
+#: The JSON-RPC ``initialize`` request, as the first POST of any MCP client, for tests that speak raw HTTP.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+}
 
 
 @pytest.fixture

@@ -18,15 +18,9 @@ import nbformat
 import pytest
 from jupyter_server.auth.authorizer import Authorizer
 
-from .conftest import MODES, TOKEN, error_text, result_json
+from .conftest import INITIALIZE, MODES, TOKEN, error_text, result_json
 
 ACCEPT = "application/json, text/event-stream"
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
-}
 
 
 def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -139,20 +139,6 @@ async def sdk_refused(url: str, token: str | None, mode: str) -> bool:
     return False
 
 
-def initialize_request() -> dict[str, Any]:
-    """A JSON-RPC ``initialize`` body, as the first POST of any MCP client."""
-    return {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "deploy-test", "version": "1"},
-        },
-    }
-
-
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from ..conftest import MODES, error_text, result_json
-from .conftest import MCP_HEADERS, initialize_request, mcp_session, need, process_environ, sdk_refused
+from ..conftest import INITIALIZE, MODES, error_text, result_json
+from .conftest import MCP_HEADERS, mcp_session, need, process_environ, sdk_refused
 from .hub import Hub, start_hub
 from .tools import proxy_command
 
@@ -126,7 +126,7 @@ async def test_the_hub_refuses_mcp_requests_without_a_token_for_that_users_serve
         "params": {"name": "create_notebook", "arguments": {"path": f"refused-{case}.ipynb"}},
     }
     async with httpx2.AsyncClient(headers=headers, timeout=60, follow_redirects=False) as http:
-        initialize = await http.post(url, content=json.dumps(initialize_request()))
+        initialize = await http.post(url, content=json.dumps(INITIALIZE))
         stateless = await http.post(url, content=json.dumps(call), headers={"MCP-Protocol-Version": "2026-07-28"})
         stream = await http.get(url)
     for response in (initialize, stateless, stream):

@@ -20,12 +20,11 @@ import httpx2
 import nbformat
 import pytest
 
-from ..conftest import MODES, result_json
+from ..conftest import INITIALIZE, MODES, result_json
 from .conftest import (
     MCP_HEADERS,
     START_TIMEOUT,
     free_port,
-    initialize_request,
     mcp_session,
     need,
     stop_process,
@@ -150,13 +149,11 @@ async def test_a_notebook_of_several_mib_is_written_through_nginx(lab: Lab, prox
 
 async def test_a_host_the_server_does_not_know_is_refused_by_jupyter_behind_nginx(lab: Lab, proxy_url: str):
     async with httpx2.AsyncClient(timeout=30) as http:
-        known = await http.post(
-            f"{proxy_url}mcp", headers={**MCP_HEADERS, **host_headers(lab)}, json=initialize_request()
-        )
+        known = await http.post(f"{proxy_url}mcp", headers={**MCP_HEADERS, **host_headers(lab)}, json=INITIALIZE)
         unknown = await http.post(
             f"{proxy_url}mcp",
             headers={**MCP_HEADERS, **host_headers(lab, "elsewhere.example.net")},
-            json=initialize_request(),
+            json=INITIALIZE,
         )
     assert known.status_code == 200 and "mcp-session-id" in known.headers
     assert unknown.status_code == 403 and "mcp-session-id" not in unknown.headers

@@ -14,7 +14,7 @@ from jupyter_server.services.contents.largefilemanager import AsyncLargeFileMana
 from jupyter_mcp_ext.exceptions import PathError
 from jupyter_mcp_ext.notebooks.paths import normalize_api_path
 
-from ..conftest import MODES, error_text, result_json
+from ..conftest import INITIALIZE, MODES, error_text, result_json
 
 MAX_SOURCE_CHARS = 1000
 MAX_BODY_BYTES = 200_000
@@ -283,17 +283,7 @@ async def test_a_request_body_over_max_request_body_bytes_gets_413(mcp_url, auth
     async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
         response = await http.post(mcp_url, content=json.dumps(body))
         assert response.status_code == 413
-        init = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        }
-        assert (await http.post(mcp_url, json=init)).status_code == 200
+        assert (await http.post(mcp_url, json=INITIALIZE)).status_code == 200
 
 
 async def test_a_notebook_that_fails_validation_can_still_be_read_inspected_and_repaired(mcp_client, jp_root_dir):
