@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -509,14 +509,25 @@ class NotebookService:
         transaction of cell changes (``LiveNotebook.apply``); the room's autosave writes the file.
         """
         api_path = self.api_path(path, argument=argument)
+        return api_path, await self._in_document_or_file(
+            api_path, change, lambda: self._edit_file(api_path, change, argument)
+        )
+
+    async def _in_document_or_file(
+        self, api_path: str, change: Callable[[NotebookNode], T], on_file: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Write a notebook where it lives: when a collaboration room holds it, ``change`` runs on
+        its live document (``_edit_live``); else ``on_file()`` runs under the path's write lock. A
+        room that opens while the lock is awaited is written instead: the file behind a room is the
+        room's to save."""
         while True:
             live = await self.live.get(api_path) if self.live is not None else None
             if live is not None:
-                return api_path, await self._edit_live(api_path, live, change)
+                return await self._edit_live(api_path, live, change)
             async with self.locks.write(api_path):
                 if self.live is not None and self.live.room(api_path) is not None:
-                    continue  # a room opened while this edit waited: edit its document instead
-                return api_path, await self._edit_file(api_path, change, argument)
+                    continue  # a room opened while this write waited: write into its document
+                return await on_file()
 
     async def _edit_file(self, api_path: str, change: Callable[[NotebookNode], T], argument: str) -> T:
         """``edit`` on the file: read, change, compare and swap (hold the path's write lock)."""
@@ -553,39 +564,35 @@ class NotebookService:
         """
         api_path = self.api_path(path, argument=argument, new_file=True)
         changed = f"{argument} {shown(api_path)} was changed by another writer; nothing was written."
-        while True:
-            live = await self.live.get(api_path) if self.live is not None else None
-            if live is not None:
 
-                def into_document(current: NotebookNode) -> None:
-                    # On the document as it is now, with no await before it is changed.
-                    if expected is not None and typed_digest(current) != expected.typed:
-                        raise Conflict(changed)
-                    current.clear()
-                    current.update(nb)
+        def into_document(current: NotebookNode) -> Written:
+            # On the document as it is now, with no await before it is changed.
+            if expected is not None and typed_digest(current) != expected.typed:
+                raise Conflict(changed)
+            current.clear()
+            current.update(nb)
+            return Written(None, typed_digest(nb))
 
-                await self._edit_live(api_path, live, into_document)
-                return Written(None, typed_digest(nb))
-            async with self.locks.write(api_path):
-                if self.live is not None and self.live.room(api_path) is not None:
-                    continue  # a room opened while this write waited: write into its document
-                if expected is not None:
-                    try:
-                        if expected.fingerprint is not None:
-                            _, now = await self.fingerprint(api_path, argument=argument)
-                            same = now.same_content(expected.fingerprint)
-                        else:  # saved by the room of the document this writer wrote last
-                            current, _ = await self._read(api_path, argument=argument)
-                            same = typed_digest(current) == expected.typed
-                    except NotebookNotFound:
-                        same = True
-                    except NotANotebook:
-                        same = False
-                    if not same:
-                        raise Conflict(changed)
-                await self._ensure_parent(api_path)
-                await self._save(api_path, nb, argument=argument)
-                return Written(self._cache[api_path].fingerprint, typed_digest(nb))
+        async def into_file() -> Written:
+            if expected is not None:
+                try:
+                    if expected.fingerprint is not None:
+                        _, now = await self.fingerprint(api_path, argument=argument)
+                        same = now.same_content(expected.fingerprint)
+                    else:  # saved by the room of the document this writer wrote last
+                        current, _ = await self._read(api_path, argument=argument)
+                        same = typed_digest(current) == expected.typed
+                except NotebookNotFound:
+                    same = True
+                except NotANotebook:
+                    same = False
+                if not same:
+                    raise Conflict(changed)
+            await self._ensure_parent(api_path)
+            await self._save(api_path, nb, argument=argument)
+            return Written(self._cache[api_path].fingerprint, typed_digest(nb))
+
+        return await self._in_document_or_file(api_path, into_document, into_file)
 
     async def _edit_live(self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T]) -> T:
         # No await from the snapshot to the end of apply(): nobody's change can come in between.
@@ -790,36 +797,30 @@ class NotebookService:
             current.update(nb)
             return nb
 
-        while True:
-            live = await self.live.get(api_path) if self.live is not None else None
-            if live is not None:
-                return api_path, await self._edit_live(api_path, live, into_document)
-            async with self.locked(api_path):
-                if self.live is not None and self.live.room(api_path) is not None:
-                    continue  # a room opened while this write waited: write into its document
-                for _ in range(EDIT_ATTEMPTS):
-                    current: NotebookNode | None = None
-                    read: Fingerprint | None = None
-                    if protect is not None:
-                        try:
-                            current, read = await self._read(api_path)
-                        except (NotebookNotFound, NotANotebook):
-                            pass
-                    nb = self._validated(content if protect is None else protect(content, current))
-                    # Folders only for a valid notebook: a refused write leaves nothing behind.
-                    await self._ensure_parent(api_path)
-                    if await ensure_async(self.contents_manager.dir_exists(api_path)):
-                        raise InvalidArgument(
-                            f"path {shown(api_path)} is a directory; give the path of a notebook file."
-                        )
-                    if current is None or read is None or await self._unchanged_since(api_path, read, current, "path"):
-                        await self._save(api_path, nb)
-                        return api_path, nb
-                    self.log.warning("%s changed on disk while it was being written; writing it again", api_path)
+        async def into_file() -> NotebookNode:
+            for _ in range(EDIT_ATTEMPTS):
+                current: NotebookNode | None = None
+                read: Fingerprint | None = None
+                if protect is not None:
+                    try:
+                        current, read = await self._read(api_path)
+                    except (NotebookNotFound, NotANotebook):
+                        pass
+                nb = self._validated(content if protect is None else protect(content, current))
+                # Folders only for a valid notebook: a refused write leaves nothing behind.
+                await self._ensure_parent(api_path)
+                if await ensure_async(self.contents_manager.dir_exists(api_path)):
+                    raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
+                if current is None or read is None or await self._unchanged_since(api_path, read, current, "path"):
+                    await self._save(api_path, nb)
+                    return nb
+                self.log.warning("%s changed on disk while it was being written; writing it again", api_path)
             raise Conflict(
                 f"path {shown(api_path)}: the notebook changed on disk {EDIT_ATTEMPTS} times while write_notebook "
                 "was saving it (another program is writing it); nothing was written. Read it again and retry."
             )
+
+        return api_path, await self._in_document_or_file(api_path, into_document, into_file)
 
     def _validated(self, content: Any) -> NotebookNode:
         """``content`` (an nbformat 4 notebook as a dict or JSON text) as a valid NotebookNode, with
