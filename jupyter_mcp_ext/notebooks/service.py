@@ -167,6 +167,15 @@ def _accepts(method: Any, name: str) -> bool:
     return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
+def _working_copy(current: NotebookNode) -> NotebookNode:
+    """What an edit changes: a copy of ``current`` whose ``cells`` list and ``metadata`` dict are
+    new (the cells themselves are shared: an edit replaces a cell, never mutates it)."""
+    nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
+    nb["cells"] = list(current.get("cells", []))
+    nb["metadata"] = copy.copy(current.get("metadata", {}))
+    return nb
+
+
 def replace_once(text: str, old: str, new: str, index: int) -> str:
     """``text`` with the one occurrence of ``old`` replaced by ``new`` (cell ``index``'s source).
 
@@ -533,9 +542,7 @@ class NotebookService:
         """``edit`` on the file: read, change, compare and swap (hold the path's write lock)."""
         for _ in range(EDIT_ATTEMPTS):
             current, read = await self._read(api_path, argument=argument)
-            nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
-            nb["cells"] = list(current.get("cells", []))
-            nb["metadata"] = copy.copy(current.get("metadata", {}))
+            nb = _working_copy(current)
             result = change(nb)
             if await self._unchanged_since(api_path, read, current, argument):
                 await self._save(api_path, nb, argument=argument)
@@ -597,9 +604,7 @@ class NotebookService:
     async def _edit_live(self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T]) -> T:
         # No await from the snapshot to the end of apply(): nobody's change can come in between.
         current = live.notebook(keep_ids=True)
-        nb = NotebookNode({k: v for k, v in current.items() if k != "cells"})
-        nb["cells"] = list(current["cells"])
-        nb["metadata"] = copy.copy(current["metadata"])
+        nb = _working_copy(current)
         result = change(nb)
         live.apply(current, nb)
         self._remember_ids(api_path, nb)
