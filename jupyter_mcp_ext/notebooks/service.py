@@ -438,7 +438,12 @@ class NotebookService:
         if model.get("type") == "directory":
             raise NotANotebook(f"{argument} {shown(api_path)} is a directory, not a notebook.")
         if cached is not None and cached.fingerprint.same_content(fingerprint):
-            self._cache.move_to_end(api_path)
+            # Reads of other notebooks may have dropped this entry from the cache during the await
+            # (the path's lock keeps writers out, not readers of other paths): it is still valid.
+            if self._cache.get(api_path) is cached:
+                self._cache.move_to_end(api_path)
+            else:
+                self._remember(api_path, cached.notebook, cached.fingerprint, cached.memory)
             cached.settled = settled if fingerprint.hash else None
             return cached.notebook, cached.fingerprint
         extra = {"require_hash": True} if self._hashes else {}
@@ -451,13 +456,17 @@ class NotebookService:
         # A contents manager other than Jupyter's own may hand back plain dicts.
         nb = content if isinstance(content, NotebookNode) else nbformat.from_dict(content)
         fingerprint = Fingerprint.of(model)
-        self._remember(api_path, nb, fingerprint)
-        self._cache[api_path].settled = settled if fingerprint.hash else None
+        self._remember(api_path, nb, fingerprint).settled = settled if fingerprint.hash else None
         return nb, fingerprint
 
-    def _remember(self, api_path: str, nb: NotebookNode, fingerprint: Fingerprint) -> None:
-        """Cache a parsed notebook, dropping the least recently used beyond the cache's bounds."""
-        self._cache[api_path] = _Cached(fingerprint, nb, estimate_memory(nb, fingerprint.size))
+    def _remember(
+        self, api_path: str, nb: NotebookNode, fingerprint: Fingerprint, memory: int | None = None
+    ) -> _Cached:
+        """Cache a parsed notebook (``memory``: its ``estimate_memory``, when known), dropping the least
+        recently used beyond the cache's bounds; returns its entry."""
+        entry = self._cache[api_path] = _Cached(
+            fingerprint, nb, estimate_memory(nb, fingerprint.size) if memory is None else memory
+        )
         self._cache.move_to_end(api_path)
         total = sum(e.memory for e in self._cache.values())
         while len(self._cache) > 1 and (len(self._cache) > self.cache_max_notebooks or total > self.cache_max_bytes):
@@ -466,6 +475,7 @@ class NotebookService:
             # Its cell lists, remembered for cell_id lookups, would keep the dropped notebook in memory:
             # keep only where each id was.
             self._index_ids(path)
+        return entry
 
     def cache_memory(self) -> int:
         """Estimated bytes held by the parsed-notebook cache now (see ``estimate_memory``)."""
@@ -473,11 +483,11 @@ class NotebookService:
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def _save(self, api_path: str, nb: NotebookNode, *, argument: str = "path") -> dict[str, Any]:
-        """Save ``nb`` at ``api_path`` and cache it with the fingerprint of what was written (hold the
-        path's write lock)."""
+    async def _save(self, api_path: str, nb: NotebookNode, *, argument: str = "path") -> Fingerprint:
+        """Save ``nb`` at ``api_path`` and cache it with the fingerprint of what was written, which is
+        returned (hold the path's write lock)."""
         try:
-            model = await self._cm(
+            await self._cm(
                 "save",
                 {"type": "notebook", "format": "json", "content": nb},
                 api_path,
@@ -489,7 +499,7 @@ class NotebookService:
             self._cache.pop(api_path, None)
             raise
         self._remember(api_path, nb, fingerprint)
-        return {**model, "size": fingerprint.size if model.get("size") is None else model["size"]}
+        return fingerprint
 
     async def _unchanged_since(self, api_path: str, read: Fingerprint, nb: NotebookNode, argument: str) -> bool:
         """Whether the file still holds what was read as ``read`` (the compare of compare-and-swap)."""
@@ -596,8 +606,7 @@ class NotebookService:
                 if not same:
                     raise Conflict(changed)
             await self._ensure_parent(api_path)
-            await self._save(api_path, nb, argument=argument)
-            return Written(self._cache[api_path].fingerprint, typed_digest(nb))
+            return Written(await self._save(api_path, nb, argument=argument), typed_digest(nb))
 
         return await self._in_document_or_file(api_path, into_document, into_file)
 
