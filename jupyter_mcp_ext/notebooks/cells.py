@@ -29,6 +29,27 @@ def cell_source(cell: Mapping[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+#: Cell metadata that the ContentsManager adds when it reads a notebook and drops when it saves one.
+TRANSIENT_CELL_METADATA = ("trusted",)
+
+
+def file_metadata(cell: Mapping[str, Any]) -> Any:
+    """A cell's metadata as the file has it: without the ContentsManager's transient ``trusted`` mark,
+    which JupyterLab keeps out of the metadata it shows too."""
+    metadata = cell.get("metadata") or {}
+    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
+        return metadata
+    return {k: v for k, v in metadata.items() if k not in TRANSIENT_CELL_METADATA}
+
+
+def as_in_file(cell: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The cell as the file has it (see ``file_metadata``); the cell itself when nothing differs."""
+    metadata = cell.get("metadata")
+    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
+        return cell
+    return {**cell, "metadata": file_metadata(cell)}
+
+
 def cell_range_text(count: int) -> str:
     """Describe the valid 0-based indices of ``count`` cells, for error messages."""
     return f"the notebook has {count} cell{'s' if count != 1 else ''}" + (f" (0-{count - 1})" if count else "")
@@ -249,11 +270,14 @@ class SeenCellIds:
 
 __all__ = [
     "CELL_TYPES",
+    "TRANSIENT_CELL_METADATA",
     "SeenCellIds",
+    "as_in_file",
     "cell_range_text",
     "cell_source",
     "check_index",
     "ensure_cell_ids",
+    "file_metadata",
     "find_cell_id",
     "new_cell",
     "replace_once",

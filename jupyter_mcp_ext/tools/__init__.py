@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import inspect
 import logging
 import os
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from ..caller import Caller, current_caller
 from ..exceptions import MCPExtError
 from ..logs import LOGGER_NAME
 from ..metrics import MCP_TOOL_CALL_DURATION_SECONDS, MCP_TOOL_CALLS_TOTAL
@@ -90,6 +92,24 @@ def _root_dir(kwargs: dict[str, Any]) -> str | None:
     return getattr(handler.settings.get("contents_manager"), "root_dir", None) if handler is not None else None
 
 
+def _caller(tool: str, kwargs: dict[str, Any]) -> Caller:
+    """Who a tool call works for: its MCP client, a short id of its session, its Jupyter user."""
+    ctx = next((v for v in kwargs.values() if isinstance(v, Context)), None)
+    if ctx is None:
+        return Caller(None, None, None, tool)
+    handler = _request_handler(ctx)
+    session = user = None
+    if handler is not None:
+        session_id = handler.request.headers.get("Mcp-Session-Id")
+        if session_id:
+            session = hashlib.sha256(session_id.encode()).hexdigest()[:8]
+        current = getattr(handler, "current_user", None)
+        name = getattr(current, "username", None) if current is not None else None
+        if name and not str(getattr(current, "name", "")).startswith("Anonymous "):
+            user = str(name)
+    return Caller(client_name(ctx), session, user, tool)
+
+
 def tool_errors(fn: F) -> F:
     """Turn the services' exceptions into MCP tool errors (``isError: true``) with their message.
 
@@ -110,6 +130,7 @@ def tool_errors(fn: F) -> F:
         outcome = "error"
         error: str | None = None
         started = time.perf_counter()
+        current_caller.set(_caller(name, kwargs))
         try:
             # Its own task: AnyIO ties the worker threads of ``to_thread`` (the ContentsManager runs
             # file I/O in them) to the root task of the caller's task tree, and a tool runs inside

@@ -1,0 +1,71 @@
+"""Fixtures of the agent-change tests: they run in both notebook modes (file, and open in JupyterLab's
+real-time collaboration), with a REST client of the changes API and MCP clients with a name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+from mcp.types import Implementation
+
+from ..conftest import result_json
+from ..live.fixtures import (  # noqa: F401  (fixtures)
+    data_notebook,
+    jp_server_config,
+    lab,
+    make_notebook,
+    mcp_client,
+    notebook_backend,
+)
+
+
+@pytest.fixture
+def agent(mcp_client: Callable[..., Any]) -> Callable[..., AbstractAsyncContextManager[Any]]:  # noqa: F811
+    """``async with agent("claude-code") as client``: an MCP client that names itself."""
+
+    def connect(name: str = "review-agent", **kwargs: Any) -> AbstractAsyncContextManager[Any]:
+        return mcp_client(client_info=Implementation(name=name, version="1"), **kwargs)
+
+    return connect
+
+
+async def call(client: Any, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool and return its JSON result (fails on a tool error)."""
+    return result_json(await client.call_tool(tool, arguments))
+
+
+class ChangesAPI:
+    """The changes REST API, as JupyterLab's review uses it (each call its own HTTP client)."""
+
+    def __init__(self, contents_api: Callable[..., Any]) -> None:
+        self.contents_api = contents_api
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        async with self.contents_api() as http:
+            return await http.request(method, url, **kwargs)
+
+    async def list(self, path: str) -> list[dict[str, Any]]:
+        response = await self.request("GET", "jupyter-mcp-ext/changes", params={"path": path})
+        assert response.status_code == 200, response.text
+        return list(response.json()["changes"])
+
+    async def get(self, change_id: str) -> dict[str, Any]:
+        response = await self.request("GET", f"jupyter-mcp-ext/changes/{change_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def revert(self, change_id: str) -> Any:
+        return await self.request("POST", f"jupyter-mcp-ext/changes/{change_id}/revert", json={})
+
+    async def revert_all(self, ids: list[str]) -> Any:
+        return await self.request("POST", "jupyter-mcp-ext/changes/revert", json={"ids": ids})
+
+    async def keep(self, change_id: str) -> Any:
+        return await self.request("POST", f"jupyter-mcp-ext/changes/{change_id}/keep", json={})
+
+
+@pytest.fixture
+def changes_api(contents_api: Callable[..., Any]) -> ChangesAPI:
+    return ChangesAPI(contents_api)
