@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 from nbformat import NotebookNode
 
+from ..events import CHANGE_EVENT_SCHEMA_ID, register_schemas
 from ..exceptions import ChangeConflict, ChangeNotFound, Conflict, InvalidArgument, NotANotebook, NotebookNotFound
 from ..notebooks.cells import cell_source
 from ..notebooks.edits import working_copy
@@ -64,6 +65,9 @@ class ChangeService:
         Who the current call works for, or None when it is not an MCP tool call.
     file_ids
         Returns jupyter-server-fileid's manager when it runs (records follow renames by file id), else None.
+    event_logger : jupyter_events.EventLogger, optional
+        The server's ``event_logger``: each record made or grown, revert and keep is announced on it
+        (``events/change.yaml``), so that JupyterLab's review follows without polling.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class ChangeService:
         max_age: float = 0,
         author: Callable[[], Author | None],
         file_ids: Callable[[], Any] = lambda: None,
+        event_logger: Any = None,
         log: logging.Logger | None = None,
     ) -> None:
         self.notebooks = notebooks
@@ -84,6 +89,9 @@ class ChangeService:
         self.author = author
         self.file_ids = file_ids
         self.log = log or logging.getLogger(__name__)
+        self.event_logger = event_logger
+        if event_logger is not None:
+            register_schemas(event_logger)
         self._store: ChangeStore | None = None
         self._open: OrderedDict[tuple[str, str], Change] = OrderedDict()
         notebooks.edits.observers.append(self.observe)
@@ -102,6 +110,7 @@ class ChangeService:
             max_age=app.changes_max_age_days * 86400,
             author=current_author,
             file_ids=lambda: settings.get("file_id_manager"),
+            event_logger=getattr(app.serverapp, "event_logger", None),
             log=app.log,
         )
 
@@ -188,6 +197,7 @@ class ChangeService:
                 return
             change.summary = diff.summarize(change)
             self.store.save(change)
+            self._announce("recorded", change)
         except Exception:
             # A record that cannot be made must not fail the edit the person's agent asked for.
             self.log.exception("Could not record the change to %s", api_path)
@@ -203,6 +213,23 @@ class ChangeService:
             diff.note_before(change, [diff.cell_state(cells, i) for i in indices])
         except Exception:
             self.log.exception("Could not record the change to %s", api_path)
+
+    def _announce(self, action: str, change: Change) -> None:
+        """Emit the change event (``events/change.yaml``); a failing event handler fails nothing."""
+        if self.event_logger is None:
+            return
+        data = {
+            "action": action,
+            "id": change.id,
+            "path": change.path,
+            "client": change.client,
+            "tool": change.tool,
+            "cells": change.cells,
+        }
+        try:
+            self.event_logger.emit(schema_id=CHANGE_EVENT_SCHEMA_ID, data=data)
+        except Exception:
+            self.log.exception("Could not emit the %s event of change %s", action, change.id)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -252,6 +279,7 @@ class ChangeService:
         assert stored is not None
         stored.kept = True
         self.store.save(stored)
+        self._announce("kept", change)
         return change.model_copy(update={"kept": True})
 
     # -- reverting -------------------------------------------------------------------------
@@ -329,6 +357,7 @@ class ChangeService:
             if stored is not None:
                 stored.reverted, stored.reverted_by = True, record.id
                 self.store.save(stored)
+                self._announce("reverted", change)
             for earlier_id in change.reverts:  # reverting a revert brings those changes back
                 earlier = self.store.get(earlier_id)
                 if earlier is not None and earlier.reverted_by == change.id:
@@ -358,6 +387,7 @@ class ChangeService:
         change.summary = diff.summarize(change)
         await self.notebooks.delete(path)
         self.store.save(change)
+        self._announce("recorded", change)
         return [s.key for s in change.before] or [path]
 
     async def _recreate(self, path: str, deleted: Change) -> list[str]:
