@@ -11,14 +11,30 @@ import pytest
 from mcp.types import Implementation
 
 from ..conftest import result_json
+from ..integrity.conftest import merged
 from ..live.fixtures import (  # noqa: F401  (fixtures)
+    collaboration_config,
     data_notebook,
-    jp_server_config,
     lab,
     make_notebook,
     mcp_client,
+    merge_config,
     notebook_backend,
 )
+
+
+@pytest.fixture
+def jp_server_config(
+    jp_server_config: dict[str, Any],
+    notebook_backend: str,  # noqa: F811
+    jp_root_dir: Any,
+    request: Any,
+) -> Any:
+    """The suite's server, with collaboration in live mode, plus what a test passes with
+    ``parametrize("jp_server_config", [...], indirect=True)``."""
+    if notebook_backend == "live":
+        jp_server_config = merge_config(jp_server_config, collaboration_config(jp_root_dir))
+    return merged(jp_server_config, getattr(request, "param", {}))
 
 
 @pytest.fixture
