@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from mcp.types import Implementation
 
 from ..conftest import result_json
@@ -45,6 +47,17 @@ def agent(mcp_client: Callable[..., Any]) -> Callable[..., AbstractAsyncContextM
         return mcp_client(client_info=Implementation(name=name, version="1"), **kwargs)
 
     return connect
+
+
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "changes-openapi.yaml"
+
+
+def assert_matches_openapi(schema_name: str, instance: dict[str, Any]) -> None:
+    """Check a response against docs/changes-openapi.yaml, so that the document stays true."""
+    validator = pytest.importorskip("openapi_schema_validator")
+    spec = yaml.safe_load(OPENAPI.read_text())
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
+    validator.validate(instance, schema, cls=validator.OAS30Validator)
 
 
 async def call(client: Any, tool: str, **arguments: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import datetime as dt
 import nbformat
 
 from ..conftest import poll
-from .conftest import call
+from .conftest import assert_matches_openapi, call
 
 
 async def sources(client, path: str) -> list[str]:
@@ -35,6 +35,9 @@ async def test_each_agent_edit_is_listed_with_its_client_tool_time_and_cells(age
     assert not any(c["reverted"] or c["kept"] for c in changes)
     assert abs(dt.datetime.fromisoformat(changes[0]["time"]).timestamp() - dt.datetime.now().timestamp()) < 120
     detail = await changes_api.get(changes[1]["id"])
+    for change in changes:
+        assert_matches_openapi("Change", change)
+    assert_matches_openapi("ChangeDetail", detail)
     assert [s["cell"]["source"] for s in detail["before"]] == ["x = 1"]
     assert [s["cell"]["source"] for s in detail["after"]] == ["x = 10"]
 
@@ -50,6 +53,8 @@ async def test_reverting_an_update_restores_the_source_and_keeps_the_other_cells
         assert await sources(client, path) == ["a = 1", "b = 2", "c = 30"]
     body = response.json()
     assert body["reverted"] == [change["id"]] and body["cells"] == change["cells"]
+    for record in body["changes"]:
+        assert_matches_openapi("Change", record)
     listed = {c["id"]: c for c in await changes_api.list(path)}
     assert listed[change["id"]]["reverted"] is True
     revert = listed[listed[change["id"]]["reverted_by"]]
@@ -109,6 +114,7 @@ async def test_an_edit_the_person_made_since_refuses_the_revert_with_409_naming_
         (change,) = await changes_api.list(path)
         response = await changes_api.revert(change["id"])
         assert response.status_code == 409, response.text
+        assert_matches_openapi("Error", response.json())
         assert response.json()["cells"] == [updated["cell_id"]]
         assert updated["cell_id"] in response.json()["message"]
         assert await sources(client, path) == ["a = 10  # mine", "b = 2"]
