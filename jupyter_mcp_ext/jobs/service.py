@@ -27,11 +27,9 @@ from ..exceptions import (
     JobNotFound,
     JobsUnavailable,
     KernelSpecNotFound,
-    MCPExtError,
     NotANotebook,
     NotebookNotFound,
 )
-from ..notebooks.live import LiveDocumentBusy
 from ..notebooks.paths import normalize_api_path
 from . import parameters as nb_parameters
 from . import process
@@ -50,10 +48,11 @@ from .models import (
     LogPage,
     RunSpec,
 )
+from .output_writer import OUTPUT_STAGING_NAME, OutputWriter
 from .store import JobStore
 
 if TYPE_CHECKING:
-    from ..notebooks.service import NotebookService, Written
+    from ..notebooks.service import NotebookService
 
 #: Most log lines returned by one ``logs`` call.
 MAX_LOG_PAGE = 1000
@@ -65,101 +64,6 @@ ChangeCallback = Callable[[Job], Awaitable[None]]
 #: Seconds during which a failed start of the job service (its database cannot be opened) is
 #: reported again as it was, before the next call tries again.
 START_RETRY_SECONDS = 30.0
-#: The file in a job's directory that the executor writes the output notebook to.
-OUTPUT_STAGING_NAME = "output.ipynb"
-#: Least seconds between two writes of a running job's output notebook under the root (the last
-#: save of a run is always written, before the job is reported finished).
-OUTPUT_WRITE_INTERVAL = 0.5
-
-
-class _OutputWriter:
-    """Writes a job's output notebook under the server root, through the notebook service (the
-    ContentsManager, under the path's write lock), from what the executor saved in the job's
-    directory: the latest save only, at most every ``OUTPUT_WRITE_INTERVAL`` seconds, and the last
-    one before the job is reported finished.
-
-    The first write replaces what the output path held before the job (as Papermill would). Each
-    later write first checks that the notebook still holds the job's previous write: if someone
-    else changed it meanwhile (an edit in JupyterLab, an MCP edit), their work is kept and the job's
-    output goes to ``<name>-<job_id>.ipynb`` beside it instead, which the job's record then names.
-    An output notebook open in JupyterLab with collaboration is written into its shared document
-    (``NotebookService.replace``), so that the person watching it sees the job progress, and what
-    they type there counts as such a change even before the room has saved it.
-    """
-
-    def __init__(self, service: JobService, job: Job, staging_path: str) -> None:
-        self.service = service
-        self.job = job
-        self.staging_path = staging_path
-        self.written: Written | None = None  # what the job wrote last
-        self.written_stat: tuple[int, int] | None = None
-        self.note: str | None = None
-        self.busy: str | None = None  # why the last write had to wait (the room kept loading), if it did
-        self._task: asyncio.Task[None] | None = None
-        self._dirty = False
-        self._finishing = asyncio.Event()
-
-    def saved(self) -> None:
-        """The executor saved the output again: write it soon."""
-        self._dirty = True
-        if not self._finishing.is_set() and (self._task is None or self._task.done()):
-            self._task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while self._dirty and not self._finishing.is_set():
-            self._dirty = False
-            await self._write()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._finishing.wait(), OUTPUT_WRITE_INTERVAL)
-
-    async def finish(self) -> str | None:
-        """Write the last save, after a write in progress; returns a note for the job's result.
-
-        A write in progress is waited for, never cancelled: cancelled between its save and the
-        record of what it saved, the next write would take the job's own output for someone
-        else's change."""
-        self._finishing.set()
-        if self._task is not None:
-            await self._task
-        await self._write()
-        return self.note or self.busy
-
-    async def _write(self) -> None:
-        import nbformat
-
-        try:
-            stat = os.stat(self.staging_path)
-        except FileNotFoundError:
-            return  # the executor writes the output itself, or has not saved yet
-        key = (stat.st_mtime_ns, stat.st_size)
-        if key == self.written_stat:
-            return
-        job, notebooks = self.job, self.service.notebooks
-        try:
-            nb = await asyncio.to_thread(nbformat.read, self.staging_path, as_version=4)
-            try:
-                self.written = await notebooks.replace(job.output_path, nb, expected=self.written)
-            except LiveDocumentBusy as e:
-                # The notebook's room is still loading its file: the next save (or finish) tries again.
-                self.service.log.warning("Job %s: could not write its output notebook yet: %s", job.job_id, e)
-                self.busy = f"The output notebook could not be written to {job.output_path!r}: {e}"
-                return
-            except Conflict:
-                stem = posixpath.splitext(job.output_path)[0]
-                diverted = f"{stem}-{job.job_id}.ipynb"
-                self.note = (
-                    f"output_path {job.output_path!r} was changed by someone else while the job ran, so their "
-                    f"changes were kept and the job's output was written to {diverted!r} instead."
-                )
-                self.service.log.warning("Job %s: %s", job.job_id, self.note)
-                job.output_path = diverted
-                self.service._save(job)
-                self.written = await notebooks.replace(diverted, nb, expected=None)
-            self.written_stat = key
-            self.busy = None
-        except (OSError, ValueError, MCPExtError) as e:
-            self.service.log.warning("Job %s: could not write its output notebook: %s", job.job_id, e)
-            self.note = f"The output notebook could not be written to {job.output_path!r}: {e}"
 
 
 class JobService:
@@ -216,7 +120,7 @@ class JobService:
         self._jobs: dict[str, Job] = {}
         self._queue: collections.deque[str] = collections.deque()
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._outputs: dict[str, _OutputWriter] = {}
+        self._outputs: dict[str, OutputWriter] = {}
         self._changed = asyncio.Event()
         self._start_lock: asyncio.Lock | None = None
         self._start_failed: tuple[float, JobsUnavailable] | None = None
@@ -453,10 +357,11 @@ class JobService:
         os.makedirs(job_dir, mode=0o700, exist_ok=True)
         return os.path.join(job_dir, OUTPUT_STAGING_NAME)
 
-    def _output_writer(self, job: Job, *, register: bool = True) -> _OutputWriter:
+    def _output_writer(self, job: Job, *, register: bool = True) -> OutputWriter:
         writer = self._outputs.get(job.job_id)
         if writer is None:
-            writer = _OutputWriter(self, job, os.path.join(self.state_dir, job.job_id, OUTPUT_STAGING_NAME))
+            staging_path = os.path.join(self.state_dir, job.job_id, OUTPUT_STAGING_NAME)
+            writer = OutputWriter(self.notebooks, job, staging_path, log=self.log, on_diverted=self._save)
             if register:
                 self._outputs[job.job_id] = writer
         return writer

@@ -600,7 +600,7 @@ class DaskJobExecutor(JobExecutor):
         by an ``output_saved`` event. The service writes it to output_path through the notebook
         service, under the notebook's lock, and checks first that nobody else saved that file since
         the job's previous write (else their work is kept and the output goes beside it)."""
-        from ..service import OUTPUT_STAGING_NAME
+        from ..output_writer import OUTPUT_STAGING_NAME
 
         path = os.path.join(self.job_dir(active.job_id), OUTPUT_STAGING_NAME)
 
