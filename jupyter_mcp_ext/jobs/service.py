@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
-import math
 import os
 import posixpath
 import secrets
@@ -19,8 +17,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.utils import ensure_async
-
 from ..exceptions import (
     Conflict,
     InvalidArgument,
@@ -30,8 +26,6 @@ from ..exceptions import (
     NotANotebook,
     NotebookNotFound,
 )
-from ..notebooks.paths import normalize_api_path
-from . import parameters as nb_parameters
 from . import process
 from .events import JobEvents
 from .executor import JobExecutor
@@ -46,10 +40,11 @@ from .models import (
     JobResult,
     JobStarter,
     LogPage,
-    RunSpec,
 )
 from .output_writer import OUTPUT_STAGING_NAME, OutputWriter
+from .parameters import NotebookParameters
 from .store import JobStore
+from .submission import JobSubmission
 
 if TYPE_CHECKING:
     from ..notebooks.service import NotebookService
@@ -112,6 +107,9 @@ class JobService:
         self.db_path = db_path
         self.state_dir = os.path.join(os.path.dirname(os.path.abspath(db_path)), "jobs")
         self.executor_class = executor_class
+        self.submission = JobSubmission(
+            app=app, notebooks=notebooks, contents_manager=contents_manager, kernel_spec_manager=kernel_spec_manager
+        )
         self.log = log or logging.getLogger(__name__)
         self.events = JobEvents(event_logger, self.log)
         self.owner = JobOwner(pid=os.getpid(), start=process.start_time(os.getpid()), instance=uuid.uuid4().hex)
@@ -396,7 +394,7 @@ class JobService:
     async def _run(self, job: Job) -> dict[str, Any] | None:
         assert self.executor is not None
         try:
-            spec = await self._run_spec(job)
+            spec = await self.submission.run_spec(job, self._staging_path(job.job_id))
         except (KernelSpecNotFound, NotebookNotFound, NotANotebook, InvalidArgument) as e:
             return {"status": "failed", "error": {"type": type(e).__name__, "message": str(e), "reason": "bad_input"}}
         if job.cancel_requested_at is not None:  # cancelled before the executor had it
@@ -437,147 +435,6 @@ class JobService:
                 del self._tasks[job.job_id]
         self._schedule()
 
-    # -- validation ------------------------------------------------------------------------
-
-    def _root_dir(self) -> str:
-        root = getattr(self.contents_manager, "root_dir", None)
-        if not root or not os.path.isdir(root):
-            raise JobsUnavailable(
-                "Notebook jobs need notebooks on this machine's disk, and this server's ContentsManager "
-                f"({type(self.contents_manager).__name__}) has no root_dir. Use execute_on_kernel instead."
-            )
-        return str(root)
-
-    def _os_path(self, api_path: str) -> str:
-        return os.path.join(self._root_dir(), *[p for p in api_path.split("/") if p])
-
-    async def _kernelspec(self, name: str, *, argument: str, from_notebook: bool = False) -> tuple[str, dict[str, Any]]:
-        """Resolve a kernelspec name (``python`` falls back to ``python3`` as jupyter_client does)."""
-        ksm = self.kernel_spec_manager
-        for candidate in [name, "python3"] if name == "python" else [name]:
-            try:
-                spec = await ensure_async(ksm.get_kernel_spec(candidate))
-            except Exception:
-                continue
-            fields = spec.to_dict()
-            fields["resource_dir"] = spec.resource_dir
-            return candidate, fields
-        names = sorted((await ensure_async(ksm.get_all_specs())).keys())
-        installed = ", ".join(names) or "none"
-        if from_notebook:
-            raise KernelSpecNotFound(
-                f"The notebook's kernelspec {name!r} is not installed on this server; installed: {installed}. "
-                "Pass kernel_name to run it with one of them."
-            )
-        raise KernelSpecNotFound(f"{argument} {name!r} is not an installed kernelspec; installed: {installed}.")
-
-    def _check_parameters(self, parameters: Any, language: str | None) -> dict[str, Any]:
-        if parameters is None:
-            return {}
-        if not isinstance(parameters, dict):
-            raise InvalidArgument(
-                'parameters must be an object of name: value, e.g. {"n_samples": 1000, "title": "Q1"}; '
-                f"got {type(parameters).__name__}."
-            )
-        for name, value in parameters.items():
-            if not isinstance(name, str) or not name:
-                raise InvalidArgument(f"parameters: the name {name!r} is not a non-empty string.")
-            if (language or "python") == "python" and not name.isidentifier():
-                raise InvalidArgument(
-                    f"parameters: {name!r} is not a valid Python variable name; Papermill assigns each "
-                    "parameter to a variable of that name."
-                )
-            try:
-                json.dumps(value, allow_nan=False)
-            except (TypeError, ValueError) as e:
-                kind = (
-                    "NaN or infinity" if isinstance(value, float) and not math.isfinite(value) else type(value).__name__
-                )
-                raise InvalidArgument(
-                    f"parameters[{name!r}] cannot be serialized ({kind}): parameter values must be JSON values "
-                    "(string, number, boolean, null, list, object)."
-                ) from e
-        return dict(parameters)
-
-    def _check_env(self, env_overrides: Any) -> dict[str, str]:
-        if env_overrides is None:
-            return {}
-        if not isinstance(env_overrides, dict):
-            raise InvalidArgument('env_overrides must be an object of NAME: "value" strings.')
-        for key, value in env_overrides.items():
-            if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-                raise InvalidArgument(f"env_overrides: {key!r} is not a valid environment variable name.")
-            if not isinstance(value, str) or "\0" in value:
-                raise InvalidArgument(
-                    f"env_overrides[{key!r}] must be a string (environment values are text), got {value!r}."
-                )
-        return dict(env_overrides)
-
-    def _check_timeout(self, timeout_seconds: Any) -> float:
-        if timeout_seconds is None:
-            return float(self.app.job_timeout or 0)
-        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, (int, float)):
-            raise InvalidArgument(f"timeout_seconds must be a number of seconds, got {timeout_seconds!r}.")
-        if not math.isfinite(timeout_seconds) or timeout_seconds < 0:
-            raise InvalidArgument(
-                f"timeout_seconds {timeout_seconds!r} is not valid: give a number of seconds >= 0 (0 means no limit)."
-            )
-        return float(timeout_seconds)
-
-    def _default_output_path(self, api_path: str) -> str:
-        """``<name>_output.ipynb`` beside the input, or in ``output_directory`` when it is set."""
-        stem = posixpath.splitext(posixpath.basename(api_path))[0]
-        if self.app.output_directory:
-            directory = normalize_api_path(
-                self.app.output_directory, self.contents_manager, argument="output_directory", allow_root=True
-            )
-        else:
-            directory = posixpath.dirname(api_path)
-        return posixpath.join(directory, f"{stem}_output.ipynb") if directory else f"{stem}_output.ipynb"
-
-    def _output_path(self, output_path: str | None, api_path: str) -> str:
-        if output_path is None:
-            out = self._default_output_path(api_path)
-        else:
-            out = self.notebooks.api_path(output_path, argument="output_path", new_file=True)
-        if out == api_path or os.path.realpath(self._os_path(out)) == os.path.realpath(self._os_path(api_path)):
-            raise InvalidArgument(
-                f"output_path {out!r} is the input notebook itself: Papermill would overwrite it. Give another "
-                f"path, or omit output_path to write {posixpath.splitext(api_path)[0]}_output.ipynb."
-            )
-        if os.path.isdir(self._os_path(out)):
-            raise InvalidArgument(f"output_path {out!r} is a directory; give a notebook path ending in .ipynb.")
-        parent = posixpath.dirname(out)
-        if parent and not os.path.isdir(self._os_path(parent)) and output_path is not None:
-            raise NotebookNotFound(
-                f"output_path {out!r}: the directory {parent!r} does not exist under the server root."
-            )
-        for other in self._jobs.values():
-            if other.active and other.output_path == out:
-                raise Conflict(
-                    f"output_path {out!r} is being written by job {other.job_id} ({other.status}); wait for it, "
-                    "cancel it, or give another output_path."
-                )
-        return out
-
-    def _working_dir(self, working_dir_override: str | None, api_path: str) -> str:
-        if working_dir_override is None:
-            return posixpath.dirname(api_path)
-        working_dir = normalize_api_path(
-            working_dir_override, self.contents_manager, argument="working_dir_override", allow_root=True
-        )
-        if not os.path.isdir(self._os_path(working_dir)):
-            raise NotebookNotFound(
-                f"working_dir_override {working_dir_override!r} is not a directory under the server root."
-            )
-        return working_dir
-
-    def _ensure_output_dir(self, out: str) -> None:
-        """Create the configured output_directory (an explicit output_path's directory must exist)."""
-        out_dir = posixpath.dirname(out)
-        if out_dir and not os.path.isdir(self._os_path(out_dir)):
-            os.makedirs(self._os_path(out_dir), exist_ok=True)
-
     # -- operations ------------------------------------------------------------------------
 
     async def submit(
@@ -604,37 +461,30 @@ class JobService:
         cannot run jobs now: its Dask cluster cannot be reached).
         """
         await self._ensure_started()
-        timeout = self._check_timeout(timeout_seconds)
-        env = self._check_env(env_overrides)
-        api_path, nb = await self.notebooks.get(notebook_path, argument="notebook_path")
-        if kernel_name is not None:
-            kernel, spec = await self._kernelspec(kernel_name, argument="kernel_name")
-        else:
-            nb_kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
-            if not nb_kernel:
-                names = sorted((await ensure_async(self.kernel_spec_manager.get_all_specs())).keys())
-                raise InvalidArgument(
-                    f"notebook_path {api_path!r} has no kernelspec in its metadata, so the kernel to run it is "
-                    f"unknown: pass kernel_name, one of the installed kernelspecs: {', '.join(names) or 'none'}."
-                )
-            kernel, spec = await self._kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
-        params = self._check_parameters(parameters, spec.get("language"))
-        out = self._output_path(output_path, api_path)
-        working_dir = self._working_dir(working_dir_override, api_path)
+        request = await self.submission.check(
+            notebook_path,
+            output_path=output_path,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            timeout_seconds=timeout_seconds,
+            working_dir_override=working_dir_override,
+            env_overrides=env_overrides,
+            active_jobs=self._jobs.values(),
+        )
         assert self.executor is not None
         await self.executor.ensure_ready()
-        self._ensure_output_dir(out)
+        self.submission.ensure_output_dir(request.output_path)
         job = Job(
             job_id="job_" + secrets.token_hex(6),
-            notebook_path=api_path,
-            output_path=out,
+            notebook_path=request.notebook_path,
+            output_path=request.output_path,
             created_at=time.time(),
-            parameters=params,
-            kernel_name=kernel,
-            timeout_seconds=timeout,
-            working_dir=working_dir,
-            env_overrides=env,
-            env_override_names=sorted(env),
+            parameters=request.parameters,
+            kernel_name=request.kernel_name,
+            timeout_seconds=request.timeout_seconds,
+            working_dir=request.working_dir,
+            env_overrides=request.env_overrides,
+            env_override_names=sorted(request.env_overrides),
             owner=self.owner,
             started_by=started_by,
             message="Queued.",
@@ -644,25 +494,6 @@ class JobService:
         self._save(job)
         self._schedule()
         return job.model_copy(deep=True)
-
-    async def _run_spec(self, job: Job) -> RunSpec:
-        nb_kernel, spec = await self._kernelspec(job.kernel_name, argument="kernel_name")
-        return RunSpec(
-            job_id=job.job_id,
-            notebook_path=job.notebook_path,
-            input_path=self._os_path(job.notebook_path),
-            output_path=self._os_path(job.output_path),
-            output_staging_path=self._staging_path(job.job_id),
-            cwd=self._os_path(job.working_dir) if job.working_dir else self._root_dir(),
-            parameters=job.parameters,
-            kernel_name=nb_kernel,
-            kernelspec=spec,
-            language=spec.get("language"),
-            env_overrides=job.env_overrides,
-            timeout_seconds=job.timeout_seconds,
-            start_timeout=float(self.app.jupyter_timeout or 60),
-            started_at=job.started_at,
-        )
 
     def _job(self, job_id: Any) -> Job:
         if not isinstance(job_id, str) or not job_id:
@@ -818,41 +649,10 @@ class JobService:
             started_by=started_by,
         )
 
-    async def notebook_parameters(self, notebook_path: str) -> nb_parameters.NotebookParameters:
-        """What a job of this notebook would run with by default: the parameters of its
-        ``parameters``-tagged cell as Papermill infers them, its kernel, the default output path and
-        timeout, and the installed kernelspecs. Raises NotebookNotFound, NotANotebook, PathError.
-        """
-        api_path, nb = await self.notebooks.get(notebook_path, argument="path")
-        specs = (await ensure_async(self.kernel_spec_manager.get_all_specs())) or {}
-        kernelspecs = [
-            nb_parameters.KernelSpecInfo(
-                name=name,
-                display_name=(entry.get("spec") or {}).get("display_name") or name,
-                language=(entry.get("spec") or {}).get("language"),
-            )
-            for name, entry in sorted(specs.items())
-        ]
-        nb_kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
-        kernel: str | None = None
-        language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language")
-        if nb_kernel:
-            try:
-                kernel, spec = await self._kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
-                language = spec.get("language") or language
-            except KernelSpecNotFound:
-                kernel = None
-        language = language or ((nb.get("metadata") or {}).get("language_info") or {}).get("name")
-        return nb_parameters.NotebookParameters(
-            notebook_path=api_path,
-            has_parameters_cell=nb_parameters.has_parameters_cell(nb),
-            parameters=nb_parameters.infer_parameters(nb, kernel or nb_kernel, language),
-            kernel_name=kernel,
-            language=language,
-            kernelspecs=kernelspecs,
-            output_path=self._default_output_path(api_path),
-            timeout_seconds=float(self.app.job_timeout or 0),
-        )
+    async def notebook_parameters(self, notebook_path: str) -> NotebookParameters:
+        """What a job of this notebook would run with by default (``JobSubmission.notebook_parameters``).
+        Raises NotebookNotFound, NotANotebook, PathError."""
+        return await self.submission.notebook_parameters(notebook_path)
 
     async def wait(self, job_id: str, on_change: ChangeCallback | None = None, heartbeat: float = 5.0) -> Job:
         """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s)."""
