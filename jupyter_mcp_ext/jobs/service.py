@@ -1,10 +1,13 @@
-"""The job service: validates, records, queues, runs (through the executor), cancels and lists
-notebook jobs. It knows nothing about MCP or HTTP: tools and REST handlers both call it."""
+"""The job service (service layer): the facade that the MCP tools and the REST handlers call for
+notebook jobs, and their start and stop with the server.
+
+It knows nothing about MCP or HTTP. A request is checked by ``submission.py``, recorded, queued and
+run by ``queue.py`` through the executor (``executor.py``), its output notebook written by
+``output_writer.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import os
@@ -22,9 +25,6 @@ from ..exceptions import (
     InvalidArgument,
     JobNotFound,
     JobsUnavailable,
-    KernelSpecNotFound,
-    NotANotebook,
-    NotebookNotFound,
 )
 from . import process
 from .events import JobEvents
@@ -32,17 +32,17 @@ from .executor import JobExecutor
 from .models import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
-    CurrentCell,
     Job,
-    JobError,
     JobOwner,
-    JobProgress,
     JobResult,
     JobStarter,
     LogPage,
 )
-from .output_writer import OUTPUT_STAGING_NAME, OutputWriter
+
+# The staging file's name, importable from here as before it moved.
+from .output_writer import OUTPUT_STAGING_NAME as OUTPUT_STAGING_NAME
 from .parameters import NotebookParameters
+from .queue import JobQueue
 from .store import JobStore
 from .submission import JobSubmission
 
@@ -113,19 +113,30 @@ class JobService:
         self.log = log or logging.getLogger(__name__)
         self.events = JobEvents(event_logger, self.log)
         self.owner = JobOwner(pid=os.getpid(), start=process.start_time(os.getpid()), instance=uuid.uuid4().hex)
-        self.store: JobStore | None = None
-        self.executor: JobExecutor | None = None
-        self._jobs: dict[str, Job] = {}
-        self._queue: collections.deque[str] = collections.deque()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._outputs: dict[str, OutputWriter] = {}
-        self._changed = asyncio.Event()
+        self.queue = JobQueue(
+            app=app,
+            submission=self.submission,
+            notebooks=notebooks,
+            events=self.events,
+            owner=self.owner,
+            state_dir=self.state_dir,
+            log=self.log,
+        )
         self._start_lock: asyncio.Lock | None = None
         self._start_failed: tuple[float, JobsUnavailable] | None = None
         #: Job records of the database that could not be read: job_id -> why (skipped, kept on disk).
         self.unreadable: dict[str, str] = {}
         self._started = False
-        self._stopping = False
+
+    @property
+    def store(self) -> JobStore | None:
+        """The job database, while the service is started."""
+        return self.queue.store
+
+    @property
+    def executor(self) -> JobExecutor | None:
+        """The executor that runs the jobs, while the service is started."""
+        return self.queue.executor
 
     @classmethod
     def from_app(cls, app: Any, services: Any) -> JobService:
@@ -174,266 +185,35 @@ class JobService:
             self._start_failed = None
 
     async def _start_once(self) -> None:
-        self._stopping = False
         try:
-            self.store = JobStore(self.db_path)
-            jobs = list(self.store.all())
+            store = JobStore(self.db_path)
+            jobs = list(store.all())
         except (OSError, sqlite3.Error) as e:
-            self.store = None
             raise JobsUnavailable(
                 f"Notebook jobs are unavailable: the job database {self.db_path!r} cannot be opened ({e}). "
                 "The server's operator can set MCPExtensionApp.jobs_db_path to a writable file."
             ) from e
-        for job_id, why in self.store.unreadable:
+        for job_id, why in store.unreadable:
             self.log.warning("Skipping job record %s in %s: it cannot be read (%s)", job_id, self.db_path, why)
-        self.unreadable = dict(self.store.unreadable)
+        self.unreadable = dict(store.unreadable)
         try:
-            self.executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self._on_event)
-            await self.executor.start()
+            executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self.queue.on_event)
+            await executor.start()
         except Exception as e:
             self.log.exception("The job executor %s could not start", self.executor_class.__name__)
             raise JobsUnavailable(
                 f"Notebook jobs are unavailable: the job executor {self.executor_class.__name__} could not start "
                 f"({type(e).__name__}: {e})."
             ) from e
-        for job in jobs:
-            self._jobs[job.job_id] = job
-        self.events.seed(self._jobs.values())
+        self.queue.open(store, executor, jobs)
         self._started = True
-        self._recover()
-        self._schedule()
-
-    def _recover(self) -> None:
-        """Queued jobs are queued again; running ones are followed again by the executor."""
-        for job in self._jobs.values():
-            if not job.active or self._owned_elsewhere(job):
-                continue
-            job.owner = self.owner
-            if job.status == "queued" and job.env_override_names and not job.env_overrides:
-                names = ", ".join(job.env_override_names)
-                job.status, job.completed_at = "failed", time.time()
-                job.result = JobResult(
-                    error=JobError(
-                        type="ServerRestarted",
-                        reason="server_shutdown",
-                        message=f"The server restarted before this queued job started, and the values of its "
-                        f"env_overrides ({names}) are never stored on disk: submit the job again.",
-                    )
-                )
-                job.message = job.result.error.message  # type: ignore[union-attr]
-                self._save(job)
-            elif job.status == "queued":
-                self._queue.append(job.job_id)
-                self._save(job)
-            else:
-                known = {
-                    **job.runner.model_dump(),
-                    "started_at": job.started_at,
-                    "timeout_seconds": job.timeout_seconds,
-                }
-                self._save(job)
-                self._tasks[job.job_id] = asyncio.ensure_future(self._follow(job, self._resume(job.job_id, known)))
-
-    async def _resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
-        assert self.executor is not None
-        return await self.executor.resume(job_id, known)
-
-    def _owned_elsewhere(self, job: Job) -> bool:
-        """Whether another live server process manages this job (two servers may share a database)."""
-        owner = job.owner
-        if owner is None or owner.instance == self.owner.instance:
-            return False
-        if owner.pid == os.getpid():
-            return False  # an earlier server of this same process, now stopped
-        return process.is_alive(owner.pid, owner.start)
 
     async def stop(self) -> None:
         """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued."""
         if not self._started:
             return
-        self._stopping = True
-        assert self.executor is not None
-        await self.executor.stop()
-        tasks = list(self._tasks.values())
-        if tasks:
-            await asyncio.wait(tasks, timeout=5)
-        for task in tasks:
-            task.cancel()
-        if self.store is not None:
-            self.store.close()
-        self.store = None
-        self._jobs.clear()
-        self.events.forget_all()
-        self._queue.clear()
-        self._tasks.clear()
+        await self.queue.close()
         self._started = False
-
-    # -- records and events ----------------------------------------------------------------
-
-    def _save(self, job: Job) -> None:
-        """Store a changed record, wake the waiters, and emit its event if a watcher would see the change."""
-        if self.store is not None:
-            self.store.save(job)
-        self._notify()
-        self.events.changed(job)
-
-    def _notify(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    def _on_event(self, job_id: str, event: dict[str, Any]) -> None:
-        """Apply an executor event to the job's record."""
-        job = self._jobs.get(job_id)
-        if job is None or not job.active:
-            return
-        kind = event.get("event")
-        if kind in ("launched", "accepted"):
-            job.runner.runner_pid = event.get("runner_pid")
-            job.runner.runner_start = event.get("runner_start")
-        elif kind == "kernel_started":
-            job.runner.kernel_pid = event.get("kernel_pid")
-            job.runner.kernel_start = event.get("kernel_start")
-            job.message = f"Kernel {event.get('kernel_name')} started."
-        elif kind == "progress":
-            current = event.get("current_cell")
-            job.progress = JobProgress(
-                cells_total=event.get("cells_total", 0),
-                cells_executed=event.get("cells_executed", 0),
-                current_cell=CurrentCell(**current) if current else None,
-            )
-            if current:
-                where = "the injected-parameters cell" if current.get("index") is None else f"cell {current['index']}"
-                job.message = f"Running {where} ({job.progress.cells_executed + 1}/{job.progress.cells_total})."
-        elif kind == "output_saved":
-            self._output_writer(job).saved()
-            return
-        elif kind == "stopping":
-            job.message = {
-                "cancel": "Cancelling.",
-                "timeout": "Timed out; stopping.",
-                "server_shutdown": "Stopping: the server is shutting down.",
-            }.get(event.get("reason", ""), "Stopping.")
-        else:
-            return
-        self._save(job)
-
-    def _apply_outcome(self, job: Job, outcome: dict[str, Any]) -> None:
-        job.status = outcome["status"]
-        # The runner's own end time, which its log line's duration uses too (the same clock here).
-        ended = outcome.get("completed_at")
-        now = time.time()
-        job.completed_at = (
-            ended if isinstance(ended, float) and job.started_at and job.started_at <= ended <= now else now
-        )
-        if "cells_total" in outcome:
-            job.progress = JobProgress(
-                cells_total=outcome.get("cells_total", 0), cells_executed=outcome.get("cells_executed", 0)
-            )
-        else:
-            job.progress = JobProgress(cells_total=job.progress.cells_total, cells_executed=job.progress.cells_executed)
-        error = outcome.get("error")
-        job.result = JobResult(
-            cells_succeeded=outcome.get("cells_succeeded", 0),
-            cells_failed=outcome.get("cells_failed", 0),
-            error=JobError(**error) if error else None,
-            note=outcome.get("note"),
-        )
-        if job.status == "completed":
-            job.message = f"Completed in {job.execution_time or 0:.1f} s." + (
-                f" {job.result.note}" if job.result.note else ""
-            )
-        elif job.status == "cancelled":
-            job.message = outcome.get("note") or "Cancelled."
-        else:
-            job.message = error["message"] if error else job.status.capitalize() + "."
-
-    # -- output notebooks ------------------------------------------------------------------
-
-    def _staging_path(self, job_id: str) -> str:
-        """Where the executor writes a job's output notebook before the server writes it under the root."""
-        job_dir = os.path.join(self.state_dir, job_id)
-        os.makedirs(job_dir, mode=0o700, exist_ok=True)
-        return os.path.join(job_dir, OUTPUT_STAGING_NAME)
-
-    def _output_writer(self, job: Job, *, register: bool = True) -> OutputWriter:
-        writer = self._outputs.get(job.job_id)
-        if writer is None:
-            staging_path = os.path.join(self.state_dir, job.job_id, OUTPUT_STAGING_NAME)
-            writer = OutputWriter(self.notebooks, job, staging_path, log=self.log, on_diverted=self._save)
-            if register:
-                self._outputs[job.job_id] = writer
-        return writer
-
-    # -- the queue -------------------------------------------------------------------------
-
-    def _running_count(self) -> int:
-        return sum(1 for job in self._jobs.values() if job.status == "running" and job.job_id in self._tasks)
-
-    def _schedule(self) -> None:
-        if not self._started or self._stopping:
-            return
-        limit = max(1, int(self.app.max_concurrent_jobs or 1))
-        if self.executor is not None:
-            limit = self.executor.running_limit(limit)
-        while self._queue and self._running_count() < limit:
-            job = self._jobs.get(self._queue.popleft())
-            if job is None or job.status != "queued":
-                continue
-            job.status = "running"
-            job.started_at = time.time()
-            job.message = "Starting."
-            self._save(job)
-            self._tasks[job.job_id] = asyncio.ensure_future(self._follow(job, self._run(job)))
-        for position, job_id in enumerate(self._queue):
-            job = self._jobs[job_id]
-            message = f"Queued: {position} job{'s' if position != 1 else ''} ahead, {limit} running at most."
-            if job.message != message:
-                job.message = message
-                self._save(job)
-
-    async def _run(self, job: Job) -> dict[str, Any] | None:
-        assert self.executor is not None
-        try:
-            spec = await self.submission.run_spec(job, self._staging_path(job.job_id))
-        except (KernelSpecNotFound, NotebookNotFound, NotANotebook, InvalidArgument) as e:
-            return {"status": "failed", "error": {"type": type(e).__name__, "message": str(e), "reason": "bad_input"}}
-        if job.cancel_requested_at is not None:  # cancelled before the executor had it
-            return {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
-        return await self.executor.run(spec)
-
-    async def _follow(self, job: Job, outcome_coro: Awaitable[dict[str, Any] | None]) -> None:
-        """Await a job's end (run or resumed), record its outcome, start the next queued job."""
-        try:
-            try:
-                outcome = await outcome_coro
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                self.log.exception("Notebook job %s failed in the server", job.job_id)
-                outcome = {
-                    "status": "failed",
-                    "error": {
-                        "type": type(e).__name__,
-                        "message": f"The server failed to run the job: {e}",
-                        "reason": "internal_error",
-                    },
-                }
-            if outcome is None:  # left running at shutdown; the next server follows it again
-                self._outputs.pop(job.job_id, None)
-                return
-            writer = self._outputs.pop(job.job_id, None) or self._output_writer(job, register=False)
-            note = await writer.finish()
-            if note:
-                outcome = {**outcome, "note": " ".join(filter(None, [outcome.get("note"), note]))}
-            if job.job_id in self._jobs:
-                self._apply_outcome(job, outcome)
-                self._save(job)
-        finally:
-            # Only now, once the outcome is recorded: ``stop`` waits for the tasks it finds here, so
-            # a job whose last output write is still in progress is recorded before the store closes.
-            if self._tasks.get(job.job_id) is asyncio.current_task():
-                del self._tasks[job.job_id]
-        self._schedule()
 
     # -- operations ------------------------------------------------------------------------
 
@@ -469,7 +249,7 @@ class JobService:
             timeout_seconds=timeout_seconds,
             working_dir_override=working_dir_override,
             env_overrides=env_overrides,
-            active_jobs=self._jobs.values(),
+            active_jobs=self.queue.jobs.values(),
         )
         assert self.executor is not None
         await self.executor.ensure_ready()
@@ -489,23 +269,20 @@ class JobService:
             started_by=started_by,
             message="Queued.",
         )
-        self._jobs[job.job_id] = job
-        self._queue.append(job.job_id)
-        self._save(job)
-        self._schedule()
+        self.queue.add(job)
         return job.model_copy(deep=True)
 
     def _job(self, job_id: Any) -> Job:
         if not isinstance(job_id, str) or not job_id:
             raise InvalidArgument("job_id is required: the id execute_notebook returned, e.g. 'job_1a2b3c4d5e6f'.")
-        job = self._jobs.get(job_id)
+        job = self.queue.jobs.get(job_id)
         if job is None and job_id in self.unreadable:
             raise JobNotFound(
                 f"job_id {job_id!r} has a record in the job database that cannot be read "
                 f"({self.unreadable[job_id]}): it was written by another version or edited by hand, and is skipped."
             )
         if job is None:
-            recent = ", ".join(j.job_id for j in sorted(self._jobs.values(), key=lambda j: -j.created_at)[:5])
+            recent = ", ".join(j.job_id for j in sorted(self.queue.jobs.values(), key=lambda j: -j.created_at)[:5])
             raise JobNotFound(
                 f"job_id {job_id!r} is not a known job"
                 + (f"; the most recent are: {recent}." if recent else "; there are no jobs yet.")
@@ -525,7 +302,7 @@ class JobService:
             raise InvalidArgument(
                 f"status {status!r} is not a job status; use one of: {', '.join((*ACTIVE_STATUSES, *FINISHED_STATUSES))}."
             )
-        jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
+        jobs = sorted(self.queue.jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
         return [j.model_copy(deep=True) for j in jobs if status is None or j.status == status]
 
     async def counts(self) -> dict[str, Any]:
@@ -536,9 +313,9 @@ class JobService:
             await self._ensure_started()
         except JobsUnavailable as e:
             return {**counts, "total": 0, "unavailable": str(e)}
-        for job in self._jobs.values():
+        for job in self.queue.jobs.values():
             counts[job.status] += 1
-        counts["total"] = len(self._jobs)
+        counts["total"] = len(self.queue.jobs)
         if self.unreadable:
             counts["unreadable_records"] = len(self.unreadable)
         return counts
@@ -563,26 +340,26 @@ class JobService:
         job = self._job(job_id)
         if job.status == "queued":
             with contextlib.suppress(ValueError):
-                self._queue.remove(job_id)
+                self.queue.pending.remove(job_id)
             job.cancel_requested_at = job.completed_at = time.time()
             job.status = "cancelled"
             job.result = JobResult(note="Cancelled while queued; it never started.")
             job.message = "Cancelled while queued."
-            self._save(job)
-            self._schedule()
+            self.queue.save(job)
+            self.queue.schedule()
             return job.model_copy(deep=True)
         if job.status != "running":
             raise Conflict(
                 f"job {job_id} has already ended ({job.status}); there is nothing to cancel. Its record stays "
                 "until deleted."
             )
-        task = self._tasks.get(job_id)
+        task = self.queue.tasks.get(job_id)
         if task is None:
             owner = job.owner.pid if job.owner else "unknown"
             raise Conflict(f"job {job_id} is run by another Jupyter server process (pid {owner}); cancel it there.")
         job.cancel_requested_at = time.time()
         job.message = "Cancelling."
-        self._save(job)
+        self.queue.save(job)
         assert self.executor is not None
         await self.executor.stop_job(job_id, "cancel")
         await asyncio.wait({task}, timeout=5)
@@ -619,11 +396,11 @@ class JobService:
         job = self._job(job_id)
         if job.active:
             raise Conflict(f"job {job_id} is {job.status}; cancel it first, then delete its record.")
-        del self._jobs[job_id]
+        del self.queue.jobs[job_id]
         assert self.store is not None and self.executor is not None
         self.store.delete(job_id)
         await self.executor.discard(job_id)
-        self._notify()
+        self.queue.notify()
         self.events.deleted(job)
 
     async def rerun(self, job_id: str, *, started_by: JobStarter | None = None) -> Job:
@@ -661,7 +438,7 @@ class JobService:
             job = self._job(job_id)
             if not job.active:
                 return job.model_copy(deep=True)
-            changed = self._changed
+            changed = self.queue.changed
             if on_change is not None:
                 await on_change(job.model_copy(deep=True))
             with contextlib.suppress(asyncio.TimeoutError):
