@@ -14,7 +14,8 @@ Events (dicts with ``"event"`` and ``"t"``, seconds since the epoch): ``launched
 output notebook was saved whole at ``RunSpec.output_staging_path``; the job service then writes it
 under the server root through the ContentsManager), ``stopping`` (``reason``) and ``finished``
 (the outcome). An outcome is a dict: ``status`` (completed / failed / timeout /
-cancelled), ``error`` (a ``JobError`` dict or None), ``note``, and the four cell counts.
+cancelled), ``error`` (a ``JobError`` dict or None), ``note``, and the four cell counts;
+``outcomes.py`` builds the failed and stopped ones.
 """
 
 from __future__ import annotations

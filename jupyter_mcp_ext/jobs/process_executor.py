@@ -16,9 +16,12 @@ from typing import Any
 
 from traitlets import Bool, Float, Int
 
-from . import files, process, runner
+from . import files, outcomes, process, runner
 from .executor import STOP_KILL_AFTER, EventSink, JobExecutor
 from .models import RunSpec
+
+#: The note of a job cancelled by stopping its runner (the runner reports its own when it can).
+CANCELLED_NOTE = "Cancelled; the runner was stopped."
 
 
 @dataclass
@@ -350,23 +353,8 @@ class ProcessJobExecutor(JobExecutor):
 
     def _stopped_outcome(self, active: _Active, detail: str | None) -> dict[str, Any]:
         """The outcome of a job whose runner ended without reporting one."""
-        reason = active.stop_reason
-        if reason == "cancel":
-            return {"status": "cancelled", "error": None, "note": "Cancelled; the runner was stopped."}
-        if reason == "timeout":
-            error = {
-                "type": "Timeout",
-                "message": f"The job ran longer than timeout_seconds={active.timeout_seconds:g} and was stopped.",
-                "reason": "timeout",
-            }
-            return {"status": "timeout", "error": error, "note": None}
-        if reason == "server_shutdown":
-            error = {
-                "type": "ServerShutdown",
-                "message": "The Jupyter server shut down while the job was running; it was stopped.",
-                "reason": "server_shutdown",
-            }
-            return {"status": "failed", "error": error, "note": None}
+        if active.stop_reason in outcomes.STOP_REASONS:
+            return outcomes.stopped(active.stop_reason, active.timeout_seconds, cancelled=CANCELLED_NOTE)
         which = f"(pid {active.runner_pid}) " if active.runner_pid else ""
         message = (
             f"The job's runner process {which}ended without reporting a result: it was killed, ran out of "
@@ -378,12 +366,7 @@ class ProcessJobExecutor(JobExecutor):
 
     def _finish_lost(self, active: _Active, reason: str, message: str) -> dict[str, Any]:
         self.job_log(active.job_id, "error", message)
-        error = {
-            "type": "RunnerLost" if reason == "runner_lost" else "RunnerError",
-            "message": message,
-            "reason": reason,
-        }
-        return {"status": "failed", "error": error, "note": None}
+        return outcomes.failed(reason, message, "RunnerLost" if reason == "runner_lost" else "RunnerError")
 
     async def read_logs(self, job_id: str, since_line: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         index = self._logs.get(job_id)

@@ -35,14 +35,12 @@ import time
 import traceback
 from typing import Any
 
-from . import files, process
+from . import files, outcomes, process
 
 #: Seconds between interrupting the kernel and killing it, when stopping a job.
 STOP_GRACE_SECONDS = 3.0
 #: Seconds after which a stopping job process that is still stuck writes its result and exits.
 STOP_HARD_LIMIT_SECONDS = 12.0
-#: Stop reasons written by the server in the ``stop`` file (SIGTERM without one means cancel).
-STOP_REASONS = ("cancel", "timeout", "server_shutdown")
 #: ``sys.exit`` values that IPython reports as a SystemExit error but that mean success.
 SUCCESS_EXIT_VALUES = ("", "0", "None", "False")
 #: Environment variable carrying the PYTHONPATH the server had before adding this package's path.
@@ -280,7 +278,7 @@ class JobRun:
                     reason = f.read().strip()
             except OSError:
                 pass
-        return reason if reason in STOP_REASONS else "cancel"
+        return reason if reason in outcomes.STOP_REASONS else "cancel"
 
     def on_sigterm(self, signum: int, frame: Any) -> None:
         # Keep the handler minimal: the stop work (which may wait) runs in a thread.
@@ -351,25 +349,13 @@ class JobRun:
         if self.stop_reason is not None:
             at = self.stopped_at
             where = f" at {self.cell_label(at)}" if at is not None else " between cells"
-        if self.stop_reason == "cancel":
-            return {"status": "cancelled", "error": None, "note": f"Cancelled{where}.", **self.counts()}
-        if self.stop_reason == "timeout":
+        if self.stop_reason in outcomes.STOP_REASONS:
             timeout = self.spec.get("timeout_seconds") or 0
-            error: dict[str, Any] = {
-                "type": "Timeout",
-                "message": f"The job ran longer than timeout_seconds={timeout:g} and was stopped{where}.",
-                "reason": "timeout",
-                **self.cell_fields(self.stopped_at),
-            }
-            return {"status": "timeout", "error": error, "note": None, **self.counts()}
-        if self.stop_reason == "server_shutdown":
-            error = {
-                "type": "ServerShutdown",
-                "message": f"The Jupyter server shut down while the job was running; it was stopped{where}.",
-                "reason": "server_shutdown",
-                **self.cell_fields(self.stopped_at),
-            }
-            return {"status": "failed", "error": error, "note": None, **self.counts()}
+            result = outcomes.stopped(self.stop_reason, timeout, cancelled=f"Cancelled{where}.", where=where)
+            if result["error"] is not None:
+                result["error"].update(self.cell_fields(self.stopped_at))
+            return {**result, **self.counts()}
+        error: dict[str, Any]
         if self.fatal_error is not None:
             return {"status": "failed", "error": self.fatal_error, "note": None, **self.counts()}
         name = type(exc).__name__
@@ -717,7 +703,7 @@ def _read_commands(run: JobRun) -> None:
         reason = command.get("stop") if isinstance(command, dict) else None
         if reason is not None:
             threading.Thread(
-                target=run.stop, args=(reason if reason in STOP_REASONS else "cancel",), daemon=True
+                target=run.stop, args=(reason if reason in outcomes.STOP_REASONS else "cancel",), daemon=True
             ).start()
     if not run.done.is_set():
         run.stop("cancel")  # nobody follows the job any more: stop it, kill its kernel

@@ -34,7 +34,7 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ...exceptions import JobsUnavailable, MCPExtError
-from .. import files
+from .. import files, outcomes
 from ..executor import STOP_KILL_AFTER, EventSink, JobExecutor
 from ..models import RunSpec
 from .cluster import ClusterConnection
@@ -103,10 +103,6 @@ def task_entry() -> Any:
         return {"outcome": outcome, "notebook": None, "worker": {"worker": worker.address}, "seq": 0}
 
     return run_on_worker
-
-
-def _failed(reason: str, message: str, type_: str) -> dict[str, Any]:
-    return {"status": "failed", "error": {"type": type_, "message": message, "reason": reason}, "note": None}
 
 
 class DaskJobExecutor(JobExecutor):
@@ -311,11 +307,11 @@ class DaskJobExecutor(JobExecutor):
                 client = await self._client_ready()
             except JobsUnavailable as e:
                 self.job_log(spec.job_id, "error", str(e))
-                return _failed("internal_error", str(e), "ClusterUnavailable")
+                return outcomes.failed("internal_error", str(e), "ClusterUnavailable")
             try:
                 text = await self._input_text(spec)
             except MCPExtError as e:
-                return _failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
+                return outcomes.failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
             if active.stop_reason is not None:
                 return self._stopped_outcome(active)
             self._subscribe(client, active)
@@ -352,7 +348,7 @@ class DaskJobExecutor(JobExecutor):
             except JobsUnavailable as e:
                 message = f"The job could not be taken up again after the server restarted: {e}"
                 self.job_log(job_id, "error", message)
-                return _failed("runner_lost", message, "ClusterUnavailable")
+                return outcomes.failed("runner_lost", message, "ClusterUnavailable")
             self._subscribe(client, active)
             future = await client.get_dataset(active.name, default=None)
             if future is None:
@@ -361,7 +357,7 @@ class DaskJobExecutor(JobExecutor):
                     "ended and its result was taken by an earlier server); its result is lost."
                 )
                 self.job_log(job_id, "error", message)
-                return _failed("runner_lost", message, "RunnerLost")
+                return outcomes.failed("runner_lost", message, "RunnerLost")
             active.future = future
             await self._replay(client, active)
             self.job_log(job_id, "info", f"The Jupyter server restarted; following the job on {self._where()} again.")
@@ -493,7 +489,7 @@ class DaskJobExecutor(JobExecutor):
                     if active.lost is not None and not waiter.done():
                         await self._write_partial(active)  # the latest the worker sent before it was lost
                         await self._forget(active)
-                        return _failed("runner_lost", active.lost, "WorkerLost")
+                        return outcomes.failed("runner_lost", active.lost, "WorkerLost")
                     if (
                         active.timeout_seconds
                         and not timeout_stop_sent
@@ -519,15 +515,15 @@ class DaskJobExecutor(JobExecutor):
                     "found again (the scheduler restarted or stays unreachable)."
                 )
                 self.job_log(active.job_id, "error", message)
-                return _failed("runner_lost", message, "RunnerLost")
+                return outcomes.failed("runner_lost", message, "RunnerLost")
             await self._forget(active)
             if active.lost is not None:
-                return _failed("runner_lost", active.lost, "WorkerLost")
+                return outcomes.failed("runner_lost", active.lost, "WorkerLost")
             if status == "cancelled":
                 if active.stop_reason is not None:
                     return self._stopped_outcome(active)
                 message = f"The job's task was cancelled on {self._where()} ({value})."
-                return _failed("runner_lost", message, "RunnerLost")
+                return outcomes.failed("runner_lost", message, "RunnerLost")
             return self._task_error(active, value)
 
     async def _result(self, future: Any) -> tuple[str, Any]:
@@ -572,7 +568,7 @@ class DaskJobExecutor(JobExecutor):
                 message = f"The job ran, but its output notebook {active.output_api_path!r} could not be written: {e}"
                 self.job_log(active.job_id, "error", message)
                 if outcome.get("status") == "completed":
-                    outcome = {**outcome, **_failed("internal_error", message, type(e).__name__)}
+                    outcome = {**outcome, **outcomes.failed("internal_error", message, type(e).__name__)}
         # Releasing the task on the scheduler need not delay the job's end (and the next queued job).
         self._background(self._forget(active))
         return outcome
@@ -619,28 +615,18 @@ class DaskJobExecutor(JobExecutor):
             message = f"The Dask workers running the job kept dying ({error}); the scheduler gave up on it. " + (
                 f"Last worker: {active.worker.get('worker')}." if active.worker else ""
             )
-            return _failed("runner_lost", message, "WorkerLost")
+            return outcomes.failed("runner_lost", message, "WorkerLost")
         hint = ""
         if isinstance(error, ImportError) or name == "ModuleNotFoundError":
             hint = " The workers need jupyter-mcp-ext, Papermill and distributed installed (docs/dask.md)."
         message = f"The job's task failed on {self._where()}: {name}: {error}.{hint}"
         self.job_log(active.job_id, "error", message)
-        return _failed("internal_error", message, name)
+        return outcomes.failed("internal_error", message, name)
 
     def _stopped_outcome(self, active: _Active) -> dict[str, Any]:
-        reason = active.stop_reason
-        if reason == "cancel":
-            where = "before a worker took it" if active.worker is None else "on the cluster"
-            return {"status": "cancelled", "error": None, "note": f"Cancelled {where}."}
-        if reason == "timeout":
-            message = f"The job ran longer than timeout_seconds={active.timeout_seconds:g} and was stopped."
-            return {
-                "status": "timeout",
-                "error": {"type": "Timeout", "message": message, "reason": "timeout"},
-                "note": None,
-            }
-        message = "The Jupyter server shut down while the job was running; it was stopped."
-        return _failed("server_shutdown", message, "ServerShutdown")
+        where = "before a worker took it" if active.worker is None else "on the cluster"
+        reason = active.stop_reason or "server_shutdown"
+        return outcomes.stopped(reason, active.timeout_seconds, cancelled=f"Cancelled {where}.")
 
     async def _forget(self, active: _Active) -> None:
         """Drop what the scheduler keeps of a job that ended (its future, variables, subscription)."""
