@@ -7,17 +7,16 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from traitlets import Bool, Float, Int
 
 from . import files, outcomes, process, runner
-from .executor import STOP_KILL_AFTER, EventSink, JobExecutor
+from .executor import STOP_KILL_AFTER, ActiveJob, EventSink, JobExecutor
 from .models import RunSpec
 
 #: The note of a job cancelled by stopping its runner (the runner reports its own when it can).
@@ -25,22 +24,16 @@ CANCELLED_NOTE = "Cancelled; the runner was stopped."
 
 
 @dataclass
-class _Active:
-    """What the process executor follows of one running job."""
+class _Active(ActiveJob):
+    """What the process executor follows of one running job: its runner's and kernel's processes."""
 
-    job_id: str
-    timeout_seconds: float = 0.0
-    started_at: float = field(default_factory=time.time)
     runner_pid: int | None = None
     runner_start: int | None = None
     kernel_pid: int | None = None
     kernel_start: int | None = None
-    stop_reason: str | None = None
-    detached: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class ProcessJobExecutor(JobExecutor):
+class ProcessJobExecutor(JobExecutor[_Active]):
     """Runs each job in its own process: ``python -m jupyter_mcp_ext.jobs.runner`` (see runner.py).
 
     From the first job on, runners are started ahead of need (``warm_runners``) with their
@@ -78,18 +71,12 @@ class ProcessJobExecutor(JobExecutor):
         super().__init__(state_dir=state_dir, on_event=on_event, **kwargs)
         self._pool: list[asyncio.subprocess.Process] = []
         self._spawning = 0
-        self._active: dict[str, _Active] = {}
-        self._logs: dict[str, files.LogIndex] = {}
         self._stopping = False
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     def describe(self) -> dict[str, Any]:
         return {"executor": "process", "warm_runners": self.warm_runners, "idle_runners": len(self._pool)}
 
     # -- runner processes ------------------------------------------------------------------
-
-    def job_dir(self, job_id: str) -> str:
-        return os.path.join(self.state_dir, job_id)
 
     def _runner_env(self) -> dict[str, str]:
         # The runner restores the original PYTHONPATH before it starts the kernel.
@@ -158,11 +145,6 @@ class ProcessJobExecutor(JobExecutor):
                 proc.kill()
             await proc.wait()
 
-    def _background(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _hand_over(self, proc: asyncio.subprocess.Process, payload: bytes) -> dict[str, Any] | None:
         """Give a runner its job; returns the job process's ``{"pid", "start"}`` or None if it died."""
         assert proc.stdin is not None and proc.stdout is not None
@@ -192,27 +174,18 @@ class ProcessJobExecutor(JobExecutor):
     async def stop(self) -> None:
         self._stopping = True
         pool, self._pool = self._pool, []
-        waits = [self._dismiss(proc) for proc in pool]
-        for active in list(self._active.values()):
-            if self.keep_running_on_shutdown:
+        if self.keep_running_on_shutdown:
+            for active in self._active.values():
                 active.detached = True
                 self.job_log(active.job_id, "info", "The Jupyter server shut down; the job keeps running.")
-            else:
-                waits.append(self.stop_job(active.job_id, "server_shutdown"))
-        await asyncio.gather(*waits, return_exceptions=True)
-        actives = [a.done.wait() for a in self._active.values()]
-        if actives:
-            await asyncio.wait([asyncio.ensure_future(w) for w in actives], timeout=STOP_KILL_AFTER + 2)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._end_all(*[self._dismiss(proc) for proc in pool])
         self._active.clear()  # what is left was detached: the next start resumes it
 
     async def run(self, spec: RunSpec) -> dict[str, Any] | None:
         job_dir = self.job_dir(spec.job_id)
         os.makedirs(job_dir, exist_ok=True)
         active = _Active(spec.job_id, timeout_seconds=spec.timeout_seconds, started_at=spec.started_at or time.time())
-        self._active[spec.job_id] = active
-        try:
+        with self._following(active):
             payload = (json.dumps({**spec.model_dump(), "job_dir": job_dir}) + "\n").encode()
             info = None
             for _ in range(2):  # a warm runner may have died while idle: one retry with a fresh one
@@ -241,10 +214,6 @@ class ProcessJobExecutor(JobExecutor):
             if active.stop_reason is not None:  # cancelled while the runner was being handed the job
                 self._signal_stop(active)
             return await self._follow(active)
-        finally:
-            active.done.set()
-            if not active.detached:
-                self._active.pop(spec.job_id, None)
 
     async def resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
         active = _Active(
@@ -256,8 +225,7 @@ class ProcessJobExecutor(JobExecutor):
             kernel_pid=known.get("kernel_pid"),
             kernel_start=known.get("kernel_start"),
         )
-        self._active[job_id] = active
-        try:
+        with self._following(active):
             # Learn the pids (and whether it finished) from the job's own event file.
             for event in files.JsonLinesTail(os.path.join(self.job_dir(job_id), files.EVENTS)).read_new():
                 if event.get("event") == "accepted":
@@ -271,21 +239,10 @@ class ProcessJobExecutor(JobExecutor):
                     f"The Jupyter server restarted; following the job's runner (pid {active.runner_pid}) again.",
                 )
             return await self._follow(active)
-        finally:
-            active.done.set()
-            if not active.detached:
-                self._active.pop(job_id, None)
 
-    async def stop_job(self, job_id: str, reason: str = "cancel") -> None:
-        active = self._active.get(job_id)
-        if active is None:
-            return
-        if active.stop_reason is None:
-            active.stop_reason = reason
-            self._signal_stop(active)
-            self._background(self._escalate(active))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(active.done.wait(), STOP_KILL_AFTER + 4)
+    async def _request_stop(self, active: _Active) -> bool:
+        self._signal_stop(active)
+        return True
 
     def _signal_stop(self, active: _Active) -> None:
         path = os.path.join(self.job_dir(active.job_id), files.STOP)
@@ -312,7 +269,6 @@ class ProcessJobExecutor(JobExecutor):
         """Tail a job's events until its runner reports a result or is gone."""
         tail = files.JsonLinesTail(os.path.join(self.job_dir(active.job_id), files.EVENTS))
         outcome: dict[str, Any] | None = None
-        timeout_stop_sent = False
         while True:
             for event in tail.read_new():
                 if event.get("event") == "accepted":
@@ -332,15 +288,7 @@ class ProcessJobExecutor(JobExecutor):
                 break
             if active.detached:
                 return None
-            if (
-                active.timeout_seconds
-                and not timeout_stop_sent
-                and active.stop_reason is None
-                and time.time() > active.started_at + active.timeout_seconds + STOP_KILL_AFTER + 5
-            ):
-                # The runner enforces its timeout itself; this is the backstop if it is stuck.
-                timeout_stop_sent = True
-                self._background(self.stop_job(active.job_id, "timeout"))
+            self._timeout_backstop(active)
             await asyncio.sleep(self.poll_interval)
         # The runner kills its kernel before it reports; make sure, and never leave one behind.
         if process.kill_group(active.kernel_pid, active.kernel_start):
@@ -367,25 +315,3 @@ class ProcessJobExecutor(JobExecutor):
     def _finish_lost(self, active: _Active, reason: str, message: str) -> dict[str, Any]:
         self.job_log(active.job_id, "error", message)
         return outcomes.failed(reason, message, "RunnerLost" if reason == "runner_lost" else "RunnerError")
-
-    async def read_logs(self, job_id: str, since_line: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        index = self._logs.get(job_id)
-        if index is None:
-            index = self._logs[job_id] = files.LogIndex(os.path.join(self.job_dir(job_id), files.LOG))
-        return index.read(since_line, limit)
-
-    def job_log(self, job_id: str, level: str, message: str) -> None:
-        job_dir = self.job_dir(job_id)
-        try:
-            os.makedirs(job_dir, exist_ok=True)
-            writer = files.LogWriter(os.path.join(job_dir, files.LOG))
-            try:
-                writer.log(level, message)
-            finally:
-                writer.close()
-        except OSError:
-            self.log.warning("Could not write to the log of job %s", job_id)
-
-    async def discard(self, job_id: str) -> None:
-        self._logs.pop(job_id, None)
-        await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), True)

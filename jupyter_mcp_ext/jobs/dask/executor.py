@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,7 @@ from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ...exceptions import JobsUnavailable, MCPExtError
 from .. import files, outcomes
-from ..executor import STOP_KILL_AFTER, EventSink, JobExecutor
+from ..executor import STOP_KILL_AFTER, ActiveJob, EventSink, JobExecutor
 from ..models import RunSpec
 from .cluster import ClusterConnection
 
@@ -46,25 +45,20 @@ LATE_MESSAGES_SECONDS = 3.0
 
 
 @dataclass
-class _Active:
-    """What the executor follows of one job on the cluster."""
+class _Active(ActiveJob):
+    """What the executor follows of one job on the cluster: its task's future, its worker, and the
+    messages applied so far."""
 
-    job_id: str
-    timeout_seconds: float = 0.0
-    started_at: float = field(default_factory=time.time)
     output_api_path: str | None = None
     future: Any = None
     worker: dict[str, Any] | None = None
     applied_seq: int = 0
     pending: dict[int, dict[str, Any]] = field(default_factory=dict)
-    stop_reason: str | None = None
     stop_sent: bool = False
     lost: str | None = None
-    detached: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     output_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     progressed: asyncio.Event = field(default_factory=asyncio.Event)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def name(self) -> str:
@@ -105,7 +99,7 @@ def task_entry() -> Any:
     return run_on_worker
 
 
-class DaskJobExecutor(JobExecutor):
+class DaskJobExecutor(JobExecutor[_Active]):
     """Runs each notebook job as a task on a Dask cluster (``MCPExtensionApp.dask_scheduler_address``
     or ``dask_gateway_cluster``); job statuses, progress, logs, cancel and restarts behave as with
     ``ProcessJobExecutor``. The workers need this package, Papermill and the kernels
@@ -167,7 +161,6 @@ class DaskJobExecutor(JobExecutor):
 
     def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
         super().__init__(state_dir=state_dir, on_event=on_event, **kwargs)
-        self._active: dict[str, _Active] = {}
         self.cluster = ClusterConnection(
             scheduler_address=str(getattr(self.parent, "dask_scheduler_address", "") or ""),
             gateway_cluster=str(getattr(self.parent, "dask_gateway_cluster", "") or ""),
@@ -177,8 +170,6 @@ class DaskJobExecutor(JobExecutor):
             on_checked=self._checked,
             on_connected=self._reconnected,
         )
-        self._logs: dict[str, files.LogIndex] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the cluster ------------------------------------------------------------------------
 
@@ -242,20 +233,11 @@ class DaskJobExecutor(JobExecutor):
                     self.job_log(
                         active.job_id, "info", "The Jupyter server shut down; the job keeps running on the cluster."
                     )
-        waits = [self.stop_job(a.job_id, "server_shutdown") for a in list(self._active.values()) if not a.detached]
-        await asyncio.gather(*waits, return_exceptions=True)
-        dones = [asyncio.ensure_future(a.done.wait()) for a in self._active.values()]
-        if dones:
-            await asyncio.wait(dones, timeout=STOP_KILL_AFTER + 2)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._end_all()
         await self.cluster.stop()
         self._active.clear()
 
     # -- running a job ----------------------------------------------------------------------
-
-    def job_dir(self, job_id: str) -> str:
-        return os.path.join(self.state_dir, job_id)
 
     def _api_path(self, os_path: str) -> str:
         root = getattr(self.app.serverapp.contents_manager, "root_dir", "") or ""
@@ -300,8 +282,7 @@ class DaskJobExecutor(JobExecutor):
     async def run(self, spec: RunSpec) -> dict[str, Any] | None:
         active = _Active(spec.job_id, timeout_seconds=spec.timeout_seconds, started_at=spec.started_at or time.time())
         active.output_api_path = self._api_path(spec.output_path)
-        self._active[spec.job_id] = active
-        try:
+        with self._following(active):
             os.makedirs(self.job_dir(spec.job_id), exist_ok=True)
             try:
                 client = await self._client_ready()
@@ -329,10 +310,6 @@ class DaskJobExecutor(JobExecutor):
             if active.stop_reason is not None:
                 await self._send_stop(active)
             return await self._follow(active)
-        finally:
-            active.done.set()
-            if not active.detached:
-                self._active.pop(spec.job_id, None)
 
     async def resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
         active = _Active(
@@ -340,8 +317,7 @@ class DaskJobExecutor(JobExecutor):
             timeout_seconds=known.get("timeout_seconds") or 0.0,
             started_at=known.get("started_at") or time.time(),
         )
-        self._active[job_id] = active
-        try:
+        with self._following(active):
             active.applied_seq, active.worker, active.output_api_path = self._recorded(job_id)
             try:
                 client = await self._client_ready(wait=self.connect_timeout)
@@ -362,10 +338,6 @@ class DaskJobExecutor(JobExecutor):
             await self._replay(client, active)
             self.job_log(job_id, "info", f"The Jupyter server restarted; following the job on {self._where()} again.")
             return await self._follow(active)
-        finally:
-            active.done.set()
-            if not active.detached:
-                self._active.pop(job_id, None)
 
     def _recorded(self, job_id: str) -> tuple[int, dict[str, Any] | None, str | None]:
         """From the job's event file: the last message applied, its worker and its output path."""
@@ -447,34 +419,18 @@ class DaskJobExecutor(JobExecutor):
                 self.on_event(active.job_id, event)
 
     def _record(self, job_id: str, record: dict[str, Any]) -> None:
-        try:
-            os.makedirs(self.job_dir(job_id), exist_ok=True)
-            writer = files.JsonLinesWriter(os.path.join(self.job_dir(job_id), files.EVENTS))
-            try:
-                writer.write(record)
-            finally:
-                writer.close()
-        except OSError:
-            self.log.warning("Could not write the events of job %s", job_id)
+        self._append(job_id, files.EVENTS, [record])
 
     def _write_lines(self, job_id: str, lines: list[dict[str, Any]]) -> None:
-        try:
-            os.makedirs(self.job_dir(job_id), exist_ok=True)
-            writer = files.LogWriter(os.path.join(self.job_dir(job_id), files.LOG))
-            try:
-                for line in lines:
-                    writer.write(
-                        {"t": line.get("t"), "level": line.get("level", "info"), "message": line.get("message", "")}
-                    )
-            finally:
-                writer.close()
-        except OSError:
-            self.log.warning("Could not write to the log of job %s", job_id)
+        records = [
+            {"t": line.get("t"), "level": line.get("level", "info"), "message": line.get("message", "")}
+            for line in lines
+        ]
+        self._append(job_id, files.LOG, records)
 
     # -- following a job to its end -------------------------------------------------------------
 
     async def _follow(self, active: _Active) -> dict[str, Any] | None:
-        timeout_stop_sent = False
         while True:
             future = active.future
             waiter = asyncio.ensure_future(self._result(future))
@@ -490,15 +446,7 @@ class DaskJobExecutor(JobExecutor):
                         await self._write_partial(active)  # the latest the worker sent before it was lost
                         await self._forget(active)
                         return outcomes.failed("runner_lost", active.lost, "WorkerLost")
-                    if (
-                        active.timeout_seconds
-                        and not timeout_stop_sent
-                        and active.stop_reason is None
-                        and time.time() > active.started_at + active.timeout_seconds + STOP_KILL_AFTER + 5
-                    ):
-                        # The runner enforces its timeout itself; this is the backstop if it is stuck.
-                        timeout_stop_sent = True
-                        self._background(self.stop_job(active.job_id, "timeout"))
+                    self._timeout_backstop(active)
             finally:
                 waiter.cancel()
             status, value = waiter.result()
@@ -649,23 +597,17 @@ class DaskJobExecutor(JobExecutor):
 
     # -- stopping ----------------------------------------------------------------------------
 
-    async def stop_job(self, job_id: str, reason: str = "cancel") -> None:
-        active = self._active.get(job_id)
-        if active is None:
-            return
-        if active.stop_reason is None:
-            active.stop_reason = reason
-            if active.future is not None:
-                await self._send_stop(active)
-                if active.worker is None and self._client is not None:
-                    # Still waiting on the cluster: no worker runs it yet (one that just took it
-                    # sees its task cancelled and stops the runner).
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(self._client.unpublish_dataset(active.name), 5)
-                        await asyncio.wait_for(self._client.cancel([active.future], force=True), 5)
-                self._background(self._escalate(active))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(active.done.wait(), STOP_KILL_AFTER + 4)
+    async def _request_stop(self, active: _Active) -> bool:
+        if active.future is None:
+            return False  # not submitted yet: run sees stop_reason before it submits
+        await self._send_stop(active)
+        if active.worker is None and self._client is not None:
+            # Still waiting on the cluster: no worker runs it yet (one that just took it
+            # sees its task cancelled and stops the runner).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._client.unpublish_dataset(active.name), 5)
+                await asyncio.wait_for(self._client.cancel([active.future], force=True), 5)
+        return True
 
     async def _send_stop(self, active: _Active) -> None:
         from distributed import Variable
@@ -691,23 +633,3 @@ class DaskJobExecutor(JobExecutor):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.unpublish_dataset(active.name), 5)
                 await asyncio.wait_for(client.cancel([active.future], force=True), 5)
-
-    def _background(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # -- logs ------------------------------------------------------------------------------
-
-    async def read_logs(self, job_id: str, since_line: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        index = self._logs.get(job_id)
-        if index is None:
-            index = self._logs[job_id] = files.LogIndex(os.path.join(self.job_dir(job_id), files.LOG))
-        return index.read(since_line, limit)
-
-    def job_log(self, job_id: str, level: str, message: str) -> None:
-        self._write_lines(job_id, [{"t": time.time(), "level": level, "message": message}])
-
-    async def discard(self, job_id: str) -> None:
-        self._logs.pop(job_id, None)
-        await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), True)
