@@ -42,7 +42,7 @@ __all__ = ["STOP_KILL_AFTER", "ActiveJob", "EventSink", "JobExecutor", "ProcessJ
 EventSink = Callable[[str, dict[str, Any]], None]
 
 #: Seconds a cancel may take before the runner and the kernel are killed outright (the
-#: runner itself interrupts, then kills, the kernel after ``runner.STOP_GRACE_SECONDS``).
+#: runner itself interrupts, then kills, the kernel after ``job_run.STOP_GRACE_SECONDS``).
 STOP_KILL_AFTER = 8.0
 #: Seconds past a job's timeout after which the executor stops the job itself, in case its runner
 #: (which enforces the timeout) is stuck.
