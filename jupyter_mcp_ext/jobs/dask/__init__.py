@@ -1,5 +1,6 @@
-"""Notebook jobs on a Dask cluster: ``DaskJobExecutor`` (the server side, ``executor``) and the task
-it runs on the workers (``task``). Needs the ``dask`` extra: ``pip install "jupyter-mcp-ext[dask]"``.
+"""Notebook jobs on a Dask cluster: ``DaskJobExecutor`` (the server side: ``executor``, its
+connection ``cluster`` and the jobs' ``messages``) and the task it runs on the workers (``task``).
+Needs the ``dask`` extra: ``pip install "jupyter-mcp-ext[dask]"``.
 
 ``DaskJobExecutor`` is imported on first use: the workers import this package for the task, and
 they have neither the Jupyter server nor the rest of the extension's dependencies.

@@ -1,4 +1,5 @@
-"""DaskJobExecutor: each notebook job is a task on a Dask cluster, run by a worker in a subprocess.
+"""The Dask job executor (service layer): each notebook job is a task on a Dask cluster, run by a
+worker in a subprocess.
 
 Selected by configuration alone: ``MCPExtensionApp.job_executor_class =
 "jupyter_mcp_ext.jobs.dask.DaskJobExecutor"`` and ``MCPExtensionApp.dask_scheduler_address``
@@ -8,11 +9,11 @@ No file system is shared with the workers. The server reads the input notebook t
 notebook service (the ContentsManager) and sends its content with the parameters, the kernel
 name and the environment overrides in the task (``task.run_notebook_job``). The worker sends the
 job's events and log lines back as Dask events on the job's topic (``Worker.log_event``; the
-server subscribes with ``Client.subscribe_topic``): they are pushed as they happen, they do not
-block the worker, and the scheduler keeps each topic's recent history, so that a restarted
-server replays what it missed (messages are numbered; ``Client.get_events``). Pub/sub is gone
-from distributed and ``Queue`` is experimental and polled; events are what distributed itself
-uses to forward workers' prints. The executed notebook is the task's result; the server writes it
+server subscribes with ``Client.subscribe_topic``, ``messages.py``): they are pushed as they
+happen, they do not block the worker, and the scheduler keeps each topic's recent history, so
+that a restarted server replays what it missed (messages are numbered; ``Client.get_events``).
+Pub/sub is gone from distributed and ``Queue`` is experimental and polled; events are what
+distributed itself uses to forward workers' prints. The executed notebook is the task's result; the server writes it
 as it writes a local job's output (the job service's output writer): through the ContentsManager,
 under the notebook's lock, never over a change someone else saved to that file meanwhile.
 
@@ -33,10 +34,11 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ...exceptions import JobsUnavailable, MCPExtError
-from .. import files, outcomes
+from .. import outcomes
 from ..executor import STOP_KILL_AFTER, ActiveJob, EventSink, JobExecutor
 from ..models import RunSpec
 from .cluster import ClusterConnection
+from .messages import JobMessages
 
 #: Prefix of the names this executor gives things on the scheduler (task key, topic, variables).
 PREFIX = "jupyter-mcp-ext-"
@@ -170,6 +172,15 @@ class DaskJobExecutor(JobExecutor[_Active]):
             on_checked=self._checked,
             on_connected=self._reconnected,
         )
+        self.messages = JobMessages(
+            job_dir=self.job_dir,
+            append=self._append,
+            job_log=self.job_log,
+            on_event=self.on_event,
+            on_output_saved=lambda active: self._background(self._write_partial(active)),
+            connect_timeout=self.connect_timeout,
+            log=self.log,
+        )
 
     # -- the cluster ------------------------------------------------------------------------
 
@@ -295,7 +306,7 @@ class DaskJobExecutor(JobExecutor[_Active]):
                 return outcomes.failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
             if active.stop_reason is not None:
                 return self._stopped_outcome(active)
-            self._subscribe(client, active)
+            self.messages.subscribe(client, active)
             future = client.submit(
                 task_entry(),
                 self._payload(active, spec, text),
@@ -318,14 +329,14 @@ class DaskJobExecutor(JobExecutor[_Active]):
             started_at=known.get("started_at") or time.time(),
         )
         with self._following(active):
-            active.applied_seq, active.worker, active.output_api_path = self._recorded(job_id)
+            active.applied_seq, active.worker, active.output_api_path = self.messages.recorded(job_id)
             try:
                 client = await self._client_ready(wait=self.connect_timeout)
             except JobsUnavailable as e:
                 message = f"The job could not be taken up again after the server restarted: {e}"
                 self.job_log(job_id, "error", message)
                 return outcomes.failed("runner_lost", message, "ClusterUnavailable")
-            self._subscribe(client, active)
+            self.messages.subscribe(client, active)
             future = await client.get_dataset(active.name, default=None)
             if future is None:
                 message = (
@@ -335,98 +346,9 @@ class DaskJobExecutor(JobExecutor[_Active]):
                 self.job_log(job_id, "error", message)
                 return outcomes.failed("runner_lost", message, "RunnerLost")
             active.future = future
-            await self._replay(client, active)
+            await self.messages.replay(client, active)
             self.job_log(job_id, "info", f"The Jupyter server restarted; following the job on {self._where()} again.")
             return await self._follow(active)
-
-    def _recorded(self, job_id: str) -> tuple[int, dict[str, Any] | None, str | None]:
-        """From the job's event file: the last message applied, its worker and its output path."""
-        seq, worker, output = 0, None, None
-        for record in files.JsonLinesTail(os.path.join(self.job_dir(job_id), files.EVENTS)).read_new():
-            seq = max(seq, int(record.get("seq") or 0))
-            if record.get("event") == "worker":
-                worker = record
-            if record.get("output_api_path"):
-                output = record["output_api_path"]
-        return seq, worker, output
-
-    # -- messages from the worker -------------------------------------------------------------
-
-    def _subscribe(self, client: Any, active: _Active) -> None:
-        def handler(event: tuple[float, Any]) -> None:
-            message = event[1]
-            if isinstance(message, dict):
-                self._receive(active, message)
-
-        client.subscribe_topic(active.name, handler)
-        # What the job's own file records: where its output goes (for a restart).
-        self._record(active.job_id, {"event": "submitted", "t": time.time(), "output_api_path": active.output_api_path})
-
-    async def _replay(self, client: Any, active: _Active) -> None:
-        """Apply the messages the scheduler still holds that this server has not applied yet."""
-        try:
-            history = await asyncio.wait_for(client.get_events(active.name), self.connect_timeout)
-        except Exception as e:
-            self.log.warning("Could not read the history of job %s from the scheduler: %s", active.job_id, e)
-            return
-        for _, message in history:
-            if isinstance(message, dict):
-                self._receive(active, message)
-        self._skip_gap(active)
-
-    def _receive(self, active: _Active, message: dict[str, Any]) -> None:
-        seq = int(message.get("seq") or 0)
-        if seq <= active.applied_seq or active.done.is_set():
-            return
-        active.pending[seq] = message
-        while active.applied_seq + 1 in active.pending:
-            self._apply(active, active.pending.pop(active.applied_seq + 1))
-
-    def _skip_gap(self, active: _Active) -> None:
-        """Apply what is pending past a gap (messages the scheduler's history no longer holds)."""
-        if not active.pending:
-            return
-        first = min(active.pending)
-        missing = first - active.applied_seq - 1
-        if missing > 0:
-            self.job_log(
-                active.job_id,
-                "warning",
-                f"{missing} message(s) of the job (log lines or progress) were no longer held by the scheduler "
-                "and are missing here.",
-            )
-            active.applied_seq = first - 1
-        while active.applied_seq + 1 in active.pending:
-            self._apply(active, active.pending.pop(active.applied_seq + 1))
-
-    def _apply(self, active: _Active, message: dict[str, Any]) -> None:
-        active.applied_seq = int(message["seq"])
-        active.progressed.set()
-        kind = message.get("kind")
-        if kind == "logs":
-            self._write_lines(active.job_id, message.get("lines") or [])
-            self._record(active.job_id, {"seq": active.applied_seq})
-        elif kind == "event":
-            event = dict(message.get("event") or {})
-            if event.get("event") == "worker":
-                active.worker = event
-            self._record(active.job_id, {**event, "seq": active.applied_seq})
-            if event.get("event") == "output_saved":
-                # The job service hears of it from _write_output, once the notebook is staged: told now,
-                # its output writer would find nothing new and then wait its interval before the real write.
-                self._background(self._write_partial(active))
-            else:
-                self.on_event(active.job_id, event)
-
-    def _record(self, job_id: str, record: dict[str, Any]) -> None:
-        self._append(job_id, files.EVENTS, [record])
-
-    def _write_lines(self, job_id: str, lines: list[dict[str, Any]]) -> None:
-        records = [
-            {"t": line.get("t"), "level": line.get("level", "info"), "message": line.get("message", "")}
-            for line in lines
-        ]
-        self._append(job_id, files.LOG, records)
 
     # -- following a job to its end -------------------------------------------------------------
 
@@ -487,8 +409,8 @@ class DaskJobExecutor(JobExecutor[_Active]):
         except Exception:
             return None
         if future is not None:
-            self._subscribe(client, active)
-            await self._replay(client, active)
+            self.messages.subscribe(client, active)
+            await self.messages.replay(client, active)
             self.job_log(active.job_id, "info", f"Reconnected to {self._where()}; following the job again.")
         return future
 
@@ -501,7 +423,7 @@ class DaskJobExecutor(JobExecutor[_Active]):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(active.progressed.wait(), max(0.01, deadline - time.monotonic()))
         if active.applied_seq < last and client is not None:
-            await self._replay(client, active)
+            await self.messages.replay(client, active)
         active.done.set()  # no message after the result
         if result.get("worker") and active.worker is None:
             active.worker = result["worker"]
