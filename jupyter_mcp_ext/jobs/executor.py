@@ -1,11 +1,12 @@
-"""The job executor interface (service layer): what runs a notebook job, and the events and
-outcomes it reports.
+"""The job executor interface and the bookkeeping both executors share (service layer).
 
-The default, ``ProcessJobExecutor`` (``process_executor.py``), runs each job in its own process on
-this machine; ``DaskJobExecutor`` (``dask/``) runs it on a Dask cluster. The ``JobService`` owns
-job records, the queue and the statuses; an executor only runs one job at a time per ``run`` call
-and reports what happens through ``on_event(job_id, event)``. Another backend (a batch system, a container per job) replaces ``ProcessJobExecutor`` through
-``MCPExtensionApp.job_executor_class`` by implementing the ``JobExecutor`` methods.
+An executor runs notebook jobs and reports their events and outcomes. The default,
+``ProcessJobExecutor`` (``process_executor.py``), runs each job in its own process on this machine;
+``DaskJobExecutor`` (``dask/``) runs it on a Dask cluster. The ``JobService`` owns job records, the
+queue and the statuses; an executor only runs one job at a time per ``run`` call and reports what
+happens through ``on_event(job_id, event)``. Another backend (a batch system, a container per job)
+replaces ``ProcessJobExecutor`` through ``MCPExtensionApp.job_executor_class`` by implementing the
+``JobExecutor`` methods.
 
 Events (dicts with ``"event"`` and ``"t"``, seconds since the epoch): ``launched``
 (``runner_pid``, ``runner_start``), ``accepted``, ``kernel_started`` (``kernel_pid``,

@@ -1,4 +1,6 @@
-"""The files of one job's directory, written by its runner and read by the server.
+"""The files of a job's directory (shared by the server and the job process): events, log, stop.
+
+The runner writes them and the server reads them.
 
 ``<state_dir>/<job_id>/`` holds:
 

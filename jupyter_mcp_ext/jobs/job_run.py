@@ -1,5 +1,7 @@
-"""One notebook job inside its job process (job process layer): Papermill runs it, and ``JobRun``
-reports its events and log, stops it on request or at its timeout, and decides its outcome.
+"""One notebook job inside its job process (job process): its reports, its stop and its outcome.
+
+Papermill runs it, and ``JobRun`` reports its events and log, stops it on request or at its
+timeout, and decides its outcome.
 
 Inside the job process: ``os.chdir`` to the working directory, ``env_overrides`` applied to
 ``os.environ``, Papermill with an engine of our own (``papermill_engine.py``) that records the

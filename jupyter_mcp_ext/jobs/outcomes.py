@@ -1,5 +1,7 @@
-"""The outcome a job ends with, in one shape for the runners, the Dask task and both executors
-(shared by the server and the workers: standard library only).
+"""The outcome a job ends with, in one shape (shared by the server, the job process and the workers).
+
+The runners, the Dask task and both executors build their stopped and failed outcomes here;
+standard library only, as the workers import it.
 
 An outcome is a dict: ``status`` (completed / failed / timeout / cancelled), ``error`` (``type``,
 ``message``, ``reason`` as ``JobError`` has them, or None) and ``note``; a runner adds its four cell

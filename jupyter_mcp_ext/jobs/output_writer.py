@@ -1,5 +1,7 @@
-"""The output notebook of a running job (service layer): written under the server root, through
-the notebook service, from what the executor saves in the job's directory."""
+"""A running job's output notebook, written under the server root (service layer).
+
+It is written through the notebook service, from what the executor saves in the job's directory.
+"""
 
 from __future__ import annotations
 

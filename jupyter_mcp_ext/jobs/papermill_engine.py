@@ -1,5 +1,7 @@
-"""The Papermill side of a job process (job process layer): the engine that reports each cell to
-the job's ``JobRun``, and the I/O handlers of its staged and in-memory notebooks.
+"""The Papermill engine and I/O handlers of a job process (job process).
+
+The engine reports each cell to the job's ``JobRun``; the I/O handlers stage the output notebook
+or keep both notebooks in memory.
 
 Imported in the job process only (the runner and the Dask workers): the standard library and this
 package's ``files`` at import time, Papermill, nbclient and jupyter_client when a job runs.

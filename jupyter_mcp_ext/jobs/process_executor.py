@@ -1,5 +1,8 @@
-"""The local job executor (service layer): each notebook job in a runner process of its own on
-this machine, followed by pid through its job directory after a server restart."""
+"""The local job executor (service layer): each notebook job in a runner process of its own.
+
+The runner runs on this machine and is followed by pid, through its job directory, after a server
+restart.
+"""
 
 from __future__ import annotations
 

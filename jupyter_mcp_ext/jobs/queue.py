@@ -1,5 +1,8 @@
-"""The queue of notebook jobs (service layer): their records, the queue under max_concurrent_jobs,
-each run through the executor to its recorded outcome, and the jobs an earlier server left."""
+"""The queue of notebook jobs (service layer): records, the queue, each run to its outcome, recovery.
+
+The records live in memory and in the store; at most max_concurrent_jobs run, each through the
+executor to its recorded outcome; the jobs an earlier server left are taken up again.
+"""
 
 from __future__ import annotations
 

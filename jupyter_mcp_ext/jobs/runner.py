@@ -1,5 +1,6 @@
-"""The job process (job process layer): ``python -m jupyter_mcp_ext.jobs.runner`` takes one job
-spec on its stdin and runs it (``job_run.JobRun``) in a process of its own.
+"""The job process's entry point (job process): ``python -m jupyter_mcp_ext.jobs.runner [--pipe]``.
+
+It takes one job spec on its stdin and runs it (``job_run.JobRun``) in a process of its own.
 
 ``ProcessJobExecutor`` starts ``python -m jupyter_mcp_ext.jobs.runner`` ahead of need (a warm
 runner: its imports, about 0.7 s, are paid before a job arrives), then writes one job spec as a

@@ -1,5 +1,6 @@
-"""The job service (service layer): the facade that the MCP tools and the REST handlers call for
-notebook jobs, and their start and stop with the server.
+"""The job service (service layer): the facade the MCP tools and the REST handlers call for jobs.
+
+It also starts and stops the job machinery with the server.
 
 It knows nothing about MCP or HTTP. A request is checked by ``submission.py``, recorded, queued and
 run by ``queue.py`` through the executor (``executor.py``), its output notebook written by

@@ -1,5 +1,7 @@
-"""Checking a job request (service layer): the notebook, kernel, parameters, timeout, environment
-and paths a job runs with, each refused with a message that names the argument and what is valid."""
+"""Checking a job request (service layer): notebook, kernel, parameters, timeout, environment, paths.
+
+Each bad argument is refused with a message that names it and what is valid.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The Dask job executor (service layer): each notebook job is a task on a Dask cluster, run by a
-worker in a subprocess.
+"""The Dask job executor (service layer): each notebook job a task on a Dask cluster.
+
+A worker runs the task, and the job in a subprocess of its own.
 
 Selected by configuration alone: ``MCPExtensionApp.job_executor_class =
 "jupyter_mcp_ext.jobs.dask.DaskJobExecutor"`` and ``MCPExtensionApp.dask_scheduler_address``

@@ -1,6 +1,8 @@
-"""A Dask job's messages from its worker (service layer): applied once each and in order of their
-``seq``, recorded in the job's directory, and replayed from the scheduler's history after a
-reconnect or a server restart."""
+"""A Dask job's messages from its worker (service layer): in order, recorded, replayed.
+
+Each is applied once, in order of its ``seq``, recorded in the job's directory, and replayed from
+the scheduler's history after a reconnect or a server restart.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The worker side of ``DaskJobExecutor``: the task that runs one notebook job on a Dask worker.
+"""The task that runs one notebook job on a Dask worker (worker side of ``DaskJobExecutor``).
 
 ``run_notebook_job(payload)`` runs in a thread of the worker. It starts the job's runner
 (``python -m jupyter_mcp_ext.jobs.runner --pipe``, see runner.py) as a subprocess in a process
