@@ -234,12 +234,9 @@ class JobService:
 
         ``started_by`` records who asked for it (an MCP client and its name, or the REST API).
 
-        Every argument is checked before anything is written or started. Raises
-        NotebookNotFound / NotANotebook (notebook_path), KernelSpecNotFound (listing the installed
-        kernelspecs), PathError (a path outside the root), InvalidArgument (parameters that cannot
-        be serialized, output_path equal to the input, a negative timeout, bad env_overrides),
-        Conflict (another active job writes the same output_path) or JobsUnavailable (the executor
-        cannot run jobs now: its Dask cluster cannot be reached).
+        Every argument is checked (``JobSubmission.check``, which lists what it raises) before
+        anything is written or started. Also raises JobsUnavailable when the executor cannot run
+        jobs now (its Dask cluster cannot be reached).
         """
         await self._ensure_started()
         request = await self.submission.check(
