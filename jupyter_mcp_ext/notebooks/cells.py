@@ -1,12 +1,15 @@
-"""Cell addressing: a cell by its 0-based index or by its nbformat 4.5 ``id``, and ids for cells that lack one."""
+"""Cells (service layer): a cell addressed by its 0-based index or its nbformat 4.5 ``id``, ids for cells that
+lack one, where ids were last seen, and new cells and exact source replacements."""
 
 from __future__ import annotations
 
 import difflib
 import itertools
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
+import nbformat
 from nbformat import NotebookNode
 from nbformat.corpus.words import generate_corpus_id
 
@@ -14,6 +17,10 @@ from ..exceptions import CellIndexError, InvalidArgument
 
 #: Most cell ids an error message lists.
 LISTED_IDS = 6
+#: Cell lists remembered per notebook before their ids are indexed (see ``SeenCellIds``).
+REMEMBERED_LISTS = 64
+
+CELL_TYPES = ("code", "markdown", "raw")
 
 
 def cell_source(cell: Mapping[str, Any]) -> str:
@@ -159,4 +166,96 @@ def ensure_cell_ids(nb: NotebookNode) -> bool:
     return changed
 
 
-__all__ = ["cell_range_text", "check_index", "ensure_cell_ids", "find_cell_id", "resolve_cell"]
+def new_cell(cell_type: str, source: str, metadata: dict[str, Any] | None, nbformat_minor: int) -> NotebookNode:
+    """Build an nbformat 4 cell; gives it an ``id`` only where the notebook's minor version has ids (4.5+)."""
+    if cell_type not in CELL_TYPES:
+        raise InvalidArgument(f"cell_type {cell_type!r} is not valid: use one of 'code', 'markdown', 'raw'.")
+    factory = {
+        "code": nbformat.v4.new_code_cell,
+        "markdown": nbformat.v4.new_markdown_cell,
+        "raw": nbformat.v4.new_raw_cell,
+    }[cell_type]
+    cell = factory(source=source, metadata=nbformat.from_dict(metadata or {}))
+    if nbformat_minor < 5:
+        cell.pop("id", None)
+    return cell
+
+
+def replace_once(text: str, old: str, new: str, index: int) -> str:
+    """``text`` with the one occurrence of ``old`` replaced by ``new`` (cell ``index``'s source).
+
+    Raises InvalidArgument if ``old`` does not occur, or occurs more than once (with the lines
+    where it does), so that an edit never lands somewhere else than meant.
+    """
+    count = text.count(old)
+    if count == 1:
+        return text.replace(old, new, 1)
+    if count == 0:
+        begins = text[:80] + ("..." if len(text) > 80 else "")
+        hint = ""
+        if old.strip() and old.strip() in text:
+            hint = " It does occur with other leading or trailing whitespace: copy the piece exactly."
+        raise InvalidArgument(
+            f"old_text was not found in the source of cell {index}: it must match exactly, spaces, indentation and "
+            f"line breaks included.{hint} The source has {len(text):,} characters and begins {begins!r}; read the "
+            "cell again and copy the piece from it."
+        )
+    lines: list[int] = []
+    start = 0
+    while (at := text.find(old, start)) != -1 and len(lines) < 10:
+        lines.append(text.count("\n", 0, at) + 1)
+        start = at + 1
+    raise InvalidArgument(
+        f"old_text occurs {count} times in the source of cell {index} (at lines {', '.join(map(str, lines))}): "
+        "give a longer piece, one that occurs once, or replace the whole source with source."
+    )
+
+
+class SeenCellIds:
+    """Where each cell id of a notebook was when it was last read or edited (id -> index), to say
+    where a cell_id that is gone used to be; ids are added, never dropped.
+
+    The cell lists are kept as they are and their ids indexed only when a cell_id is not found (or
+    every ``REMEMBERED_LISTS`` of them): indexing 5,000 ids costs more than the rest of an edit of a
+    live notebook. Lists are kept for the ``max_notebooks`` notebooks most recently used.
+    """
+
+    def __init__(self, max_notebooks: int) -> None:
+        self.max_notebooks = max_notebooks
+        self._last_ids: dict[str, dict[str, int]] = {}
+        self._last_cells: OrderedDict[str, list[list[Any]]] = OrderedDict()
+
+    def remember(self, api_path: str, nb: NotebookNode) -> None:
+        """Note the cells of the notebook at ``api_path`` as read or edited now."""
+        cells = nb.get("cells") or []
+        pending = self._last_cells.setdefault(api_path, [])
+        if not pending or pending[-1] is not cells:
+            pending.append(cells)
+            if len(pending) > REMEMBERED_LISTS:
+                self.index(api_path)
+        self._last_cells.move_to_end(api_path)
+        while len(self._last_cells) > self.max_notebooks:
+            dropped, _ = self._last_cells.popitem(last=False)
+            self._last_ids.pop(dropped, None)
+
+    def index(self, api_path: str) -> dict[str, int]:
+        """Where each id of the notebook at ``api_path`` was last seen; lets go of its cell lists."""
+        seen = self._last_ids.setdefault(api_path, {})
+        for cells in self._last_cells.get(api_path, []):
+            seen.update((c["id"], i) for i, c in enumerate(cells) if c.get("id"))
+        self._last_cells.get(api_path, []).clear()
+        return seen
+
+
+__all__ = [
+    "CELL_TYPES",
+    "SeenCellIds",
+    "cell_range_text",
+    "cell_source",
+    "check_index",
+    "ensure_cell_ids",
+    "find_cell_id",
+    "new_cell",
+    "replace_once",
+    "resolve_cell",
+]

@@ -10,7 +10,7 @@ import tracemalloc
 import nbformat
 import pytest
 
-from jupyter_mcp_ext.notebooks.service import estimate_memory
+from jupyter_mcp_ext.notebooks.store import estimate_memory
 
 from ..conftest import result_json
 
@@ -66,6 +66,6 @@ async def test_reading_many_notebooks_keeps_the_cache_and_the_servers_memory_wit
             kept = tracemalloc.get_traced_memory()[0] - before
         finally:
             tracemalloc.stop()
-    assert service.cache_memory() <= BOUND and len(service._cache) < NOTEBOOKS
+    assert service.cache_memory() <= BOUND and len(service.store._cache) < NOTEBOOKS
     # All of them parsed would take NOTEBOOKS * per_notebook (about 90 MiB); the bound keeps one or two.
     assert kept < BOUND + 2 * per_notebook, f"the server kept {kept / MIB:.0f} MiB for a {BOUND / MIB:.0f} MiB bound"

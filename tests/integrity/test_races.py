@@ -256,7 +256,7 @@ async def test_a_same_size_same_mtime_change_on_disk_is_read_and_never_written_b
 async def test_a_same_size_same_mtime_change_to_a_long_settled_notebook_is_seen(mcp_client, make_notebook, jp_root_dir):
     """Past a few seconds without a change, reads trust the file's stat (its ctime included) instead of
     hashing it again: a ``cp -p`` of new content still changes the ctime, and is seen."""
-    from jupyter_mcp_ext.notebooks.service import SETTLE_NS
+    from jupyter_mcp_ext.notebooks.store import SETTLE_NS
 
     make_notebook("settled.ipynb", ["a = 1", "b = 2"])
     target = jp_root_dir / "settled.ipynb"

@@ -483,15 +483,15 @@ async def test_reading_many_notebooks_keeps_a_bounded_cache_and_reads_each_right
 ):
     if notebook_backend == "live":
         pytest.skip("the cache of parsed files; a notebook open in a room is read from its document")
-    service = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].notebooks
-    names = [make_notebook(f"many/n{i:02}.ipynb", [f"cell of {i}"]) for i in range(service.cache_max_notebooks + 8)]
+    store = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].notebooks.store
+    names = [make_notebook(f"many/n{i:02}.ipynb", [f"cell of {i}"]) for i in range(store.cache_max_notebooks + 8)]
     async with mcp_client() as client:
         for name in names:
             await call(client, "read_cells", path=name)
         first = await call(client, "read_cells", path=names[0], mode="single", index=0)
     assert first["cell"]["source"] == "cell of 0"
-    assert len(service._cache) == service.cache_max_notebooks
-    assert next(reversed(service._cache)) == names[0], "the notebook read last is kept"
+    assert len(store._cache) == store.cache_max_notebooks
+    assert next(reversed(store._cache)) == names[0], "the notebook read last is kept"
 
 
 async def test_a_notebook_edited_over_mcp_can_be_reverted_to_its_jupyterlab_checkpoint(
