@@ -1,1 +1,1 @@
-"""Notebook jobs: Papermill runs in their own processes, their records in SQLite, a REST API."""
+"""Notebook jobs (service layer, REST handlers, the job process): Papermill runs, their records, a REST API."""

@@ -1,4 +1,4 @@
-"""Job change events for Jupyter Server's event system: one event per change a watcher would see.
+"""Job change events on Jupyter Server's event system (service layer): one per change a watcher sees.
 
 ``JobService`` reports every save of a job record here; this module compares the record with
 what it last announced for that job and emits an event (schema ``events/job.yaml``) only when

@@ -1,4 +1,6 @@
-"""The files of one job's directory, written by its runner and read by the server.
+"""The files of a job's directory (shared by the server and the job process): events, log, stop.
+
+The runner writes them and the server reads them.
 
 ``<state_dir>/<job_id>/`` holds:
 
@@ -55,13 +57,18 @@ class JsonLinesWriter:
             self._file.close()
 
 
+def log_record(level: str, message: str) -> dict[str, Any]:
+    """A log line as a job's log holds it (``{"t", "level", "message"}``), an overlong message cut."""
+    if len(message) > MAX_LINE_CHARS:
+        message = message[:MAX_LINE_CHARS] + f" [... {len(message) - MAX_LINE_CHARS} more characters cut]"
+    return {"t": time.time(), "level": level, "message": message}
+
+
 class LogWriter(JsonLinesWriter):
     """Writes log lines (``{"t", "level", "message"}``), cutting overlong ones."""
 
     def log(self, level: str, message: str) -> None:
-        if len(message) > MAX_LINE_CHARS:
-            message = message[:MAX_LINE_CHARS] + f" [... {len(message) - MAX_LINE_CHARS} more characters cut]"
-        self.write({"t": time.time(), "level": level, "message": message})
+        self.write(log_record(level, message))
 
 
 class StreamLines:

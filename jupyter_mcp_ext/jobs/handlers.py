@@ -1,4 +1,4 @@
-"""REST handlers of the jobs API under ``<base_url>jupyter-mcp-ext/jobs`` (see docs/jobs-api.md).
+"""REST handlers of the jobs API (REST layer), under ``<base_url>jupyter-mcp-ext/`` (docs/jobs-api.md).
 
 ``GET/POST /jobs``, ``GET/DELETE /jobs/<job_id>``, ``POST /jobs/<job_id>/cancel``,
 ``POST /jobs/<job_id>/rerun``, ``GET /jobs/<job_id>/logs?since_line=&limit=``, and

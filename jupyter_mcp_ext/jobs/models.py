@@ -1,4 +1,4 @@
-"""Pydantic models of notebook jobs: the job record, its progress, result and error, a log page."""
+"""Pydantic models of notebook jobs (service layer): the record, its progress, result and error, a log page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A notebook's parameters as Papermill infers them, for starting a job from JupyterLab.
+"""A notebook's parameters as Papermill infers them (service layer), to start a job from JupyterLab.
 
 Papermill's own inspection (``papermill.inspection``, the code behind ``papermill --help-notebook``)
 reads the cell tagged ``parameters``: names, defaults, type annotations and help comments. We add

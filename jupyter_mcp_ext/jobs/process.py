@@ -1,4 +1,4 @@
-"""Process helpers shared by the server and the runner: identity, liveness and killing by pid.
+"""Processes by pid (shared by the server and the job process): identity, liveness and killing.
 
 A job's runner and kernel outlive the server that started them (each has its own process
 session), so the server finds them again by pid. A pid alone can be reused by an unrelated

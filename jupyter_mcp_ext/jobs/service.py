@@ -1,14 +1,16 @@
-"""The job service: validates, records, queues, runs (through the executor), cancels and lists
-notebook jobs. It knows nothing about MCP or HTTP: tools and REST handlers both call it."""
+"""The job service (service layer): the facade the MCP tools and the REST handlers call for jobs.
+
+It also starts and stops the job machinery with the server.
+
+It knows nothing about MCP or HTTP. A request is checked by ``submission.py``, recorded, queued and
+run by ``queue.py`` through the executor (``executor.py``), its output notebook written by
+``output_writer.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import json
 import logging
-import math
 import os
 import posixpath
 import secrets
@@ -19,41 +21,34 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.utils import ensure_async
-
 from ..exceptions import (
     Conflict,
     InvalidArgument,
     JobNotFound,
     JobsUnavailable,
-    KernelSpecNotFound,
-    MCPExtError,
-    NotANotebook,
-    NotebookNotFound,
 )
-from ..notebooks.live import LiveDocumentBusy
-from ..notebooks.paths import normalize_api_path
-from . import parameters as nb_parameters
 from . import process
 from .events import JobEvents
 from .executor import JobExecutor
 from .models import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
-    CurrentCell,
     Job,
-    JobError,
     JobOwner,
-    JobProgress,
     JobResult,
     JobStarter,
     LogPage,
-    RunSpec,
 )
+
+# The staging file's name, importable from here as before it moved.
+from .output_writer import OUTPUT_STAGING_NAME as OUTPUT_STAGING_NAME
+from .parameters import NotebookParameters
+from .queue import JobQueue
 from .store import JobStore
+from .submission import JobSubmission
 
 if TYPE_CHECKING:
-    from ..notebooks.service import NotebookService, Written
+    from ..notebooks.service import NotebookService
 
 #: Most log lines returned by one ``logs`` call.
 MAX_LOG_PAGE = 1000
@@ -65,101 +60,6 @@ ChangeCallback = Callable[[Job], Awaitable[None]]
 #: Seconds during which a failed start of the job service (its database cannot be opened) is
 #: reported again as it was, before the next call tries again.
 START_RETRY_SECONDS = 30.0
-#: The file in a job's directory that the executor writes the output notebook to.
-OUTPUT_STAGING_NAME = "output.ipynb"
-#: Least seconds between two writes of a running job's output notebook under the root (the last
-#: save of a run is always written, before the job is reported finished).
-OUTPUT_WRITE_INTERVAL = 0.5
-
-
-class _OutputWriter:
-    """Writes a job's output notebook under the server root, through the notebook service (the
-    ContentsManager, under the path's write lock), from what the executor saved in the job's
-    directory: the latest save only, at most every ``OUTPUT_WRITE_INTERVAL`` seconds, and the last
-    one before the job is reported finished.
-
-    The first write replaces what the output path held before the job (as Papermill would). Each
-    later write first checks that the notebook still holds the job's previous write: if someone
-    else changed it meanwhile (an edit in JupyterLab, an MCP edit), their work is kept and the job's
-    output goes to ``<name>-<job_id>.ipynb`` beside it instead, which the job's record then names.
-    An output notebook open in JupyterLab with collaboration is written into its shared document
-    (``NotebookService.replace``), so that the person watching it sees the job progress, and what
-    they type there counts as such a change even before the room has saved it.
-    """
-
-    def __init__(self, service: JobService, job: Job, staging_path: str) -> None:
-        self.service = service
-        self.job = job
-        self.staging_path = staging_path
-        self.written: Written | None = None  # what the job wrote last
-        self.written_stat: tuple[int, int] | None = None
-        self.note: str | None = None
-        self.busy: str | None = None  # why the last write had to wait (the room kept loading), if it did
-        self._task: asyncio.Task[None] | None = None
-        self._dirty = False
-        self._finishing = asyncio.Event()
-
-    def saved(self) -> None:
-        """The executor saved the output again: write it soon."""
-        self._dirty = True
-        if not self._finishing.is_set() and (self._task is None or self._task.done()):
-            self._task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while self._dirty and not self._finishing.is_set():
-            self._dirty = False
-            await self._write()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._finishing.wait(), OUTPUT_WRITE_INTERVAL)
-
-    async def finish(self) -> str | None:
-        """Write the last save, after a write in progress; returns a note for the job's result.
-
-        A write in progress is waited for, never cancelled: cancelled between its save and the
-        record of what it saved, the next write would take the job's own output for someone
-        else's change."""
-        self._finishing.set()
-        if self._task is not None:
-            await self._task
-        await self._write()
-        return self.note or self.busy
-
-    async def _write(self) -> None:
-        import nbformat
-
-        try:
-            stat = os.stat(self.staging_path)
-        except FileNotFoundError:
-            return  # the executor writes the output itself, or has not saved yet
-        key = (stat.st_mtime_ns, stat.st_size)
-        if key == self.written_stat:
-            return
-        job, notebooks = self.job, self.service.notebooks
-        try:
-            nb = await asyncio.to_thread(nbformat.read, self.staging_path, as_version=4)
-            try:
-                self.written = await notebooks.replace(job.output_path, nb, expected=self.written)
-            except LiveDocumentBusy as e:
-                # The notebook's room is still loading its file: the next save (or finish) tries again.
-                self.service.log.warning("Job %s: could not write its output notebook yet: %s", job.job_id, e)
-                self.busy = f"The output notebook could not be written to {job.output_path!r}: {e}"
-                return
-            except Conflict:
-                stem = posixpath.splitext(job.output_path)[0]
-                diverted = f"{stem}-{job.job_id}.ipynb"
-                self.note = (
-                    f"output_path {job.output_path!r} was changed by someone else while the job ran, so their "
-                    f"changes were kept and the job's output was written to {diverted!r} instead."
-                )
-                self.service.log.warning("Job %s: %s", job.job_id, self.note)
-                job.output_path = diverted
-                self.service._save(job)
-                self.written = await notebooks.replace(diverted, nb, expected=None)
-            self.written_stat = key
-            self.busy = None
-        except (OSError, ValueError, MCPExtError) as e:
-            self.service.log.warning("Job %s: could not write its output notebook: %s", job.job_id, e)
-            self.note = f"The output notebook could not be written to {job.output_path!r}: {e}"
 
 
 class JobService:
@@ -208,22 +108,36 @@ class JobService:
         self.db_path = db_path
         self.state_dir = os.path.join(os.path.dirname(os.path.abspath(db_path)), "jobs")
         self.executor_class = executor_class
+        self.submission = JobSubmission(
+            app=app, notebooks=notebooks, contents_manager=contents_manager, kernel_spec_manager=kernel_spec_manager
+        )
         self.log = log or logging.getLogger(__name__)
         self.events = JobEvents(event_logger, self.log)
         self.owner = JobOwner(pid=os.getpid(), start=process.start_time(os.getpid()), instance=uuid.uuid4().hex)
-        self.store: JobStore | None = None
-        self.executor: JobExecutor | None = None
-        self._jobs: dict[str, Job] = {}
-        self._queue: collections.deque[str] = collections.deque()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._outputs: dict[str, _OutputWriter] = {}
-        self._changed = asyncio.Event()
+        self.queue = JobQueue(
+            app=app,
+            submission=self.submission,
+            notebooks=notebooks,
+            events=self.events,
+            owner=self.owner,
+            state_dir=self.state_dir,
+            log=self.log,
+        )
         self._start_lock: asyncio.Lock | None = None
         self._start_failed: tuple[float, JobsUnavailable] | None = None
         #: Job records of the database that could not be read: job_id -> why (skipped, kept on disk).
         self.unreadable: dict[str, str] = {}
         self._started = False
-        self._stopping = False
+
+    @property
+    def store(self) -> JobStore | None:
+        """The job database, while the service is started."""
+        return self.queue.store
+
+    @property
+    def executor(self) -> JobExecutor | None:
+        """The executor that runs the jobs, while the service is started."""
+        return self.queue.executor
 
     @classmethod
     def from_app(cls, app: Any, services: Any) -> JobService:
@@ -272,406 +186,35 @@ class JobService:
             self._start_failed = None
 
     async def _start_once(self) -> None:
-        self._stopping = False
         try:
-            self.store = JobStore(self.db_path)
-            jobs = list(self.store.all())
+            store = JobStore(self.db_path)
+            jobs = list(store.all())
         except (OSError, sqlite3.Error) as e:
-            self.store = None
             raise JobsUnavailable(
                 f"Notebook jobs are unavailable: the job database {self.db_path!r} cannot be opened ({e}). "
                 "The server's operator can set MCPExtensionApp.jobs_db_path to a writable file."
             ) from e
-        for job_id, why in self.store.unreadable:
+        for job_id, why in store.unreadable:
             self.log.warning("Skipping job record %s in %s: it cannot be read (%s)", job_id, self.db_path, why)
-        self.unreadable = dict(self.store.unreadable)
+        self.unreadable = dict(store.unreadable)
         try:
-            self.executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self._on_event)
-            await self.executor.start()
+            executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self.queue.on_event)
+            await executor.start()
         except Exception as e:
             self.log.exception("The job executor %s could not start", self.executor_class.__name__)
             raise JobsUnavailable(
                 f"Notebook jobs are unavailable: the job executor {self.executor_class.__name__} could not start "
                 f"({type(e).__name__}: {e})."
             ) from e
-        for job in jobs:
-            self._jobs[job.job_id] = job
-        self.events.seed(self._jobs.values())
+        self.queue.open(store, executor, jobs)
         self._started = True
-        self._recover()
-        self._schedule()
-
-    def _recover(self) -> None:
-        """Queued jobs are queued again; running ones are followed again by the executor."""
-        for job in self._jobs.values():
-            if not job.active or self._owned_elsewhere(job):
-                continue
-            job.owner = self.owner
-            if job.status == "queued" and job.env_override_names and not job.env_overrides:
-                names = ", ".join(job.env_override_names)
-                job.status, job.completed_at = "failed", time.time()
-                job.result = JobResult(
-                    error=JobError(
-                        type="ServerRestarted",
-                        reason="server_shutdown",
-                        message=f"The server restarted before this queued job started, and the values of its "
-                        f"env_overrides ({names}) are never stored on disk: submit the job again.",
-                    )
-                )
-                job.message = job.result.error.message  # type: ignore[union-attr]
-                self._save(job)
-            elif job.status == "queued":
-                self._queue.append(job.job_id)
-                self._save(job)
-            else:
-                known = {
-                    **job.runner.model_dump(),
-                    "started_at": job.started_at,
-                    "timeout_seconds": job.timeout_seconds,
-                }
-                self._save(job)
-                self._tasks[job.job_id] = asyncio.ensure_future(self._follow(job, self._resume(job.job_id, known)))
-
-    async def _resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
-        assert self.executor is not None
-        return await self.executor.resume(job_id, known)
-
-    def _owned_elsewhere(self, job: Job) -> bool:
-        """Whether another live server process manages this job (two servers may share a database)."""
-        owner = job.owner
-        if owner is None or owner.instance == self.owner.instance:
-            return False
-        if owner.pid == os.getpid():
-            return False  # an earlier server of this same process, now stopped
-        return process.is_alive(owner.pid, owner.start)
 
     async def stop(self) -> None:
         """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued."""
         if not self._started:
             return
-        self._stopping = True
-        assert self.executor is not None
-        await self.executor.stop()
-        tasks = list(self._tasks.values())
-        if tasks:
-            await asyncio.wait(tasks, timeout=5)
-        for task in tasks:
-            task.cancel()
-        if self.store is not None:
-            self.store.close()
-        self.store = None
-        self._jobs.clear()
-        self.events.forget_all()
-        self._queue.clear()
-        self._tasks.clear()
+        await self.queue.close()
         self._started = False
-
-    # -- records and events ----------------------------------------------------------------
-
-    def _save(self, job: Job) -> None:
-        """Store a changed record, wake the waiters, and emit its event if a watcher would see the change."""
-        if self.store is not None:
-            self.store.save(job)
-        self._notify()
-        self.events.changed(job)
-
-    def _notify(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    def _on_event(self, job_id: str, event: dict[str, Any]) -> None:
-        """Apply an executor event to the job's record."""
-        job = self._jobs.get(job_id)
-        if job is None or not job.active:
-            return
-        kind = event.get("event")
-        if kind in ("launched", "accepted"):
-            job.runner.runner_pid = event.get("runner_pid")
-            job.runner.runner_start = event.get("runner_start")
-        elif kind == "kernel_started":
-            job.runner.kernel_pid = event.get("kernel_pid")
-            job.runner.kernel_start = event.get("kernel_start")
-            job.message = f"Kernel {event.get('kernel_name')} started."
-        elif kind == "progress":
-            current = event.get("current_cell")
-            job.progress = JobProgress(
-                cells_total=event.get("cells_total", 0),
-                cells_executed=event.get("cells_executed", 0),
-                current_cell=CurrentCell(**current) if current else None,
-            )
-            if current:
-                where = "the injected-parameters cell" if current.get("index") is None else f"cell {current['index']}"
-                job.message = f"Running {where} ({job.progress.cells_executed + 1}/{job.progress.cells_total})."
-        elif kind == "output_saved":
-            self._output_writer(job).saved()
-            return
-        elif kind == "stopping":
-            job.message = {
-                "cancel": "Cancelling.",
-                "timeout": "Timed out; stopping.",
-                "server_shutdown": "Stopping: the server is shutting down.",
-            }.get(event.get("reason", ""), "Stopping.")
-        else:
-            return
-        self._save(job)
-
-    def _apply_outcome(self, job: Job, outcome: dict[str, Any]) -> None:
-        job.status = outcome["status"]
-        # The runner's own end time, which its log line's duration uses too (the same clock here).
-        ended = outcome.get("completed_at")
-        now = time.time()
-        job.completed_at = (
-            ended if isinstance(ended, float) and job.started_at and job.started_at <= ended <= now else now
-        )
-        if "cells_total" in outcome:
-            job.progress = JobProgress(
-                cells_total=outcome.get("cells_total", 0), cells_executed=outcome.get("cells_executed", 0)
-            )
-        else:
-            job.progress = JobProgress(cells_total=job.progress.cells_total, cells_executed=job.progress.cells_executed)
-        error = outcome.get("error")
-        job.result = JobResult(
-            cells_succeeded=outcome.get("cells_succeeded", 0),
-            cells_failed=outcome.get("cells_failed", 0),
-            error=JobError(**error) if error else None,
-            note=outcome.get("note"),
-        )
-        if job.status == "completed":
-            job.message = f"Completed in {job.execution_time or 0:.1f} s." + (
-                f" {job.result.note}" if job.result.note else ""
-            )
-        elif job.status == "cancelled":
-            job.message = outcome.get("note") or "Cancelled."
-        else:
-            job.message = error["message"] if error else job.status.capitalize() + "."
-
-    # -- output notebooks ------------------------------------------------------------------
-
-    def _staging_path(self, job_id: str) -> str:
-        """Where the executor writes a job's output notebook before the server writes it under the root."""
-        job_dir = os.path.join(self.state_dir, job_id)
-        os.makedirs(job_dir, mode=0o700, exist_ok=True)
-        return os.path.join(job_dir, OUTPUT_STAGING_NAME)
-
-    def _output_writer(self, job: Job, *, register: bool = True) -> _OutputWriter:
-        writer = self._outputs.get(job.job_id)
-        if writer is None:
-            writer = _OutputWriter(self, job, os.path.join(self.state_dir, job.job_id, OUTPUT_STAGING_NAME))
-            if register:
-                self._outputs[job.job_id] = writer
-        return writer
-
-    # -- the queue -------------------------------------------------------------------------
-
-    def _running_count(self) -> int:
-        return sum(1 for job in self._jobs.values() if job.status == "running" and job.job_id in self._tasks)
-
-    def _schedule(self) -> None:
-        if not self._started or self._stopping:
-            return
-        limit = max(1, int(self.app.max_concurrent_jobs or 1))
-        if self.executor is not None:
-            limit = self.executor.running_limit(limit)
-        while self._queue and self._running_count() < limit:
-            job = self._jobs.get(self._queue.popleft())
-            if job is None or job.status != "queued":
-                continue
-            job.status = "running"
-            job.started_at = time.time()
-            job.message = "Starting."
-            self._save(job)
-            self._tasks[job.job_id] = asyncio.ensure_future(self._follow(job, self._run(job)))
-        for position, job_id in enumerate(self._queue):
-            job = self._jobs[job_id]
-            message = f"Queued: {position} job{'s' if position != 1 else ''} ahead, {limit} running at most."
-            if job.message != message:
-                job.message = message
-                self._save(job)
-
-    async def _run(self, job: Job) -> dict[str, Any] | None:
-        assert self.executor is not None
-        try:
-            spec = await self._run_spec(job)
-        except (KernelSpecNotFound, NotebookNotFound, NotANotebook, InvalidArgument) as e:
-            return {"status": "failed", "error": {"type": type(e).__name__, "message": str(e), "reason": "bad_input"}}
-        if job.cancel_requested_at is not None:  # cancelled before the executor had it
-            return {"status": "cancelled", "error": None, "note": "Cancelled before it started."}
-        return await self.executor.run(spec)
-
-    async def _follow(self, job: Job, outcome_coro: Awaitable[dict[str, Any] | None]) -> None:
-        """Await a job's end (run or resumed), record its outcome, start the next queued job."""
-        try:
-            try:
-                outcome = await outcome_coro
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                self.log.exception("Notebook job %s failed in the server", job.job_id)
-                outcome = {
-                    "status": "failed",
-                    "error": {
-                        "type": type(e).__name__,
-                        "message": f"The server failed to run the job: {e}",
-                        "reason": "internal_error",
-                    },
-                }
-            if outcome is None:  # left running at shutdown; the next server follows it again
-                self._outputs.pop(job.job_id, None)
-                return
-            writer = self._outputs.pop(job.job_id, None) or self._output_writer(job, register=False)
-            note = await writer.finish()
-            if note:
-                outcome = {**outcome, "note": " ".join(filter(None, [outcome.get("note"), note]))}
-            if job.job_id in self._jobs:
-                self._apply_outcome(job, outcome)
-                self._save(job)
-        finally:
-            # Only now, once the outcome is recorded: ``stop`` waits for the tasks it finds here, so
-            # a job whose last output write is still in progress is recorded before the store closes.
-            if self._tasks.get(job.job_id) is asyncio.current_task():
-                del self._tasks[job.job_id]
-        self._schedule()
-
-    # -- validation ------------------------------------------------------------------------
-
-    def _root_dir(self) -> str:
-        root = getattr(self.contents_manager, "root_dir", None)
-        if not root or not os.path.isdir(root):
-            raise JobsUnavailable(
-                "Notebook jobs need notebooks on this machine's disk, and this server's ContentsManager "
-                f"({type(self.contents_manager).__name__}) has no root_dir. Use execute_on_kernel instead."
-            )
-        return str(root)
-
-    def _os_path(self, api_path: str) -> str:
-        return os.path.join(self._root_dir(), *[p for p in api_path.split("/") if p])
-
-    async def _kernelspec(self, name: str, *, argument: str, from_notebook: bool = False) -> tuple[str, dict[str, Any]]:
-        """Resolve a kernelspec name (``python`` falls back to ``python3`` as jupyter_client does)."""
-        ksm = self.kernel_spec_manager
-        for candidate in [name, "python3"] if name == "python" else [name]:
-            try:
-                spec = await ensure_async(ksm.get_kernel_spec(candidate))
-            except Exception:
-                continue
-            fields = spec.to_dict()
-            fields["resource_dir"] = spec.resource_dir
-            return candidate, fields
-        names = sorted((await ensure_async(ksm.get_all_specs())).keys())
-        installed = ", ".join(names) or "none"
-        if from_notebook:
-            raise KernelSpecNotFound(
-                f"The notebook's kernelspec {name!r} is not installed on this server; installed: {installed}. "
-                "Pass kernel_name to run it with one of them."
-            )
-        raise KernelSpecNotFound(f"{argument} {name!r} is not an installed kernelspec; installed: {installed}.")
-
-    def _check_parameters(self, parameters: Any, language: str | None) -> dict[str, Any]:
-        if parameters is None:
-            return {}
-        if not isinstance(parameters, dict):
-            raise InvalidArgument(
-                'parameters must be an object of name: value, e.g. {"n_samples": 1000, "title": "Q1"}; '
-                f"got {type(parameters).__name__}."
-            )
-        for name, value in parameters.items():
-            if not isinstance(name, str) or not name:
-                raise InvalidArgument(f"parameters: the name {name!r} is not a non-empty string.")
-            if (language or "python") == "python" and not name.isidentifier():
-                raise InvalidArgument(
-                    f"parameters: {name!r} is not a valid Python variable name; Papermill assigns each "
-                    "parameter to a variable of that name."
-                )
-            try:
-                json.dumps(value, allow_nan=False)
-            except (TypeError, ValueError) as e:
-                kind = (
-                    "NaN or infinity" if isinstance(value, float) and not math.isfinite(value) else type(value).__name__
-                )
-                raise InvalidArgument(
-                    f"parameters[{name!r}] cannot be serialized ({kind}): parameter values must be JSON values "
-                    "(string, number, boolean, null, list, object)."
-                ) from e
-        return dict(parameters)
-
-    def _check_env(self, env_overrides: Any) -> dict[str, str]:
-        if env_overrides is None:
-            return {}
-        if not isinstance(env_overrides, dict):
-            raise InvalidArgument('env_overrides must be an object of NAME: "value" strings.')
-        for key, value in env_overrides.items():
-            if not isinstance(key, str) or not key or "=" in key or "\0" in key:
-                raise InvalidArgument(f"env_overrides: {key!r} is not a valid environment variable name.")
-            if not isinstance(value, str) or "\0" in value:
-                raise InvalidArgument(
-                    f"env_overrides[{key!r}] must be a string (environment values are text), got {value!r}."
-                )
-        return dict(env_overrides)
-
-    def _check_timeout(self, timeout_seconds: Any) -> float:
-        if timeout_seconds is None:
-            return float(self.app.job_timeout or 0)
-        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, (int, float)):
-            raise InvalidArgument(f"timeout_seconds must be a number of seconds, got {timeout_seconds!r}.")
-        if not math.isfinite(timeout_seconds) or timeout_seconds < 0:
-            raise InvalidArgument(
-                f"timeout_seconds {timeout_seconds!r} is not valid: give a number of seconds >= 0 (0 means no limit)."
-            )
-        return float(timeout_seconds)
-
-    def _default_output_path(self, api_path: str) -> str:
-        """``<name>_output.ipynb`` beside the input, or in ``output_directory`` when it is set."""
-        stem = posixpath.splitext(posixpath.basename(api_path))[0]
-        if self.app.output_directory:
-            directory = normalize_api_path(
-                self.app.output_directory, self.contents_manager, argument="output_directory", allow_root=True
-            )
-        else:
-            directory = posixpath.dirname(api_path)
-        return posixpath.join(directory, f"{stem}_output.ipynb") if directory else f"{stem}_output.ipynb"
-
-    def _output_path(self, output_path: str | None, api_path: str) -> str:
-        if output_path is None:
-            out = self._default_output_path(api_path)
-        else:
-            out = self.notebooks.api_path(output_path, argument="output_path", new_file=True)
-        if out == api_path or os.path.realpath(self._os_path(out)) == os.path.realpath(self._os_path(api_path)):
-            raise InvalidArgument(
-                f"output_path {out!r} is the input notebook itself: Papermill would overwrite it. Give another "
-                f"path, or omit output_path to write {posixpath.splitext(api_path)[0]}_output.ipynb."
-            )
-        if os.path.isdir(self._os_path(out)):
-            raise InvalidArgument(f"output_path {out!r} is a directory; give a notebook path ending in .ipynb.")
-        parent = posixpath.dirname(out)
-        if parent and not os.path.isdir(self._os_path(parent)) and output_path is not None:
-            raise NotebookNotFound(
-                f"output_path {out!r}: the directory {parent!r} does not exist under the server root."
-            )
-        for other in self._jobs.values():
-            if other.active and other.output_path == out:
-                raise Conflict(
-                    f"output_path {out!r} is being written by job {other.job_id} ({other.status}); wait for it, "
-                    "cancel it, or give another output_path."
-                )
-        return out
-
-    def _working_dir(self, working_dir_override: str | None, api_path: str) -> str:
-        if working_dir_override is None:
-            return posixpath.dirname(api_path)
-        working_dir = normalize_api_path(
-            working_dir_override, self.contents_manager, argument="working_dir_override", allow_root=True
-        )
-        if not os.path.isdir(self._os_path(working_dir)):
-            raise NotebookNotFound(
-                f"working_dir_override {working_dir_override!r} is not a directory under the server root."
-            )
-        return working_dir
-
-    def _ensure_output_dir(self, out: str) -> None:
-        """Create the configured output_directory (an explicit output_path's directory must exist)."""
-        out_dir = posixpath.dirname(out)
-        if out_dir and not os.path.isdir(self._os_path(out_dir)):
-            os.makedirs(self._os_path(out_dir), exist_ok=True)
 
     # -- operations ------------------------------------------------------------------------
 
@@ -691,85 +234,53 @@ class JobService:
 
         ``started_by`` records who asked for it (an MCP client and its name, or the REST API).
 
-        Every argument is checked before anything is written or started. Raises
-        NotebookNotFound / NotANotebook (notebook_path), KernelSpecNotFound (listing the installed
-        kernelspecs), PathError (a path outside the root), InvalidArgument (parameters that cannot
-        be serialized, output_path equal to the input, a negative timeout, bad env_overrides),
-        Conflict (another active job writes the same output_path) or JobsUnavailable (the executor
-        cannot run jobs now: its Dask cluster cannot be reached).
+        Every argument is checked (``JobSubmission.check``, which lists what it raises) before
+        anything is written or started. Also raises JobsUnavailable when the executor cannot run
+        jobs now (its Dask cluster cannot be reached).
         """
         await self._ensure_started()
-        timeout = self._check_timeout(timeout_seconds)
-        env = self._check_env(env_overrides)
-        api_path, nb = await self.notebooks.get(notebook_path, argument="notebook_path")
-        if kernel_name is not None:
-            kernel, spec = await self._kernelspec(kernel_name, argument="kernel_name")
-        else:
-            nb_kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
-            if not nb_kernel:
-                names = sorted((await ensure_async(self.kernel_spec_manager.get_all_specs())).keys())
-                raise InvalidArgument(
-                    f"notebook_path {api_path!r} has no kernelspec in its metadata, so the kernel to run it is "
-                    f"unknown: pass kernel_name, one of the installed kernelspecs: {', '.join(names) or 'none'}."
-                )
-            kernel, spec = await self._kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
-        params = self._check_parameters(parameters, spec.get("language"))
-        out = self._output_path(output_path, api_path)
-        working_dir = self._working_dir(working_dir_override, api_path)
+        request = await self.submission.check(
+            notebook_path,
+            output_path=output_path,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            timeout_seconds=timeout_seconds,
+            working_dir_override=working_dir_override,
+            env_overrides=env_overrides,
+            active_jobs=self.queue.jobs.values(),
+        )
         assert self.executor is not None
         await self.executor.ensure_ready()
-        self._ensure_output_dir(out)
+        self.submission.ensure_output_dir(request.output_path)
         job = Job(
             job_id="job_" + secrets.token_hex(6),
-            notebook_path=api_path,
-            output_path=out,
+            notebook_path=request.notebook_path,
+            output_path=request.output_path,
             created_at=time.time(),
-            parameters=params,
-            kernel_name=kernel,
-            timeout_seconds=timeout,
-            working_dir=working_dir,
-            env_overrides=env,
-            env_override_names=sorted(env),
+            parameters=request.parameters,
+            kernel_name=request.kernel_name,
+            timeout_seconds=request.timeout_seconds,
+            working_dir=request.working_dir,
+            env_overrides=request.env_overrides,
+            env_override_names=sorted(request.env_overrides),
             owner=self.owner,
             started_by=started_by,
             message="Queued.",
         )
-        self._jobs[job.job_id] = job
-        self._queue.append(job.job_id)
-        self._save(job)
-        self._schedule()
+        self.queue.add(job)
         return job.model_copy(deep=True)
-
-    async def _run_spec(self, job: Job) -> RunSpec:
-        nb_kernel, spec = await self._kernelspec(job.kernel_name, argument="kernel_name")
-        return RunSpec(
-            job_id=job.job_id,
-            notebook_path=job.notebook_path,
-            input_path=self._os_path(job.notebook_path),
-            output_path=self._os_path(job.output_path),
-            output_staging_path=self._staging_path(job.job_id),
-            cwd=self._os_path(job.working_dir) if job.working_dir else self._root_dir(),
-            parameters=job.parameters,
-            kernel_name=nb_kernel,
-            kernelspec=spec,
-            language=spec.get("language"),
-            env_overrides=job.env_overrides,
-            timeout_seconds=job.timeout_seconds,
-            start_timeout=float(self.app.jupyter_timeout or 60),
-            started_at=job.started_at,
-        )
 
     def _job(self, job_id: Any) -> Job:
         if not isinstance(job_id, str) or not job_id:
             raise InvalidArgument("job_id is required: the id execute_notebook returned, e.g. 'job_1a2b3c4d5e6f'.")
-        job = self._jobs.get(job_id)
+        job = self.queue.jobs.get(job_id)
         if job is None and job_id in self.unreadable:
             raise JobNotFound(
                 f"job_id {job_id!r} has a record in the job database that cannot be read "
                 f"({self.unreadable[job_id]}): it was written by another version or edited by hand, and is skipped."
             )
         if job is None:
-            recent = ", ".join(j.job_id for j in sorted(self._jobs.values(), key=lambda j: -j.created_at)[:5])
+            recent = ", ".join(j.job_id for j in sorted(self.queue.jobs.values(), key=lambda j: -j.created_at)[:5])
             raise JobNotFound(
                 f"job_id {job_id!r} is not a known job"
                 + (f"; the most recent are: {recent}." if recent else "; there are no jobs yet.")
@@ -789,7 +300,7 @@ class JobService:
             raise InvalidArgument(
                 f"status {status!r} is not a job status; use one of: {', '.join((*ACTIVE_STATUSES, *FINISHED_STATUSES))}."
             )
-        jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
+        jobs = sorted(self.queue.jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
         return [j.model_copy(deep=True) for j in jobs if status is None or j.status == status]
 
     async def counts(self) -> dict[str, Any]:
@@ -800,9 +311,9 @@ class JobService:
             await self._ensure_started()
         except JobsUnavailable as e:
             return {**counts, "total": 0, "unavailable": str(e)}
-        for job in self._jobs.values():
+        for job in self.queue.jobs.values():
             counts[job.status] += 1
-        counts["total"] = len(self._jobs)
+        counts["total"] = len(self.queue.jobs)
         if self.unreadable:
             counts["unreadable_records"] = len(self.unreadable)
         return counts
@@ -827,26 +338,26 @@ class JobService:
         job = self._job(job_id)
         if job.status == "queued":
             with contextlib.suppress(ValueError):
-                self._queue.remove(job_id)
+                self.queue.pending.remove(job_id)
             job.cancel_requested_at = job.completed_at = time.time()
             job.status = "cancelled"
             job.result = JobResult(note="Cancelled while queued; it never started.")
             job.message = "Cancelled while queued."
-            self._save(job)
-            self._schedule()
+            self.queue.save(job)
+            self.queue.schedule()
             return job.model_copy(deep=True)
         if job.status != "running":
             raise Conflict(
                 f"job {job_id} has already ended ({job.status}); there is nothing to cancel. Its record stays "
                 "until deleted."
             )
-        task = self._tasks.get(job_id)
+        task = self.queue.tasks.get(job_id)
         if task is None:
             owner = job.owner.pid if job.owner else "unknown"
             raise Conflict(f"job {job_id} is run by another Jupyter server process (pid {owner}); cancel it there.")
         job.cancel_requested_at = time.time()
         job.message = "Cancelling."
-        self._save(job)
+        self.queue.save(job)
         assert self.executor is not None
         await self.executor.stop_job(job_id, "cancel")
         await asyncio.wait({task}, timeout=5)
@@ -883,11 +394,11 @@ class JobService:
         job = self._job(job_id)
         if job.active:
             raise Conflict(f"job {job_id} is {job.status}; cancel it first, then delete its record.")
-        del self._jobs[job_id]
+        del self.queue.jobs[job_id]
         assert self.store is not None and self.executor is not None
         self.store.delete(job_id)
         await self.executor.discard(job_id)
-        self._notify()
+        self.queue.notify()
         self.events.deleted(job)
 
     async def rerun(self, job_id: str, *, started_by: JobStarter | None = None) -> Job:
@@ -913,41 +424,10 @@ class JobService:
             started_by=started_by,
         )
 
-    async def notebook_parameters(self, notebook_path: str) -> nb_parameters.NotebookParameters:
-        """What a job of this notebook would run with by default: the parameters of its
-        ``parameters``-tagged cell as Papermill infers them, its kernel, the default output path and
-        timeout, and the installed kernelspecs. Raises NotebookNotFound, NotANotebook, PathError.
-        """
-        api_path, nb = await self.notebooks.get(notebook_path, argument="path")
-        specs = (await ensure_async(self.kernel_spec_manager.get_all_specs())) or {}
-        kernelspecs = [
-            nb_parameters.KernelSpecInfo(
-                name=name,
-                display_name=(entry.get("spec") or {}).get("display_name") or name,
-                language=(entry.get("spec") or {}).get("language"),
-            )
-            for name, entry in sorted(specs.items())
-        ]
-        nb_kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
-        kernel: str | None = None
-        language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language")
-        if nb_kernel:
-            try:
-                kernel, spec = await self._kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
-                language = spec.get("language") or language
-            except KernelSpecNotFound:
-                kernel = None
-        language = language or ((nb.get("metadata") or {}).get("language_info") or {}).get("name")
-        return nb_parameters.NotebookParameters(
-            notebook_path=api_path,
-            has_parameters_cell=nb_parameters.has_parameters_cell(nb),
-            parameters=nb_parameters.infer_parameters(nb, kernel or nb_kernel, language),
-            kernel_name=kernel,
-            language=language,
-            kernelspecs=kernelspecs,
-            output_path=self._default_output_path(api_path),
-            timeout_seconds=float(self.app.job_timeout or 0),
-        )
+    async def notebook_parameters(self, notebook_path: str) -> NotebookParameters:
+        """What a job of this notebook would run with by default (``JobSubmission.notebook_parameters``).
+        Raises NotebookNotFound, NotANotebook, PathError."""
+        return await self.submission.notebook_parameters(notebook_path)
 
     async def wait(self, job_id: str, on_change: ChangeCallback | None = None, heartbeat: float = 5.0) -> Job:
         """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s)."""
@@ -956,7 +436,7 @@ class JobService:
             job = self._job(job_id)
             if not job.active:
                 return job.model_copy(deep=True)
-            changed = self._changed
+            changed = self.queue.changed
             if on_change is not None:
                 await on_change(job.model_copy(deep=True))
             with contextlib.suppress(asyncio.TimeoutError):

@@ -1,4 +1,4 @@
-"""SQLite storage of job records, so that jobs and their results survive a server restart."""
+"""SQLite storage of job records (service layer), so that jobs and their results survive a restart."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Notebook jobs on a Dask cluster: ``DaskJobExecutor`` (the server side, ``executor``) and the task
-it runs on the workers (``task``). Needs the ``dask`` extra: ``pip install "jupyter-mcp-ext[dask]"``.
+"""Notebook jobs on a Dask cluster (service layer, and the task the workers run).
+
+``DaskJobExecutor`` is the server side (``executor``, its connection ``cluster`` and the jobs'
+``messages``); ``task`` runs on the workers.
+Needs the ``dask`` extra: ``pip install "jupyter-mcp-ext[dask]"``.
 
 ``DaskJobExecutor`` is imported on first use: the workers import this package for the task, and
 they have neither the Jupyter server nor the rest of the extension's dependencies.

@@ -1,6 +1,8 @@
-"""The server's connection to the Dask cluster that runs notebook jobs: connecting (a scheduler's
-address or a Dask Gateway cluster by name) in the background, reconnecting, knowing the workers,
-and saying at once when the cluster cannot be reached."""
+"""The server's connection to the Dask cluster that runs notebook jobs (service layer).
+
+It connects (a scheduler's address or a Dask Gateway cluster by name) in the background,
+reconnects, knows the workers, and says at once when the cluster cannot be reached.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""DaskJobExecutor: each notebook job is a task on a Dask cluster, run by a worker in a subprocess.
+"""The Dask job executor (service layer): each notebook job a task on a Dask cluster.
+
+A worker runs the task, and the job in a subprocess of its own.
 
 Selected by configuration alone: ``MCPExtensionApp.job_executor_class =
 "jupyter_mcp_ext.jobs.dask.DaskJobExecutor"`` and ``MCPExtensionApp.dask_scheduler_address``
@@ -8,11 +10,11 @@ No file system is shared with the workers. The server reads the input notebook t
 notebook service (the ContentsManager) and sends its content with the parameters, the kernel
 name and the environment overrides in the task (``task.run_notebook_job``). The worker sends the
 job's events and log lines back as Dask events on the job's topic (``Worker.log_event``; the
-server subscribes with ``Client.subscribe_topic``): they are pushed as they happen, they do not
-block the worker, and the scheduler keeps each topic's recent history, so that a restarted
-server replays what it missed (messages are numbered; ``Client.get_events``). Pub/sub is gone
-from distributed and ``Queue`` is experimental and polled; events are what distributed itself
-uses to forward workers' prints. The executed notebook is the task's result; the server writes it
+server subscribes with ``Client.subscribe_topic``, ``messages.py``): they are pushed as they
+happen, they do not block the worker, and the scheduler keeps each topic's recent history, so
+that a restarted server replays what it missed (messages are numbered; ``Client.get_events``).
+Pub/sub is gone from distributed and ``Queue`` is experimental and polled; events are what
+distributed itself uses to forward workers' prints. The executed notebook is the task's result; the server writes it
 as it writes a local job's output (the job service's output writer): through the ContentsManager,
 under the notebook's lock, never over a change someone else saved to that file meanwhile.
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +35,11 @@ from typing import Any
 from traitlets import Bool, Dict, Float, Int, Unicode
 
 from ...exceptions import JobsUnavailable, MCPExtError
-from .. import files
-from ..executor import STOP_KILL_AFTER, EventSink, JobExecutor
+from .. import outcomes
+from ..executor import STOP_KILL_AFTER, ActiveJob, EventSink, JobExecutor
 from ..models import RunSpec
 from .cluster import ClusterConnection
+from .messages import JobMessages
 
 #: Prefix of the names this executor gives things on the scheduler (task key, topic, variables).
 PREFIX = "jupyter-mcp-ext-"
@@ -46,25 +48,20 @@ LATE_MESSAGES_SECONDS = 3.0
 
 
 @dataclass
-class _Active:
-    """What the executor follows of one job on the cluster."""
+class _Active(ActiveJob):
+    """What the executor follows of one job on the cluster: its task's future, its worker, and the
+    messages applied so far."""
 
-    job_id: str
-    timeout_seconds: float = 0.0
-    started_at: float = field(default_factory=time.time)
     output_api_path: str | None = None
     future: Any = None
     worker: dict[str, Any] | None = None
     applied_seq: int = 0
     pending: dict[int, dict[str, Any]] = field(default_factory=dict)
-    stop_reason: str | None = None
     stop_sent: bool = False
     lost: str | None = None
-    detached: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     output_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     progressed: asyncio.Event = field(default_factory=asyncio.Event)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def name(self) -> str:
@@ -105,11 +102,7 @@ def task_entry() -> Any:
     return run_on_worker
 
 
-def _failed(reason: str, message: str, type_: str) -> dict[str, Any]:
-    return {"status": "failed", "error": {"type": type_, "message": message, "reason": reason}, "note": None}
-
-
-class DaskJobExecutor(JobExecutor):
+class DaskJobExecutor(JobExecutor[_Active]):
     """Runs each notebook job as a task on a Dask cluster (``MCPExtensionApp.dask_scheduler_address``
     or ``dask_gateway_cluster``); job statuses, progress, logs, cancel and restarts behave as with
     ``ProcessJobExecutor``. The workers need this package, Papermill and the kernels
@@ -171,7 +164,6 @@ class DaskJobExecutor(JobExecutor):
 
     def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
         super().__init__(state_dir=state_dir, on_event=on_event, **kwargs)
-        self._active: dict[str, _Active] = {}
         self.cluster = ClusterConnection(
             scheduler_address=str(getattr(self.parent, "dask_scheduler_address", "") or ""),
             gateway_cluster=str(getattr(self.parent, "dask_gateway_cluster", "") or ""),
@@ -181,8 +173,15 @@ class DaskJobExecutor(JobExecutor):
             on_checked=self._checked,
             on_connected=self._reconnected,
         )
-        self._logs: dict[str, files.LogIndex] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.messages = JobMessages(
+            job_dir=self.job_dir,
+            append=self._append,
+            job_log=self.job_log,
+            on_event=self.on_event,
+            on_output_saved=lambda active: self._background(self._write_partial(active)),
+            connect_timeout=self.connect_timeout,
+            log=self.log,
+        )
 
     # -- the cluster ------------------------------------------------------------------------
 
@@ -246,20 +245,11 @@ class DaskJobExecutor(JobExecutor):
                     self.job_log(
                         active.job_id, "info", "The Jupyter server shut down; the job keeps running on the cluster."
                     )
-        waits = [self.stop_job(a.job_id, "server_shutdown") for a in list(self._active.values()) if not a.detached]
-        await asyncio.gather(*waits, return_exceptions=True)
-        dones = [asyncio.ensure_future(a.done.wait()) for a in self._active.values()]
-        if dones:
-            await asyncio.wait(dones, timeout=STOP_KILL_AFTER + 2)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._end_all()
         await self.cluster.stop()
         self._active.clear()
 
     # -- running a job ----------------------------------------------------------------------
-
-    def job_dir(self, job_id: str) -> str:
-        return os.path.join(self.state_dir, job_id)
 
     def _api_path(self, os_path: str) -> str:
         root = getattr(self.app.serverapp.contents_manager, "root_dir", "") or ""
@@ -304,21 +294,20 @@ class DaskJobExecutor(JobExecutor):
     async def run(self, spec: RunSpec) -> dict[str, Any] | None:
         active = _Active(spec.job_id, timeout_seconds=spec.timeout_seconds, started_at=spec.started_at or time.time())
         active.output_api_path = self._api_path(spec.output_path)
-        self._active[spec.job_id] = active
-        try:
+        with self._following(active):
             os.makedirs(self.job_dir(spec.job_id), exist_ok=True)
             try:
                 client = await self._client_ready()
             except JobsUnavailable as e:
                 self.job_log(spec.job_id, "error", str(e))
-                return _failed("internal_error", str(e), "ClusterUnavailable")
+                return outcomes.failed("internal_error", str(e), "ClusterUnavailable")
             try:
                 text = await self._input_text(spec)
             except MCPExtError as e:
-                return _failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
+                return outcomes.failed("bad_input", f"The input notebook could not be prepared: {e}", type(e).__name__)
             if active.stop_reason is not None:
                 return self._stopped_outcome(active)
-            self._subscribe(client, active)
+            self.messages.subscribe(client, active)
             future = client.submit(
                 task_entry(),
                 self._payload(active, spec, text),
@@ -333,10 +322,6 @@ class DaskJobExecutor(JobExecutor):
             if active.stop_reason is not None:
                 await self._send_stop(active)
             return await self._follow(active)
-        finally:
-            active.done.set()
-            if not active.detached:
-                self._active.pop(spec.job_id, None)
 
     async def resume(self, job_id: str, known: dict[str, Any]) -> dict[str, Any] | None:
         active = _Active(
@@ -344,16 +329,15 @@ class DaskJobExecutor(JobExecutor):
             timeout_seconds=known.get("timeout_seconds") or 0.0,
             started_at=known.get("started_at") or time.time(),
         )
-        self._active[job_id] = active
-        try:
-            active.applied_seq, active.worker, active.output_api_path = self._recorded(job_id)
+        with self._following(active):
+            active.applied_seq, active.worker, active.output_api_path = self.messages.recorded(job_id)
             try:
                 client = await self._client_ready(wait=self.connect_timeout)
             except JobsUnavailable as e:
                 message = f"The job could not be taken up again after the server restarted: {e}"
                 self.job_log(job_id, "error", message)
-                return _failed("runner_lost", message, "ClusterUnavailable")
-            self._subscribe(client, active)
+                return outcomes.failed("runner_lost", message, "ClusterUnavailable")
+            self.messages.subscribe(client, active)
             future = await client.get_dataset(active.name, default=None)
             if future is None:
                 message = (
@@ -361,124 +345,15 @@ class DaskJobExecutor(JobExecutor):
                     "ended and its result was taken by an earlier server); its result is lost."
                 )
                 self.job_log(job_id, "error", message)
-                return _failed("runner_lost", message, "RunnerLost")
+                return outcomes.failed("runner_lost", message, "RunnerLost")
             active.future = future
-            await self._replay(client, active)
+            await self.messages.replay(client, active)
             self.job_log(job_id, "info", f"The Jupyter server restarted; following the job on {self._where()} again.")
             return await self._follow(active)
-        finally:
-            active.done.set()
-            if not active.detached:
-                self._active.pop(job_id, None)
-
-    def _recorded(self, job_id: str) -> tuple[int, dict[str, Any] | None, str | None]:
-        """From the job's event file: the last message applied, its worker and its output path."""
-        seq, worker, output = 0, None, None
-        for record in files.JsonLinesTail(os.path.join(self.job_dir(job_id), files.EVENTS)).read_new():
-            seq = max(seq, int(record.get("seq") or 0))
-            if record.get("event") == "worker":
-                worker = record
-            if record.get("output_api_path"):
-                output = record["output_api_path"]
-        return seq, worker, output
-
-    # -- messages from the worker -------------------------------------------------------------
-
-    def _subscribe(self, client: Any, active: _Active) -> None:
-        def handler(event: tuple[float, Any]) -> None:
-            message = event[1]
-            if isinstance(message, dict):
-                self._receive(active, message)
-
-        client.subscribe_topic(active.name, handler)
-        # What the job's own file records: where its output goes (for a restart).
-        self._record(active.job_id, {"event": "submitted", "t": time.time(), "output_api_path": active.output_api_path})
-
-    async def _replay(self, client: Any, active: _Active) -> None:
-        """Apply the messages the scheduler still holds that this server has not applied yet."""
-        try:
-            history = await asyncio.wait_for(client.get_events(active.name), self.connect_timeout)
-        except Exception as e:
-            self.log.warning("Could not read the history of job %s from the scheduler: %s", active.job_id, e)
-            return
-        for _, message in history:
-            if isinstance(message, dict):
-                self._receive(active, message)
-        self._skip_gap(active)
-
-    def _receive(self, active: _Active, message: dict[str, Any]) -> None:
-        seq = int(message.get("seq") or 0)
-        if seq <= active.applied_seq or active.done.is_set():
-            return
-        active.pending[seq] = message
-        while active.applied_seq + 1 in active.pending:
-            self._apply(active, active.pending.pop(active.applied_seq + 1))
-
-    def _skip_gap(self, active: _Active) -> None:
-        """Apply what is pending past a gap (messages the scheduler's history no longer holds)."""
-        if not active.pending:
-            return
-        first = min(active.pending)
-        missing = first - active.applied_seq - 1
-        if missing > 0:
-            self.job_log(
-                active.job_id,
-                "warning",
-                f"{missing} message(s) of the job (log lines or progress) were no longer held by the scheduler "
-                "and are missing here.",
-            )
-            active.applied_seq = first - 1
-        while active.applied_seq + 1 in active.pending:
-            self._apply(active, active.pending.pop(active.applied_seq + 1))
-
-    def _apply(self, active: _Active, message: dict[str, Any]) -> None:
-        active.applied_seq = int(message["seq"])
-        active.progressed.set()
-        kind = message.get("kind")
-        if kind == "logs":
-            self._write_lines(active.job_id, message.get("lines") or [])
-            self._record(active.job_id, {"seq": active.applied_seq})
-        elif kind == "event":
-            event = dict(message.get("event") or {})
-            if event.get("event") == "worker":
-                active.worker = event
-            self._record(active.job_id, {**event, "seq": active.applied_seq})
-            if event.get("event") == "output_saved":
-                # The job service hears of it from _write_output, once the notebook is staged: told now,
-                # its output writer would find nothing new and then wait its interval before the real write.
-                self._background(self._write_partial(active))
-            else:
-                self.on_event(active.job_id, event)
-
-    def _record(self, job_id: str, record: dict[str, Any]) -> None:
-        try:
-            os.makedirs(self.job_dir(job_id), exist_ok=True)
-            writer = files.JsonLinesWriter(os.path.join(self.job_dir(job_id), files.EVENTS))
-            try:
-                writer.write(record)
-            finally:
-                writer.close()
-        except OSError:
-            self.log.warning("Could not write the events of job %s", job_id)
-
-    def _write_lines(self, job_id: str, lines: list[dict[str, Any]]) -> None:
-        try:
-            os.makedirs(self.job_dir(job_id), exist_ok=True)
-            writer = files.LogWriter(os.path.join(self.job_dir(job_id), files.LOG))
-            try:
-                for line in lines:
-                    writer.write(
-                        {"t": line.get("t"), "level": line.get("level", "info"), "message": line.get("message", "")}
-                    )
-            finally:
-                writer.close()
-        except OSError:
-            self.log.warning("Could not write to the log of job %s", job_id)
 
     # -- following a job to its end -------------------------------------------------------------
 
     async def _follow(self, active: _Active) -> dict[str, Any] | None:
-        timeout_stop_sent = False
         while True:
             future = active.future
             waiter = asyncio.ensure_future(self._result(future))
@@ -493,16 +368,8 @@ class DaskJobExecutor(JobExecutor):
                     if active.lost is not None and not waiter.done():
                         await self._write_partial(active)  # the latest the worker sent before it was lost
                         await self._forget(active)
-                        return _failed("runner_lost", active.lost, "WorkerLost")
-                    if (
-                        active.timeout_seconds
-                        and not timeout_stop_sent
-                        and active.stop_reason is None
-                        and time.time() > active.started_at + active.timeout_seconds + STOP_KILL_AFTER + 5
-                    ):
-                        # The runner enforces its timeout itself; this is the backstop if it is stuck.
-                        timeout_stop_sent = True
-                        self._background(self.stop_job(active.job_id, "timeout"))
+                        return outcomes.failed("runner_lost", active.lost, "WorkerLost")
+                    self._timeout_backstop(active)
             finally:
                 waiter.cancel()
             status, value = waiter.result()
@@ -519,15 +386,15 @@ class DaskJobExecutor(JobExecutor):
                     "found again (the scheduler restarted or stays unreachable)."
                 )
                 self.job_log(active.job_id, "error", message)
-                return _failed("runner_lost", message, "RunnerLost")
+                return outcomes.failed("runner_lost", message, "RunnerLost")
             await self._forget(active)
             if active.lost is not None:
-                return _failed("runner_lost", active.lost, "WorkerLost")
+                return outcomes.failed("runner_lost", active.lost, "WorkerLost")
             if status == "cancelled":
                 if active.stop_reason is not None:
                     return self._stopped_outcome(active)
                 message = f"The job's task was cancelled on {self._where()} ({value})."
-                return _failed("runner_lost", message, "RunnerLost")
+                return outcomes.failed("runner_lost", message, "RunnerLost")
             return self._task_error(active, value)
 
     async def _result(self, future: Any) -> tuple[str, Any]:
@@ -543,8 +410,8 @@ class DaskJobExecutor(JobExecutor):
         except Exception:
             return None
         if future is not None:
-            self._subscribe(client, active)
-            await self._replay(client, active)
+            self.messages.subscribe(client, active)
+            await self.messages.replay(client, active)
             self.job_log(active.job_id, "info", f"Reconnected to {self._where()}; following the job again.")
         return future
 
@@ -557,7 +424,7 @@ class DaskJobExecutor(JobExecutor):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(active.progressed.wait(), max(0.01, deadline - time.monotonic()))
         if active.applied_seq < last and client is not None:
-            await self._replay(client, active)
+            await self.messages.replay(client, active)
         active.done.set()  # no message after the result
         if result.get("worker") and active.worker is None:
             active.worker = result["worker"]
@@ -572,7 +439,7 @@ class DaskJobExecutor(JobExecutor):
                 message = f"The job ran, but its output notebook {active.output_api_path!r} could not be written: {e}"
                 self.job_log(active.job_id, "error", message)
                 if outcome.get("status") == "completed":
-                    outcome = {**outcome, **_failed("internal_error", message, type(e).__name__)}
+                    outcome = {**outcome, **outcomes.failed("internal_error", message, type(e).__name__)}
         # Releasing the task on the scheduler need not delay the job's end (and the next queued job).
         self._background(self._forget(active))
         return outcome
@@ -600,7 +467,7 @@ class DaskJobExecutor(JobExecutor):
         by an ``output_saved`` event. The service writes it to output_path through the notebook
         service, under the notebook's lock, and checks first that nobody else saved that file since
         the job's previous write (else their work is kept and the output goes beside it)."""
-        from ..service import OUTPUT_STAGING_NAME
+        from ..output_writer import OUTPUT_STAGING_NAME
 
         path = os.path.join(self.job_dir(active.job_id), OUTPUT_STAGING_NAME)
 
@@ -619,28 +486,18 @@ class DaskJobExecutor(JobExecutor):
             message = f"The Dask workers running the job kept dying ({error}); the scheduler gave up on it. " + (
                 f"Last worker: {active.worker.get('worker')}." if active.worker else ""
             )
-            return _failed("runner_lost", message, "WorkerLost")
+            return outcomes.failed("runner_lost", message, "WorkerLost")
         hint = ""
         if isinstance(error, ImportError) or name == "ModuleNotFoundError":
             hint = " The workers need jupyter-mcp-ext, Papermill and distributed installed (docs/dask.md)."
         message = f"The job's task failed on {self._where()}: {name}: {error}.{hint}"
         self.job_log(active.job_id, "error", message)
-        return _failed("internal_error", message, name)
+        return outcomes.failed("internal_error", message, name)
 
     def _stopped_outcome(self, active: _Active) -> dict[str, Any]:
-        reason = active.stop_reason
-        if reason == "cancel":
-            where = "before a worker took it" if active.worker is None else "on the cluster"
-            return {"status": "cancelled", "error": None, "note": f"Cancelled {where}."}
-        if reason == "timeout":
-            message = f"The job ran longer than timeout_seconds={active.timeout_seconds:g} and was stopped."
-            return {
-                "status": "timeout",
-                "error": {"type": "Timeout", "message": message, "reason": "timeout"},
-                "note": None,
-            }
-        message = "The Jupyter server shut down while the job was running; it was stopped."
-        return _failed("server_shutdown", message, "ServerShutdown")
+        where = "before a worker took it" if active.worker is None else "on the cluster"
+        reason = active.stop_reason or "server_shutdown"
+        return outcomes.stopped(reason, active.timeout_seconds, cancelled=f"Cancelled {where}.")
 
     async def _forget(self, active: _Active) -> None:
         """Drop what the scheduler keeps of a job that ended (its future, variables, subscription)."""
@@ -663,23 +520,17 @@ class DaskJobExecutor(JobExecutor):
 
     # -- stopping ----------------------------------------------------------------------------
 
-    async def stop_job(self, job_id: str, reason: str = "cancel") -> None:
-        active = self._active.get(job_id)
-        if active is None:
-            return
-        if active.stop_reason is None:
-            active.stop_reason = reason
-            if active.future is not None:
-                await self._send_stop(active)
-                if active.worker is None and self._client is not None:
-                    # Still waiting on the cluster: no worker runs it yet (one that just took it
-                    # sees its task cancelled and stops the runner).
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(self._client.unpublish_dataset(active.name), 5)
-                        await asyncio.wait_for(self._client.cancel([active.future], force=True), 5)
-                self._background(self._escalate(active))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(active.done.wait(), STOP_KILL_AFTER + 4)
+    async def _request_stop(self, active: _Active) -> bool:
+        if active.future is None:
+            return False  # not submitted yet: run sees stop_reason before it submits
+        await self._send_stop(active)
+        if active.worker is None and self._client is not None:
+            # Still waiting on the cluster: no worker runs it yet (one that just took it
+            # sees its task cancelled and stops the runner).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._client.unpublish_dataset(active.name), 5)
+                await asyncio.wait_for(self._client.cancel([active.future], force=True), 5)
+        return True
 
     async def _send_stop(self, active: _Active) -> None:
         from distributed import Variable
@@ -705,23 +556,3 @@ class DaskJobExecutor(JobExecutor):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.unpublish_dataset(active.name), 5)
                 await asyncio.wait_for(client.cancel([active.future], force=True), 5)
-
-    def _background(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # -- logs ------------------------------------------------------------------------------
-
-    async def read_logs(self, job_id: str, since_line: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        index = self._logs.get(job_id)
-        if index is None:
-            index = self._logs[job_id] = files.LogIndex(os.path.join(self.job_dir(job_id), files.LOG))
-        return index.read(since_line, limit)
-
-    def job_log(self, job_id: str, level: str, message: str) -> None:
-        self._write_lines(job_id, [{"t": time.time(), "level": level, "message": message}])
-
-    async def discard(self, job_id: str) -> None:
-        self._logs.pop(job_id, None)
-        await asyncio.to_thread(shutil.rmtree, self.job_dir(job_id), True)

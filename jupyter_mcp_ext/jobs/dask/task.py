@@ -1,4 +1,4 @@
-"""The worker side of ``DaskJobExecutor``: the task that runs one notebook job on a Dask worker.
+"""The task that runs one notebook job on a Dask worker (worker side of ``DaskJobExecutor``).
 
 ``run_notebook_job(payload)`` runs in a thread of the worker. It starts the job's runner
 (``python -m jupyter_mcp_ext.jobs.runner --pipe``, see runner.py) as a subprocess in a process
@@ -33,7 +33,7 @@ import threading
 import time
 from typing import Any
 
-from .. import process, runner
+from .. import outcomes, process, runner
 
 #: The attribute of a worker object that holds its ``RunnerPool``.
 POOL_ATTRIBUTE = "_jupyter_mcp_ext_runners"
@@ -178,8 +178,7 @@ def identity(worker: Any) -> dict[str, Any]:
 
 def lost_outcome(previous: dict[str, Any]) -> dict[str, Any]:
     """The outcome of a job whose worker was lost while it ran (reported by a second attempt)."""
-    message = worker_lost_message(previous)
-    return {"status": "failed", "error": {"type": "WorkerLost", "message": message, "reason": "runner_lost"}}
+    return outcomes.failed("runner_lost", worker_lost_message(previous), "WorkerLost")
 
 
 def worker_lost_message(ident: dict[str, Any]) -> str:
@@ -312,22 +311,16 @@ class _Job:
 
     def _ended_without_result(self) -> dict[str, Any]:
         reason = self.stop_reason
-        if reason == "cancel":
-            return {"status": "cancelled", "error": None, "note": "Cancelled; the runner was stopped."}
-        if reason == "timeout":
+        if reason in outcomes.STOP_REASONS:
             timeout = self.payload["spec"].get("timeout_seconds") or 0
-            message = f"The job ran longer than timeout_seconds={timeout:g} and was stopped."
-            return {"status": "timeout", "error": {"type": "Timeout", "message": message, "reason": "timeout"}}
-        if reason == "server_shutdown":
-            message = "The Jupyter server shut down while the job was running; it was stopped."
-            return {"status": "failed", "error": {"type": "ServerShutdown", "message": message, "reason": reason}}
+            return outcomes.stopped(reason, timeout, cancelled="Cancelled; the runner was stopped.")
         message = (
             f"The job's runner process (pid {self.proc.pid} on Dask worker {self.me['worker']}) ended with exit "
             f"code {self.proc.returncode} without reporting a result: it was killed or ran out of memory."
         )
         if self.stderr_tail.strip():
             message += f" Its last output: {self.stderr_tail.strip()[-1000:]}"
-        return {"status": "failed", "error": {"type": "RunnerLost", "message": message, "reason": "runner_lost"}}
+        return outcomes.failed("runner_lost", message, "RunnerLost")
 
     def _send_outputs(self, interval: float) -> None:
         """Every ``interval`` seconds, the latest saved output notebook, if it changed, for the server
