@@ -3,15 +3,13 @@
 ``GET/POST /jobs``, ``GET/DELETE /jobs/<job_id>``, ``POST /jobs/<job_id>/cancel``,
 ``POST /jobs/<job_id>/rerun``, ``GET /jobs/<job_id>/logs?since_line=&limit=``, and
 ``GET /notebook-parameters?path=`` (what a job of a notebook would run with). The handlers only
-translate: they call the same ``JobService`` functions as the MCP tools, and map its exceptions
-to status codes in one table.
+translate: they call the same ``JobService`` functions as the MCP tools, and its exceptions become
+status codes through the extension's one table (``rest.STATUS_BY_ERROR``).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -19,17 +17,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..exceptions import (
-    Conflict,
-    InvalidArgument,
-    JobNotFound,
-    JobsUnavailable,
-    KernelSpecNotFound,
-    MCPExtError,
-    NotFound,
-    PathError,
-    PermissionDenied,
-)
+from ..exceptions import InvalidArgument
+from ..rest import json_body, service_errors
 from .models import JobStarter
 
 #: Jobs created through this API are shown as started from JupyterLab (its panel uses this API).
@@ -40,41 +29,6 @@ AUTH_RESOURCE = "kernels"
 
 _JOB_ID = r"(?P<job_id>[^/]+)"
 _ACTION = r"(?P<action>cancel|rerun|logs)"
-
-#: The one table from the service's exceptions to HTTP status codes (the most specific class wins).
-STATUS_BY_ERROR: dict[type[MCPExtError], int] = {
-    JobNotFound: 404,
-    KernelSpecNotFound: 400,  # a bad kernel_name argument, not a missing resource of this API
-    NotFound: 404,
-    PathError: 403,
-    PermissionDenied: 403,
-    Conflict: 409,
-    InvalidArgument: 400,
-    JobsUnavailable: 503,
-    MCPExtError: 400,
-}
-
-
-def status_for(error: MCPExtError) -> int:
-    """The HTTP status of a service exception, from ``STATUS_BY_ERROR`` along its class's MRO."""
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return 400
-
-
-def service_errors(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """Answer the service's exceptions as ``{"message", "reason"}`` JSON with their status code."""
-
-    @functools.wraps(method)
-    async def wrapper(self: APIHandler, *args: Any, **kwargs: Any) -> None:
-        try:
-            await method(self, *args, **kwargs)
-        except MCPExtError as e:
-            self.set_status(status_for(e))
-            self.finish(json.dumps({"message": str(e), "reason": type(e).__name__}))
-
-    return wrapper
 
 
 class _JobsAPIHandler(APIHandler):
@@ -88,13 +42,7 @@ class _JobsAPIHandler(APIHandler):
         return service
 
     def get_json_object(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError as e:
-            raise InvalidArgument(f"The request body is not valid JSON: {e}") from e
-        if not isinstance(body, dict):
-            raise InvalidArgument("The request body must be a JSON object.")
-        return body
+        return json_body(self)
 
 
 class JobsHandler(_JobsAPIHandler):

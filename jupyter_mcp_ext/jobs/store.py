@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
 from collections.abc import Iterator
 
 from pydantic import ValidationError
 
+from ..private_db import open_private_sqlite
 from .models import Job
 
 SCHEMA_VERSION = 1
@@ -48,17 +46,7 @@ class JobStore:
         self.path = path
         #: Rows that could not be read as job records at the last ``all()``: (job_id, why).
         self.unreadable: list[tuple[str, str]] = []
-        if path != ":memory:":
-            directory = os.path.dirname(os.path.abspath(path))
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            _owner_only(directory, 0o700)
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            for suffix in ("", "-wal", "-shm"):
-                _owner_only(path + suffix, 0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
-        if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_private_sqlite(path)
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -115,10 +103,3 @@ class JobStore:
             (notebook_path, limit),
         ).fetchall()
         return [float(r[0]) for r in rows]
-
-
-def _owner_only(path: str, mode: int) -> None:
-    """Restrict an existing file or directory of ours to its owner (``mode``); others are left alone."""
-    with contextlib.suppress(OSError):
-        if os.stat(path).st_uid == os.getuid():
-            os.chmod(path, mode)
