@@ -52,9 +52,10 @@ def _user_name(handler: Any) -> str | None:
     return str(getattr(user, "username", None) or user)
 
 
-def caller_of(ctx: Any) -> Caller:
-    """Who the tool call of ``ctx`` works for: MCP client, session, Jupyter user (see ``caller.Caller``)."""
-    handler = _request_handler(ctx)
+def caller_of(ctx: Any, handler: Any = None) -> Caller:
+    """Who the tool call of ``ctx`` works for: MCP client, session, Jupyter user (see ``caller.Caller``).
+    ``handler``: the tornado handler serving the request, when the caller has it (else looked up)."""
+    handler = handler or _request_handler(ctx)
     session = handler.request.headers.get(MCP_SESSION_ID_HEADER) if handler is not None else None
     return Caller(client_name(ctx), session[:SESSION_ID_CHARS] if session else None, _user_name(handler))
 
@@ -114,9 +115,8 @@ def unexpected_error(name: str, error: BaseException, root_dir: str | None) -> s
     return f"{name} failed unexpectedly: {type(error).__name__}: {message}. The server's log has the details."
 
 
-def _root_dir(ctx: Any) -> str | None:
+def _root_dir(handler: Any) -> str | None:
     """The server root of the request behind a tool call, if it came over HTTP."""
-    handler = _request_handler(ctx)
     return getattr(handler.settings.get("contents_manager"), "root_dir", None) if handler is not None else None
 
 
@@ -131,7 +131,8 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
     reaches the client as a sentence saying what failed (``unexpected_error``), not as the SDK's
     bare "Error executing tool <name>". The call is counted in ``mcp_tool_calls_total``, timed in
     ``mcp_tool_call_duration_seconds``, and logged in one INFO line (tool, what it acted on
-    (``LOGGED_ARGUMENTS``), outcome, duration, MCP client name and Jupyter user).
+    (``LOGGED_ARGUMENTS``), outcome, duration, MCP client name and Jupyter user), written once the
+    response is out.
 
     Parameters
     ----------
@@ -153,10 +154,11 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
         duration = MCP_TOOL_CALL_DURATION_SECONDS.labels(name)
         counted = {outcome: MCP_TOOL_CALLS_TOTAL.labels(name, outcome) for outcome in ("ok", "error", "cancelled")}
 
-        async def run(caller: Caller, ctx: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        async def run(caller: Caller, handler: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             set_caller(caller)  # this task's context: it ends with the call
-            for action, resource in permissions:
-                await authorize(ctx, action, resource)
+            if handler is not None:
+                for action, resource in permissions:
+                    await _authorize(handler, action, resource)
             return await fn(*args, **kwargs)
 
         @functools.wraps(fn)
@@ -165,7 +167,8 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
             error: str | None = None
             started = time.perf_counter()
             ctx = kwargs.get("ctx")
-            caller = caller_of(ctx) if ctx is not None else NOBODY
+            handler = _request_handler(ctx) if ctx is not None else None
+            caller = caller_of(ctx, handler) if ctx is not None else NOBODY
             try:
                 # Its own task: AnyIO ties the worker threads of ``to_thread`` (the ContentsManager
                 # runs file I/O in them) to the root task of the caller's task tree, and a tool runs
@@ -174,7 +177,7 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
                 # sends) then waits forever on those idle threads. In a task of its own, the call is
                 # their root: they end with it, as they do for Jupyter's REST handlers. Cancellation
                 # still reaches the call (cancelling a task cancels the task it awaits).
-                result = await asyncio.ensure_future(run(caller, ctx, args, kwargs))
+                result = await asyncio.ensure_future(run(caller, handler, args, kwargs))
                 outcome = "ok"
                 return result
             except MCPExtError as e:
@@ -187,14 +190,20 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
                 raise
             except Exception as e:
                 call_log.exception("Tool %s failed unexpectedly", name)
-                raise ToolError(unexpected_error(name, e, _root_dir(ctx))) from e
+                raise ToolError(unexpected_error(name, e, _root_dir(handler))) from e
             finally:
                 elapsed = time.perf_counter() - started
                 duration.observe(elapsed)
                 counted[outcome].inc()
                 if error is None and outcome == "error":
                     error = "unexpected"
-                _log_call(name, kwargs, caller, outcome, error, elapsed)
+                line = functools.partial(_log_call, name, kwargs, caller, outcome, error, elapsed)
+                # Over HTTP the line is written once the response is out, as Jupyter's request log is.
+                after_response = getattr(handler, "after_response", None)
+                if after_response is not None:
+                    after_response(line)
+                else:
+                    line()
 
         return wrapper  # type: ignore[return-value]
 
@@ -217,8 +226,11 @@ async def authorize(ctx: Any, action: str, resource: str) -> None:
     (an in-process client) is not checked: it never passed through the server.
     """
     handler = _request_handler(ctx)
-    if handler is None:
-        return
+    if handler is not None:
+        await _authorize(handler, action, resource)
+
+
+async def _authorize(handler: Any, action: str, resource: str) -> None:
     user = handler.current_user
     allowed = handler.authorizer.is_authorized(handler, user, action, resource)
     if inspect.isawaitable(allowed):
