@@ -10,7 +10,9 @@ Run: ``python bench/run.py notebooks`` (or ``python bench/bench_notebooks.py``).
    the ServerApp it initializes, with no kernel running in either) served by the SDK's
    ``streamable_http_app()`` under uvicorn in another subprocess. Both client modes (legacy handshake
    and stateless 2026-07-28), one persistent client session each, median of N after a warm-up,
-   Jupyter and baseline calls alternating one by one so that machine load hits both alike.
+   Jupyter and baseline calls alternating one by one so that machine load hits both alike. Then the
+   same for plain HTTP, without MCP: Jupyter's ``GET /api/status`` against a trivial JSON route added
+   to the baseline's Starlette app (what each host costs any request).
 2. ``read_cells(mode="list")``, ``read_cells(mode="single")`` and ``update_cell`` on a 5,000-cell
    notebook of about 20 MB through the Jupyter server: median and p95 in milliseconds, against
    Jupyter's own REST API doing what JupyterLab does with the same file (``GET /api/contents`` to
@@ -169,13 +171,22 @@ def serve_baseline(port: int, root: str) -> None:
     """
     import uvicorn
     from jupyter_server.serverapp import ServerApp
+    from starlette.routing import Route
 
     app = ServerApp()
     app.initialize(argv=server_argv(port, Path(root)), new_httpserver=False)
     ext = next(a for apps in app.extension_manager.extension_apps.values() for a in apps if a.name == "jupyter_mcp_ext")
     starlette_app = ext.mcp.streamable_http_app()  # the SDK's defaults, as a standalone SDK server runs
+    starlette_app.router.routes.append(Route("/api/status", plain_status))
     config = uvicorn.Config(starlette_app, host=HOST, port=port, log_level="warning", access_log=False)
     uvicorn.Server(config).run()
+
+
+async def plain_status(request: Any) -> Any:
+    """The baseline's ``GET /api/status``: a JSON answer like Jupyter's, without authentication."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"connections": 0, "kernels": 0, "last_activity": "", "started": ""})
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -225,6 +236,47 @@ async def part1(jupyter_mcp: str, baseline_mcp: str, figures: list[dict[str, Any
                         "n": N,
                     }
                 )
+
+
+async def http_floor(server_url: str, baseline_url: str, figures: list[dict[str, Any]]) -> None:
+    """What plain HTTP costs each host: Jupyter's ``GET /api/status`` (token, identity provider,
+    Authorizer, request log: what every Jupyter API request pays) against a trivial JSON route
+    of the baseline's Starlette app under uvicorn, interleaved, on kept-alive connections."""
+    import httpx2
+
+    headers = {"Authorization": f"token {TOKEN}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as jupyter,
+        httpx2.AsyncClient(timeout=60) as baseline,
+    ):
+
+        async def get(client: Any, url: str) -> None:
+            (await client.get(url)).raise_for_status()
+
+        times = await interleaved(
+            {
+                "jupyter": lambda: get(jupyter, f"{server_url}api/status"),
+                "baseline": lambda: get(baseline, f"{baseline_url}api/status"),
+            },
+            N,
+            WARMUP,
+        )
+    j, b = statistics.median(times["jupyter"]), statistics.median(times["baseline"])
+    figures.append(
+        {
+            "figure": "GET /api/status round trip (plain HTTP, no MCP)",
+            "value": j,
+            "p95": p95(times["jupyter"]),
+            "unit": "ms",
+            "baseline": b,
+            "baseline_p95": p95(times["baseline"]),
+            "baseline_name": "a trivial JSON route of a Starlette app under uvicorn",
+            "ratio": j / b,
+            "target": "reported",
+            "pass": None,
+            "n": N,
+        }
+    )
 
 
 async def _call(client: Any, name: str, args: dict[str, Any]) -> Any:
@@ -380,6 +432,7 @@ def main() -> int:
             baseline = spawn([sys.executable, __file__, "--serve-baseline", str(bport), str(root)], env, blog, tmp)
             wait_http(f"http://{HOST}:{bport}/mcp", baseline, blog)
             asyncio.run(part1(f"{server_url}mcp", f"http://{HOST}:{bport}/mcp", figures, info))
+            asyncio.run(http_floor(server_url, f"http://{HOST}:{bport}/", figures))
             stop(baseline)
             if BIG_CELLS:
                 asyncio.run(part2(server_url, f"{server_url}mcp", jupyter.pid, figures, info))
