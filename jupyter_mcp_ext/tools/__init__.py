@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.types import CLIENT_INFO_META_KEY
 
-from ..caller import NOBODY, SESSION_ID_CHARS, Caller, set_caller
+from ..caller import SESSION_ID_CHARS, Caller, set_caller
 from ..exceptions import MCPExtError
 from ..logs import LOGGER_NAME
 from ..metrics import MCP_TOOL_CALL_DURATION_SECONDS, MCP_TOOL_CALLS_TOTAL
@@ -34,13 +34,23 @@ call_log = logging.getLogger(f"{LOGGER_NAME}.tools")
 LOGGED_ARGUMENTS = ("path", "notebook_path", "kernel_id", "job_id", "kernel_name", "mode", "operation")
 
 
+def _request_context(ctx: Any) -> Any:
+    """The SDK's request context of a tool call (one read: the Context's property is not free), or None."""
+    try:
+        return ctx.request_context
+    except (AttributeError, ValueError):
+        return None
+
+
+def _handler_of(request_context: Any) -> Any:
+    """The tornado handler serving the request of ``request_context``, or None for an in-process client."""
+    request = getattr(request_context, "request", None)
+    return getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
+
+
 def _request_handler(ctx: Any) -> Any:
     """The tornado handler serving this MCP request, or None for an in-process client."""
-    try:
-        request = ctx.request_context.request
-    except (AttributeError, LookupError, ValueError):
-        return None
-    return getattr(request, "scope", {}).get(SCOPE_HANDLER_KEY) if request is not None else None
+    return _handler_of(_request_context(ctx))
 
 
 def _user_name(handler: Any) -> str | None:
@@ -52,12 +62,12 @@ def _user_name(handler: Any) -> str | None:
     return str(getattr(user, "username", None) or user)
 
 
-def caller_of(ctx: Any, handler: Any = None) -> Caller:
-    """Who the tool call of ``ctx`` works for: MCP client, session, Jupyter user (see ``caller.Caller``).
-    ``handler``: the tornado handler serving the request, when the caller has it (else looked up)."""
-    handler = handler or _request_handler(ctx)
+def _caller(request_context: Any) -> tuple[Caller, Any]:
+    """The caller of a tool call, and the tornado handler serving it (None for an in-process client)."""
+    handler = _handler_of(request_context)
     session = handler.request.headers.get(MCP_SESSION_ID_HEADER) if handler is not None else None
-    return Caller(client_name(ctx), session[:SESSION_ID_CHARS] if session else None, _user_name(handler))
+    caller = Caller(_client_name(request_context), session[:SESSION_ID_CHARS] if session else None, _user_name(handler))
+    return caller, handler
 
 
 def _shown(value: Any) -> str:
@@ -166,9 +176,7 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
             outcome = "error"
             error: str | None = None
             started = time.perf_counter()
-            ctx = kwargs.get("ctx")
-            handler = _request_handler(ctx) if ctx is not None else None
-            caller = caller_of(ctx, handler) if ctx is not None else NOBODY
+            caller, handler = _caller(_request_context(kwargs.get("ctx")))
             try:
                 # Its own task: AnyIO ties the worker threads of ``to_thread`` (the ContentsManager
                 # runs file I/O in them) to the root task of the caller's task tree, and a tool runs
@@ -249,9 +257,11 @@ def client_name(ctx: Any) -> str | None:
     ``client_params``); the stateless 2026-07-28 protocol may send it with each request, in the
     request's ``_meta`` under ``io.modelcontextprotocol/clientInfo``. Both are looked at.
     """
-    try:
-        request_context = ctx.request_context
-    except (AttributeError, ValueError):
+    return _client_name(_request_context(ctx))
+
+
+def _client_name(request_context: Any) -> str | None:
+    if request_context is None:
         return None
     params = getattr(getattr(request_context, "session", None), "client_params", None)
     info: Any = getattr(params, "client_info", None)
