@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 from nbformat import NotebookNode
 
+from ..caller import current_caller
 from ..events import CHANGE_EVENT_SCHEMA_ID, register_schemas
 from ..exceptions import ChangeConflict, ChangeNotFound, Conflict, InvalidArgument, NotANotebook, NotebookNotFound
 from ..notebooks.cells import cell_source
@@ -42,6 +43,16 @@ class _DeleteInstead(Exception):
 
 def new_change_id() -> str:
     return "chg_" + secrets.token_hex(6)
+
+
+def author_of_call() -> Author | None:
+    """The current MCP tool call's caller as the author of a change; None outside a tool call."""
+    caller = current_caller()
+    if caller.tool is None or caller.call_id is None:
+        return None
+    return Author(
+        client=caller.client, session=caller.session, user=caller.user, tool=caller.tool, call_id=caller.call_id
+    )
 
 
 class ChangeService:
@@ -100,15 +111,13 @@ class ChangeService:
     @classmethod
     def from_app(cls, app: Any, services: Any) -> ChangeService:
         """Build the service from the extension app's traits (``changes_*``) and the notebook service."""
-        from ..caller import current_author
-
         settings = app.serverapp.web_app.settings
         return cls(
             notebooks=services.notebooks,
             db_path=app.changes_db_path,
             max_bytes=app.changes_max_bytes,
             max_age=app.changes_max_age_days * 86400,
-            author=current_author,
+            author=author_of_call,
             file_ids=lambda: settings.get("file_id_manager"),
             event_logger=getattr(app.serverapp, "event_logger", None),
             log=app.log,
@@ -436,4 +445,4 @@ def acting_as(author: Author, reverts: list[str]) -> Iterator[None]:
         _acting.reset(token)
 
 
-__all__ = ["LAB_CLIENT", "ChangeService", "acting_as", "new_change_id"]
+__all__ = ["LAB_CLIENT", "ChangeService", "acting_as", "author_of_call", "new_change_id"]
