@@ -301,7 +301,12 @@ def test_revert_all_of_a_session_since_here_reverts_the_later_changes_too_even_a
     agent.call("update_cell", path=path, index=1, source="TWO")
     newest, middle, oldest = lab.changes(path)
     wait_for(lambda: cell_sources(page) == ["ONE", "TWO", "three"], "the agent's edits in the page")
-    open_review(page)
+    # The command (palette, notebook context menu) opens the same review as the toolbar item.
+    page.evaluate("window.jupyterapp.commands.execute('jupyter-mcp-ext:review-agent-changes')")
+    expect(page.locator(REVIEW)).to_be_visible()
+    assert page.evaluate("window.jupyterapp.commands.label('jupyter-mcp-ext:review-agent-changes')") == (
+        "Review Agent Changes"
+    )
 
     card(page, middle["id"]).get_by_role("button", name=re.compile("^Keep")).click()
     wait_for(lambda: toolbar_count(page) == "2 agent changes", "the kept change out of the count")
