@@ -208,25 +208,26 @@ def _placement(cells: list[Any], state: CellState) -> int:
     return min(state.index, len(cells))
 
 
-def conflicts(nb: Any, change: Change) -> list[str]:
-    """The cells that refuse the revert of ``change`` on ``nb`` as it is now: a cell the revert would
-    restore or remove whose type or source differs from what the change left (a person typed there
-    since), a cell it would restore that was deleted since, a cell it would put back whose id is taken."""
+def conflicts(nb: Any, change: Change) -> list[tuple[str, str]]:
+    """The cells that refuse the revert of ``change`` on ``nb`` as it is now, each as (its key, what
+    happened to it): a cell the revert would restore or remove whose type or source differs from what the
+    change left (a person typed there since), a cell it would restore that was deleted since, a cell it
+    would put back whose id is taken."""
     cells: list[Any] = list(nb.get("cells") or [])
     befores = {s.key: s for s in change.before}
-    found: list[str] = []
+    found: list[tuple[str, str]] = []
     for state in change.after:
         at = _find(cells, state)
         if at is None:
             if state.key in befores:
-                found.append(state.key)  # updated by the change, deleted since
+                found.append((state.key, f"cell {state.key!r} (cell {state.index} then) was deleted since"))
             continue  # added by the change and deleted since: nothing to undo
         if _typed(cells[at]) != _typed(state.cell):
-            found.append(state.key)
+            found.append((state.key, f"cell {at} (id {state.key!r}) was edited since"))
     after_keys = {s.key for s in change.after}
     for state in change.before:
-        if state.key not in after_keys and state.id and _find(cells, state) is not None:
-            found.append(state.key)  # removed by the change, and a cell with its id is back
+        if state.key not in after_keys and state.id and (at := _find(cells, state)) is not None:
+            found.append((state.key, f"cell {at} has the id {state.key!r} of the cell it would put back"))
     return found
 
 
@@ -242,11 +243,11 @@ def revert(nb: NotebookNode, change: Change) -> list[str]:
     """
     found = conflicts(nb, change)
     if found:
+        shown = "; ".join(why for _, why in found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
         raise ChangeConflict(
-            f"change {change.id} cannot be reverted: since it was made, {_cells_text_keys(found)} "
-            "changed (typed in, deleted, or re-added); nothing was changed. Keep those cells as they are, or "
-            "undo their later edits first.",
-            cells=found,
+            f"This change ({change.tool}, {change.id}) cannot be reverted without losing later work: {shown}. "
+            "Nothing was changed. Keep the change, or undo the later edits of those cells first.",
+            cells=[key for key, _ in found],
         )
     cells: list[Any] = nb["cells"]
     befores = {s.key: s for s in change.before}
@@ -283,11 +284,6 @@ def revert(nb: NotebookNode, change: Change) -> list[str]:
     if change.metadata_before is not None and nb.get("metadata") == change.metadata_after:
         nb["metadata"] = nbformat.from_dict(plain(change.metadata_before))
     return done
-
-
-def _cells_text_keys(keys: list[str]) -> str:
-    shown = ", ".join(repr(k) for k in keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
-    return f"cell{'s' if len(keys) != 1 else ''} {shown}"
 
 
 __all__ = ["cell_state", "conflicts", "merge", "note_before", "plain", "refresh", "revert", "summarize", "touched"]

@@ -55,7 +55,8 @@ class _ChangesAPIHandler(APIHandler):
 
 
 class ChangesHandler(_ChangesAPIHandler):
-    """``GET ?path=<notebook>``: the notebook's changes, newest first (``{"changes": [...]}``)."""
+    """``GET ?path=<notebook>[&pending=true][&limit=N]``: the notebook's changes, newest first
+    (``{"path", "changes": [...]}``); ``pending``: only those still to review."""
 
     @web.authenticated
     @authorized
@@ -64,7 +65,16 @@ class ChangesHandler(_ChangesAPIHandler):
         path = self.get_query_argument("path", None)
         if not path:
             raise InvalidArgument("path is required: the notebook, relative to the server root, e.g. ?path=a.ipynb.")
-        changes = await self.changes.of_notebook(path)
+        pending = self.get_query_argument("pending", "false").lower()
+        if pending not in ("true", "false", "1", "0"):
+            raise InvalidArgument(f"pending must be true or false, got {pending!r}.")
+        try:
+            limit = int(self.get_query_argument("limit", "0"))
+        except ValueError as e:
+            raise InvalidArgument("limit must be an integer >= 0 (0: all).") from e
+        if limit < 0:
+            raise InvalidArgument("limit must be an integer >= 0 (0: all).")
+        changes = await self.changes.of_notebook(path, pending=pending in ("true", "1"), limit=limit)
         self.finish(json.dumps({"path": path, "changes": [c.public() for c in changes]}))
 
 

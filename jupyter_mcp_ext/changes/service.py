@@ -227,14 +227,12 @@ class ChangeService:
         """Emit the change event (``events/change.yaml``); a failing event handler fails nothing."""
         if self.event_logger is None:
             return
+        public = change.public()
         data = {
             "action": action,
-            "id": change.id,
-            "path": change.path,
-            "client": change.client,
-            "tool": change.tool,
-            "cells": change.cells,
+            **{k: public[k] for k in ("id", "path", "client", "session", "tool", "time", "cells")},
         }
+        data.update(reverted=change.reverted or action == "reverted", kept=change.kept or action == "kept")
         try:
             self.event_logger.emit(schema_id=CHANGE_EVENT_SCHEMA_ID, data=data)
         except Exception:
@@ -252,8 +250,10 @@ class ChangeService:
                     return str(path)
         return change.path
 
-    async def of_notebook(self, path: str) -> list[Change]:
-        """The changes of the notebook at ``path`` (an API path), newest first, under its path now.
+    async def of_notebook(self, path: str, *, pending: bool = False, limit: int = 0) -> list[Change]:
+        """The changes of the notebook at ``path`` (an API path), newest first, under its path now:
+        with ``pending``, only those still to review (not kept, not reverted, not reverts themselves);
+        at most ``limit`` (0: all).
 
         Raises InvalidArgument for a path that is not a notebook path, PathError outside the root."""
         api_path = self.notebooks.api_path(path)
@@ -262,8 +262,12 @@ class ChangeService:
         if manager is not None:
             with contextlib.suppress(Exception):
                 file_id = manager.get_id(api_path)
-        changes = self.store.of_notebook(api_path, str(file_id) if file_id else None)
-        return [c.model_copy(update={"path": api_path}) for c in changes if self._current_path(c) == api_path]
+        changes = [
+            c.model_copy(update={"path": api_path})
+            for c in self.store.of_notebook(api_path, str(file_id) if file_id else None)
+            if self._current_path(c) == api_path and not (pending and (c.kept or c.reverted or c.tool == "revert"))
+        ]
+        return changes[:limit] if limit else changes
 
     def get(self, change_id: Any) -> Change:
         """The change with ``change_id``, under its notebook's path now. Raises ChangeNotFound, or

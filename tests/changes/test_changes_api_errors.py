@@ -4,6 +4,7 @@ the Authorizer does not let write. The store keeps within its bound."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx2
@@ -159,3 +160,60 @@ async def test_changes_follow_their_notebook_through_a_rename_and_revert_there(
     async with agent() as client:
         cell = (await call(client, "read_cells", path="after.ipynb", mode="single", index=0))["cell"]
     assert cell["source"] == "a = 1"
+
+
+async def test_the_list_gives_only_what_is_still_to_review_when_asked_and_the_newest_n(
+    agent, make_notebook, changes_api
+):
+    path = make_notebook("p.ipynb", ["a", "b", "c"])
+    async with agent() as client:
+        for i in range(3):
+            await call(client, "update_cell", path=path, index=i, source=f"{i}!")
+    newest, middle, oldest = await changes_api.list(path)
+    assert (await changes_api.keep(oldest["id"])).status_code == 200
+    assert (await changes_api.revert(middle["id"])).status_code == 200
+    pending = await changes_api.request("GET", "jupyter-mcp-ext/changes", params={"path": path, "pending": "true"})
+    assert [c["id"] for c in pending.json()["changes"]] == [newest["id"]]
+    limited = await changes_api.request("GET", "jupyter-mcp-ext/changes", params={"path": path, "limit": "2"})
+    assert len(limited.json()["changes"]) == 2 and limited.json()["changes"][1]["id"] == newest["id"]
+    bad = await changes_api.request("GET", "jupyter-mcp-ext/changes", params={"path": path, "limit": "-1"})
+    assert bad.status_code == 400 and "limit must be an integer >= 0" in bad.json()["message"]
+
+
+async def test_each_record_revert_and_keep_is_an_event_that_matches_its_schema(
+    agent, make_notebook, changes_api, jp_serverapp
+):
+    import jsonschema
+    import yaml
+
+    from jupyter_mcp_ext.events import CHANGE_EVENT_SCHEMA_ID, CHANGE_EVENT_SCHEMA_PATH
+
+    schema = yaml.safe_load(CHANGE_EVENT_SCHEMA_PATH.read_text())
+    seen: list[dict[str, Any]] = []
+
+    async def listener(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        jsonschema.validate(data, schema)
+        seen.append(data)
+
+    jp_serverapp.event_logger.add_listener(schema_id=CHANGE_EVENT_SCHEMA_ID, listener=listener)
+    try:
+        path = make_notebook("e.ipynb", ["a", "b"])
+        async with agent("claude-code") as client:
+            first = await call(client, "update_cell", path=path, index=0, source="A")
+            await call(client, "update_cell", path=path, index=1, source="B")
+        second, one = await changes_api.list(path)
+        await changes_api.revert(one["id"])
+        await changes_api.keep(second["id"])
+        await asyncio.sleep(0.2)  # listeners run in tasks of their own
+    finally:
+        jp_serverapp.event_logger.remove_listener(schema_id=CHANGE_EVENT_SCHEMA_ID, listener=listener)
+    actions = [(e["action"], e["tool"]) for e in seen]
+    assert actions == [
+        ("recorded", "update_cell"),
+        ("recorded", "update_cell"),
+        ("recorded", "revert"),
+        ("reverted", "update_cell"),
+        ("kept", "update_cell"),
+    ]
+    assert seen[0]["client"] == "claude-code" and seen[0]["cells"] == [first["cell_id"]]
+    assert seen[3]["reverted"] is True and seen[4]["kept"] is True
