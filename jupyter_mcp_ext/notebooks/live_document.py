@@ -49,11 +49,19 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def _node(pairs: list[tuple[str, Any]]) -> NotebookNode:
+def _new_node(items: Any) -> NotebookNode:
+    # NotebookNode without its __init__, which gives every node an instance dict of its own for
+    # ``_allownew`` (a class attribute too): half the objects for the cyclic garbage collector to
+    # visit on a big read.
+    node = NotebookNode.__new__(NotebookNode)
+    dict.update(node, items)
+    return node
+
+
+def _node(fields: dict[str, Any]) -> NotebookNode:
     # Keys sorted, as in the file the room saves (nbformat writes sorted keys); a Y map's own order
     # is arbitrary and may change from one read to the next.
-    pairs.sort(key=operator.itemgetter(0))
-    return NotebookNode(pairs)
+    return _new_node(sorted(fields.items()))
 
 
 def _from_y(shared: Any) -> Any:
@@ -66,7 +74,7 @@ def _from_y(shared: Any) -> Any:
     differently: a float of exactly 2**63 (pycrdt writes 2**63 - 1), and NaN and infinities, which
     JSON cannot hold (None here; ``cast_all`` fails on them, and so does the room's save).
     """
-    return json.loads(str(shared), object_pairs_hook=_node, parse_float=_number)
+    return json.loads(str(shared), object_hook=_node, parse_float=_number)
 
 
 def _nbformat_cell(cell: NotebookNode) -> NotebookNode:
@@ -75,7 +83,7 @@ def _nbformat_cell(cell: NotebookNode) -> NotebookNode:
     cell.pop("execution_state", None)
     if cell.get("cell_type") in ("raw", "markdown") and "attachments" in cell and not cell["attachments"]:
         del cell["attachments"]
-    ordered = NotebookNode([(k, cell[k]) for k in CELL_KEY_ORDER if k in cell])
+    ordered = _new_node([(k, cell[k]) for k in CELL_KEY_ORDER if k in cell])
     if len(ordered) < len(cell):
         ordered.update((k, v) for k, v in cell.items() if k not in ordered)
     return ordered
