@@ -69,7 +69,7 @@ def _from_y(shared: Any) -> Any:
     keys, whole numbers as ``int``, text as ``str``.
 
     The document writes itself as JSON in one call (pycrdt's ``str()``, in Rust) and ``json`` parses
-    it in C: about 8 times as fast as ``to_py()``, ``cast_all`` and ``nbformat.from_dict`` (which
+    it in C: 5-7 times as fast as ``to_py()``, ``cast_all`` and ``nbformat.from_dict`` (which
     visit every value in Python, and index the array one cell at a time). What comes out
     differently: a float of exactly 2**63 (pycrdt writes 2**63 - 1), and NaN and infinities, which
     JSON cannot hold (None here; ``cast_all`` fails on them, and so does the room's save).
