@@ -14,15 +14,27 @@ round, so that machine load hits both alike. Figures:
 1. total time of the 8 jobs, first submit to last completed; target: Dask <= local (ratio <= 1.0);
 2. per-job overhead: from the job leaving the queue (``started_at``) to its first cell running, the
    median over all jobs; target: Dask <= 2x local;
-3. from submit to the first cell running, for the jobs that did not queue (reported).
+3. from submit to the first cell running, for the jobs that did not queue (reported);
+4. where a job's time goes, from the timestamps the jobs keep (the job record, the events file in
+   the job's directory, the output notebook's mtime) and the moment the bench saw it completed:
+   left the queue -> a runner took it (for Dask: -> submitted to the scheduler -> a worker took it
+   -> its runner took it) -> kernel started -> first cell running -> the runner's end -> output
+   notebook written -> recorded as completed; medians over all jobs (reported).
 
-Environment: ``BENCH_DASK_ROUNDS`` (rounds, default 3), ``BENCH_DASK_JOBS`` (jobs per round, default 8).
+The local executor keeps ``BENCH_DASK_LOCAL_WARM`` runners warm (default 2): as many as the cluster
+keeps, one per worker (``DaskJobExecutor.warm_runners`` is per worker), so that the ratio compares the
+executors and not the sizes of their pools. ``BENCH_DASK_LOCAL_WARM=1`` is the local default: with two
+jobs at a time, a job then often waits for a runner that is still importing Papermill.
+
+Environment: ``BENCH_DASK_ROUNDS`` (rounds, default 3), ``BENCH_DASK_JOBS`` (jobs per round, default 8),
+``BENCH_DASK_LOCAL_WARM`` (warm runners of the local executor, default 2).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -52,6 +64,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "dask.json"
 NOTEBOOK = REPO / "tests" / "jobs" / "notebooks" / "simple_execute.ipynb"
 ROUNDS = int(os.environ.get("BENCH_DASK_ROUNDS", "3"))
 JOBS = int(os.environ.get("BENCH_DASK_JOBS", "8"))
+LOCAL_WARM = int(os.environ.get("BENCH_DASK_LOCAL_WARM", "2"))
 CONCURRENCY = 2
 POLL_S = 0.02
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -88,7 +101,49 @@ def start_cluster(tmp: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
     return address, procs
 
 
-async def one_round(url: str, k: int) -> dict[str, Any]:
+#: The phases of a job, in order: (name, the timestamp it starts at, the one it ends at); the
+#: Dask executor's first phase is also shown in its three parts (the "of which" rows).
+PHASES = (
+    ("left the queue -> a runner took the job", "started_at", "accepted"),
+    ("  of which: -> submitted to the scheduler (Dask)", "started_at", "submitted"),
+    ("  of which: -> a worker's task started (Dask)", "submitted", "worker"),
+    ("  of which: -> the worker's warm runner took it (Dask)", "worker", "accepted"),
+    ("-> kernel started", "accepted", "kernel_started"),
+    ("-> first cell running", "kernel_started", "first_cell"),
+    ("-> the runner's end (cells run, output saved by the runner)", "first_cell", "completed_at"),
+    ("-> output notebook written under the root", "completed_at", "output_written"),
+    ("-> recorded as completed (seen by the bench's 20 ms poll)", "output_written", "seen_completed"),
+    ("left the queue -> recorded as completed", "started_at", "seen_completed"),
+)
+
+
+def timeline(job: dict[str, Any], events_path: Path, output_path: Path, seen: float) -> dict[str, float]:
+    """A job's timestamps (seconds since the epoch, all from this machine's clock): the record's
+    ``started_at`` and ``completed_at`` (the runner's own end), the first of each event in the job's
+    events file (``submitted`` and ``worker`` come from the Dask executor and its task; ``accepted``
+    and ``kernel_started`` from the runner), the first cell's start, the output notebook's mtime,
+    and when the bench saw the job completed."""
+    times = {"started_at": job["started_at"], "completed_at": job["completed_at"], "seen_completed": seen}
+    with contextlib.suppress(OSError):
+        for line in events_path.read_text().splitlines():
+            event = json.loads(line)
+            name = event.get("event")
+            if name in ("submitted", "worker", "accepted", "kernel_started") and "t" in event:
+                times.setdefault(name, event["t"])
+            current = event.get("current_cell") if name == "progress" else None
+            if current and current.get("started_at"):
+                times.setdefault("first_cell", current["started_at"])
+    with contextlib.suppress(OSError):
+        times["output_written"] = output_path.stat().st_mtime
+    return times
+
+
+def phases(times: dict[str, float]) -> dict[str, float]:
+    """The duration of each phase of ``PHASES`` (seconds) that the job's timestamps bound."""
+    return {name: times[end] - times[start] for name, start, end in PHASES if start in times and end in times}
+
+
+async def one_round(url: str, k: int, root: Path, state_dir: Path) -> dict[str, Any]:
     """Submit JOBS jobs at once; poll them all until completed. Times in seconds."""
     import httpx2
 
@@ -107,12 +162,15 @@ async def one_round(url: str, k: int) -> dict[str, Any]:
             answer.raise_for_status()
             submitted[answer.json()["job_id"]] = time.time()
         first_cell: dict[str, float] = {}
+        seen_completed: dict[str, float] = {}
         while True:
             jobs = {j["job_id"]: j for j in (await http.get("jobs")).json()["jobs"] if j["job_id"] in submitted}
             now = time.time()
             for job_id, job in jobs.items():
                 if job["progress"]["current_cell"] is not None or job["progress"]["cells_executed"]:
                     first_cell.setdefault(job_id, now)
+                if job["status"] not in ("queued", "running"):
+                    seen_completed.setdefault(job_id, now)
             if all(j["status"] not in ("queued", "running") for j in jobs.values()):
                 break
             await asyncio.sleep(POLL_S)
@@ -122,17 +180,21 @@ async def one_round(url: str, k: int) -> dict[str, Any]:
         total = max(j["completed_at"] for j in jobs.values()) - t0
         overhead = [first_cell[i] - jobs[i]["started_at"] for i in jobs]
         unqueued = [first_cell[i] - submitted[i] for i in jobs if jobs[i]["started_at"] - submitted[i] < 0.5]
-        return {"total": total, "overhead": overhead, "unqueued": unqueued}
+        timelines = [
+            timeline(j, state_dir / i / "events.jsonl", root / j["output_path"], seen_completed[i])
+            for i, j in jobs.items()
+        ]
+        return {"total": total, "overhead": overhead, "unqueued": unqueued, "phases": [phases(t) for t in timelines]}
 
 
-async def measure(urls: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+async def measure(urls: dict[str, str], root: Path, state_dirs: dict[str, Path]) -> dict[str, list[dict[str, Any]]]:
     data: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
-    for url in urls.values():  # warm-up: the local warm runner, the workers' warm runners
-        await one_round(url, -1)
+    for name, url in urls.items():  # warm-up: the local warm runner, the workers' warm runners
+        await one_round(url, -1, root, state_dirs[name])
     for k in range(ROUNDS):
         order = list(urls) if k % 2 == 0 else list(reversed(urls))
         for name in order:
-            data[name].append(await one_round(urls[name], k))
+            data[name].append(await one_round(urls[name], k, root, state_dirs[name]))
     return data
 
 
@@ -143,7 +205,7 @@ def figures_from(data: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     dask_over = statistics.median(v for r in data["dask"] for v in r["overhead"])
     local_first = statistics.median(v for r in data["local"] for v in r["unqueued"])
     dask_first = statistics.median(v for r in data["dask"] for v in r["unqueued"])
-    return [
+    headline = [
         {
             "figure": f"{JOBS} jobs, total time (first submit to last completed), concurrency {CONCURRENCY}",
             "value": dask_total,
@@ -178,6 +240,33 @@ def figures_from(data: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
             "n": sum(len(r["unqueued"]) for r in data["dask"]),
         },
     ]
+    return headline + breakdown(data)
+
+
+def breakdown(data: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One reported figure per phase of a job (``PHASES``): Dask's median against the local one's."""
+    figures = []
+    for name, _, _ in PHASES:
+        dask = [p[name] for r in data["dask"] for p in r["phases"] if name in p]
+        local = [p[name] for r in data["local"] for p in r["phases"] if name in p]
+        if not dask:
+            continue
+        value = statistics.median(dask) * 1000
+        base = statistics.median(local) * 1000 if local else 0.0
+        figures.append(
+            {
+                "figure": f"phase: {name}",
+                "value": value,
+                "unit": "ms",
+                "baseline": base,
+                "baseline_name": "ProcessJobExecutor" if local else "(no such phase locally)",
+                "ratio": value / base if base else 0.0,
+                "target": "reported",
+                "pass": None,
+                "n": len(dask),
+            }
+        )
+    return figures
 
 
 def main() -> int:
@@ -188,15 +277,16 @@ def main() -> int:
         return 0
     tmp, root = make_tmp("bench-dask-")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    info = machine_info(rounds=ROUNDS, jobs=JOBS)
+    info = machine_info(rounds=ROUNDS, jobs=JOBS, local_warm_runners=LOCAL_WARM)
     started = time.perf_counter()
     procs: list[subprocess.Popen[bytes]] = []
     try:
         address, procs = start_cluster(tmp)
         with contextlib.ExitStack() as servers:
             urls = {}
+            state_dirs = {}
             for name, extra in (
-                ("local", []),
+                ("local", [f"--ProcessJobExecutor.warm_runners={LOCAL_WARM}"]),
                 (
                     "dask",
                     [
@@ -207,6 +297,7 @@ def main() -> int:
             ):
                 home = tmp / f"server-{name}"
                 home.mkdir()
+                state_dirs[name] = home / "jobs"  # the job service's directories: beside its database
                 urls[name], _ = servers.enter_context(
                     serve(
                         root,
@@ -217,7 +308,7 @@ def main() -> int:
                         *extra,
                     )
                 )
-            data = asyncio.run(measure(urls))
+            data = asyncio.run(measure(urls, root, state_dirs))
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -227,7 +318,7 @@ def main() -> int:
     figures = figures_from(data)
     print(
         f"jupyter-mcp-ext notebook jobs on Dask: {ROUNDS} rounds of {JOBS} jobs on 2 one-thread workers vs the local "
-        f"process executor, max_concurrent_jobs={CONCURRENCY}, {NOTEBOOK.name}; 1-minute load "
+        f"process executor ({LOCAL_WARM} warm runners), max_concurrent_jobs={CONCURRENCY}, {NOTEBOOK.name}; 1-minute load "
         f"{info['loadavg_start']:.1f} -> {info['loadavg_end']:.1f} ({info['cpus']} CPUs), {info['elapsed_s']:.0f} s"
     )
     print_table(figures, p95_column=False, ms_digits=0, baseline_names=True)

@@ -123,6 +123,35 @@ async def test_the_agent_reads_what_the_person_typed_before_it_is_saved(
     nbformat.validate(nbformat.from_dict(notebook))
 
 
+async def test_the_agent_reads_the_notebook_the_room_saves(data_notebook, open_lab, jp_root_dir, jp_serverapp):
+    path = data_notebook("notebook2.ipynb")  # nbformat 4.0, a PNG, a PDF and text outputs
+    notebooks = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].notebooks
+    async with open_lab(path) as tab:
+        await notebooks.get(path)  # the first read converts the whole document; the next one, the changed cell
+        code = next(i for i, c in enumerate(tab.doc.ycells) if c["cell_type"] == "code")
+        tab.type_into(str(tab.doc.ycells[code]["id"]), "\n# typed")
+        with tab.doc.ydoc.transaction():
+            tab.doc.ycells[code]["execution_count"] = 41.0  # JavaScript's numbers are floats
+
+        async def saved() -> bool:
+            try:
+                cell = on_disk(jp_root_dir, path).cells[code]
+            except Exception:  # the room is writing it
+                return False
+            return cell.source.endswith("# typed") and cell.execution_count == 41
+
+        await poll(saved, what="the room's save of the person's changes")
+        _, read = await notebooks.get(path)
+    assert _untrusted(read) == on_disk(jp_root_dir, path)
+
+
+def _untrusted(nb: Any) -> Any:
+    """The notebook without JupyterLab's ``trusted`` marks, which the ContentsManager's save strips
+    (and the tools leave out of what they show)."""
+    cells = [{**c, "metadata": {k: v for k, v in c.metadata.items() if k != "trusted"}} for c in nb.cells]
+    return nbformat.from_dict({**nb, "cells": cells})
+
+
 async def test_cell_id_lands_on_the_intended_cell_after_the_person_inserts_cells_above(
     mcp_client, make_notebook, open_lab, jp_root_dir
 ):
