@@ -8,36 +8,20 @@ speed; the rest are matched by nbformat 4.5 cell id.
 
 from __future__ import annotations
 
-import itertools
-import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
 from ..exceptions import ChangeConflict
-from ..notebooks.cells import as_in_file, cell_source
+from ..notebooks.cells import as_in_file, cell_source, first_difference, plain
 from .models import CellState, Change
 
 #: Ids of neighbouring cells kept with a removed cell, on each side, to put it back where it was.
 NEIGHBOURS = 3
 #: Characters of a cell's first line quoted in a summary.
 SUMMARY_QUOTE = 40
-
-
-def _first_difference(a: Iterable[Any], b: Iterable[Any], default: int) -> int:
-    differs = map(operator.is_not, a, b)
-    return next(itertools.compress(itertools.count(), differs), default)
-
-
-def plain(value: Any) -> Any:
-    """A deep copy as plain dicts and lists (what a record keeps: later edits never reach it)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def cell_state(cells: Sequence[Any], index: int) -> CellState:
@@ -57,8 +41,8 @@ def touched(before: Any, after: Any) -> tuple[list[CellState], list[CellState]]:
     old: list[Any] = list(before.get("cells") or []) if before is not None else []
     new: list[Any] = list(after.get("cells") or [])
     shorter = min(len(old), len(new))
-    lo = _first_difference(old, new, shorter)
-    hi = min(_first_difference(reversed(old), reversed(new), shorter), shorter - lo)
+    lo = first_difference(old, new, shorter)
+    hi = min(first_difference(reversed(old), reversed(new), shorter), shorter - lo)
     old_mid, new_mid = range(lo, len(old) - hi), range(lo, len(new) - hi)
     by_object = {id(old[i]): i for i in old_mid}
     by_id = {old[i]["id"]: i for i in old_mid if old[i].get("id")}
@@ -286,4 +270,4 @@ def revert(nb: NotebookNode, change: Change) -> list[str]:
     return done
 
 
-__all__ = ["cell_state", "conflicts", "merge", "note_before", "plain", "refresh", "revert", "summarize", "touched"]
+__all__ = ["cell_state", "conflicts", "merge", "note_before", "refresh", "revert", "summarize", "touched"]

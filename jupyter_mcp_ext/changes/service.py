@@ -19,7 +19,7 @@ from nbformat import NotebookNode
 from ..caller import current_caller
 from ..events import CHANGE_EVENT_SCHEMA_ID, register_schemas
 from ..exceptions import ChangeConflict, ChangeNotFound, Conflict, InvalidArgument, NotANotebook, NotebookNotFound
-from ..notebooks.cells import cell_source
+from ..notebooks.cells import cell_source, plain
 from ..notebooks.edits import working_copy
 from . import diff
 from .models import Author, Change
@@ -194,11 +194,11 @@ class ChangeService:
             change = self._record(api_path, who, "create" if before is None else "edit")
             if before is None:
                 change.nbformat = [int(after.get("nbformat", 4)), int(after.get("nbformat_minor", 5))]
-                change.metadata_after = diff.plain(after.get("metadata") or {})
+                change.metadata_after = plain(after.get("metadata") or {})
             elif new_metadata:
                 if change.metadata_before is None:
-                    change.metadata_before = diff.plain(before.get("metadata") or {})
-                change.metadata_after = diff.plain(after.get("metadata") or {})
+                    change.metadata_before = plain(before.get("metadata") or {})
+                change.metadata_after = plain(after.get("metadata") or {})
             diff.merge(change, befores, afters)
             diff.refresh(change, after)
             if change.kind == "edit" and not change.before and not change.after and change.metadata_after is None:
@@ -395,7 +395,7 @@ class ChangeService:
         assert who is not None
         change = self._record(path, who, "delete")
         change.nbformat = [int(nb.get("nbformat", 4)), int(nb.get("nbformat_minor", 5))]
-        change.metadata_before = diff.plain(nb.get("metadata") or {})
+        change.metadata_before = plain(nb.get("metadata") or {})
         change.before = [diff.cell_state(nb["cells"], i) for i in range(len(nb["cells"]))]
         change.summary = diff.summarize(change)
         await self.notebooks.delete(path)
@@ -410,7 +410,7 @@ class ChangeService:
         major, minor = deleted.nbformat or [4, 5]
         nb = nbformat.v4.new_notebook(nbformat=major, nbformat_minor=minor)
         nb.metadata = nbformat.from_dict(deleted.metadata_before or {})
-        nb.cells = [nbformat.from_dict(diff.plain(s.cell)) for s in sorted(deleted.before, key=lambda s: s.index)]
+        nb.cells = [nbformat.from_dict(plain(s.cell)) for s in sorted(deleted.before, key=lambda s: s.index)]
         await self.notebooks.write(path, nb)
         return [s.key for s in deleted.before] or [path]
 
