@@ -46,7 +46,7 @@ from .models import (
 from .output_writer import OUTPUT_STAGING_NAME as OUTPUT_STAGING_NAME
 from .parameters import NotebookParameters
 from .queue import JobQueue
-from .scheduler import ScheduleService
+from .schedule_service import ScheduleService
 from .store import JobStore
 from .submission import JobSubmission
 
