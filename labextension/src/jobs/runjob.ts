@@ -179,6 +179,9 @@ export class RunJobForm extends Widget {
       );
     }
     form.appendChild(params);
+    // When before how: the next runs show right under the notebook's parameters.
+    const repeatSection = this._repeatSection();
+    form.appendChild(repeatSection);
 
     const run = section(trans.__('Run'));
     this._kernel = document.createElement('select');
@@ -218,7 +221,6 @@ export class RunJobForm extends Widget {
     timeoutRow.appendChild(help(trans.__('Seconds for the whole run; 0 means no limit.'), this._timeout));
     run.appendChild(timeoutRow);
     form.appendChild(run);
-    form.appendChild(this._repeatSection());
 
     this._serverError = document.createElement('div');
     this._serverError.className = 'jp-mcp-ext-RunJob-error';
@@ -511,9 +513,11 @@ export class RunJobForm extends Widget {
       return;
     }
     if (cron === null) {
+      this._previewAbort?.abort();
       node.replaceChildren();
       node.classList.remove('jp-mod-error');
       this._cronInput.removeAttribute('aria-invalid');
+      this.validityChanged();
       return;
     }
     this._previewTimer = window.setTimeout(() => void this._fetchPreview(cron), 250);
@@ -537,6 +541,8 @@ export class RunJobForm extends Widget {
       this._defaultTemplate = template;
       node.classList.remove('jp-mod-error');
       this._cronInput.removeAttribute('aria-invalid');
+      // A refused expression disabled the accept button (`.jp-mod-error`): check again.
+      this.validityChanged();
       const now = new Date();
       const title = document.createElement('div');
       title.className = 'jp-mcp-ext-RunJob-previewTitle';
@@ -569,6 +575,7 @@ export class RunJobForm extends Widget {
         this._cronInput.setAttribute('aria-invalid', 'true');
       }
       node.replaceChildren(document.createTextNode(errorMessage(error)));
+      this.validityChanged();
     }
   }
 
