@@ -67,6 +67,8 @@ class Scheduler:
         self.holder: JobOwner | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        #: When the task last read the schedules (None before its first look as the owner).
+        self._last_look: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -90,6 +92,7 @@ class Scheduler:
         self.running = False
         self.holder = None
         self.store = None
+        self._last_look = None
 
     def _on_job_saved(self, job: Job) -> None:
         if job.schedule_id and not job.active:
@@ -132,6 +135,7 @@ class Scheduler:
             self.holder = None
             self.running = True
         wake_at = time.time() + MAX_SLEEP_SECONDS
+        looked = time.time()
         for schedule in store.all():
             if self.store is None:
                 break
@@ -140,13 +144,17 @@ class Scheduler:
             upcoming_runs = next_runs(current, time.time(), 1) if current is not None else []
             if upcoming_runs:
                 wake_at = min(wake_at, upcoming_runs[0])
+        self._last_look = looked
         return max(0.0, wake_at - time.time())
 
     async def _handle(self, schedule: Schedule) -> None:
         """Run, skip or record what is due for one schedule now, then a run that waited for the last."""
         assert self.store is not None
         now = time.time()
-        decided = plan(schedule, now)
+        # Made or changed (by another server sharing the database) after this scheduler last looked:
+        # its due times since then are late because nobody could see them, not because the server was down.
+        unseen = self._last_look is not None and schedule.updated_at > self._last_look
+        decided = plan(schedule, now, schedule.updated_at if unseen else None)
         tz = ZoneInfo(schedule.timezone)
         if decided.clock_back:
             self.log.warning(

@@ -350,11 +350,12 @@ class Plan:
     clock_back: float = 0.0
 
 
-def plan(schedule: Schedule, now: float) -> Plan:
+def plan(schedule: Schedule, now: float, unseen_since: float | None = None) -> Plan:
     """Decide what a schedule does at ``now``: the cron times in (cursor, now] within its dates are due.
 
     The latest due time, when found within ``ON_TIME_SECONDS`` of it, runs ("started"); earlier due
-    times were missed. When every due time is older than that (the server was down, the machine
+    times were missed. So does one after ``unseen_since``, however late: the scheduler could not know of
+    it (the schedule was made or changed by another server sharing the database while it slept). When every due time is older than that (the server was down, the machine
     asleep, the clock jumped ahead), they were all missed, and ``catch_up`` says whether one run is
     made now for them ("caught_up"). A clock that went back repeats no time already handled; beyond
     ``CLOCK_BACK_TOLERANCE_SECONDS`` the schedule starts again from ``now``. A paused schedule does nothing.
@@ -382,7 +383,7 @@ def plan(schedule: Schedule, now: float) -> Plan:
     if not due:
         return Plan(cursor=schedule.cursor)
     first, last = due[0], due[-1]
-    if now - last <= ON_TIME_SECONDS:
+    if now - last <= ON_TIME_SECONDS or (unseen_since is not None and last >= unseen_since):
         if count == 1:
             return Plan(cursor=last, run=last)
         # Earlier times were not run when due (the clock jumped ahead, or the loop was held up).

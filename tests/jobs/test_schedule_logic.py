@@ -127,6 +127,14 @@ def test_a_run_found_later_than_the_on_time_window_counts_as_missed() -> None:
     assert decided.missed_count == 1 and decided.run is None
 
 
+def test_a_run_late_because_another_server_made_the_schedule_while_this_one_slept_still_starts() -> None:
+    s = schedule("0 7 * * *", "2026-12-08T06:59:20+01:00", catch_up="skip")  # made at 06:59:20 elsewhere
+    now = at("2026-12-08T07:00:50+01:00")  # the owner wakes up to 60 s later and finds it
+    assert plan(s, now).run is None  # as if the server had been down: skipped
+    decided = plan(s, now, unseen_since=at("2026-12-08T06:59:20+01:00"))
+    assert decided.run == at("2026-12-08T07:00:00+01:00") and decided.event == "started"
+
+
 def test_a_clock_set_back_repeats_no_run_and_far_back_starts_again_from_now() -> None:
     s = schedule("0 * * * *", "2026-12-08T09:00:00+01:00")  # the 09:00 run was made
     back_an_hour = plan(s, at("2026-12-08T08:30:00+01:00"))
