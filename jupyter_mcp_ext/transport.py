@@ -10,10 +10,11 @@ Authentication, the Host / Origin checks and authorization are Jupyter Server's 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -45,6 +46,13 @@ MCP_EXPOSED_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version"
 
 STOPPED_MESSAGE = "The MCP endpoint is not running (the server is starting or stopping)."
 
+#: Seconds the headers and events of a POST's SSE response may wait to be written together (in one
+#: socket write, and with the end of the response, so the client can reuse the connection). A GET
+#: stream is written as each event comes.
+SSE_COALESCE_SECONDS = 0.02
+#: Bytes of a POST's SSE events that are written at once, without waiting (and with backpressure).
+SSE_COALESCE_BYTES = 64 * 1024
+
 
 def session_principal(handler: Any) -> str:
     """Who an MCP session belongs to: the Jupyter identity of the request that opened it.
@@ -57,10 +65,20 @@ def session_principal(handler: Any) -> str:
     identity_provider = getattr(handler, "identity_provider", None)
     if getattr(handler, "token_authenticated", False) and isinstance(identity_provider, IdentityProvider):
         if type(identity_provider).get_user_token is IdentityProvider.get_user_token:
-            token = identity_provider.get_token(handler) or ""
-            return "token:" + hashlib.sha256(token.encode()).hexdigest()
+            return _token_principal(identity_provider.get_token(handler) or "")
     user = handler.current_user
     return "user:" + str(getattr(user, "username", None) or user)
+
+
+@functools.lru_cache(maxsize=64)
+def _token_principal(token: str) -> str:
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _scope_user(principal: str) -> AuthenticatedUser:
+    """The ASGI ``user`` of a request from ``principal`` (the SDK only reads it), made once per principal."""
+    return AuthenticatedUser(AccessToken(token="", client_id=principal, scopes=[]))
 
 
 #: JSON-RPC error codes of a refused HTTP request (implementation-defined server errors,
@@ -222,6 +240,7 @@ class MCPHandler(ExplainedRefusalsHandler):
     """
 
     auth_resource = AUTH_RESOURCE
+    _mcp_after_response: list[Callable[[], object]] | None = None
 
     async def mcp_session_manager(self) -> StreamableHTTPSessionManager:
         """The SDK's session manager, started on first use if the server's start hook has not run
@@ -276,7 +295,9 @@ class MCPHandler(ExplainedRefusalsHandler):
     def _scope(self) -> dict[str, Any]:
         request = self.request
         # "host", "host:8888", "[::1]:8888": the port is the digits after the last colon, if any.
-        host, port = re.fullmatch(r"(.*?)(?::(\d+))?", request.host or "").groups()  # type: ignore[union-attr]
+        host, colon, port = (request.host or "").rpartition(":")
+        if not colon or not port.isdigit():
+            host, port = request.host or "", ""
         headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.get_all()]
         return {
             "type": "http",
@@ -294,7 +315,7 @@ class MCPHandler(ExplainedRefusalsHandler):
             "state": {},
             # The SDK binds a session to the principal that opened it (MCP's session binding): a
             # request from anyone else gets 404 "Session not found", as for an unknown session.
-            "user": AuthenticatedUser(AccessToken(token="", client_id=session_principal(self), scopes=[])),
+            "user": _scope_user(session_principal(self)),
             SCOPE_HANDLER_KEY: self,
         }
 
@@ -304,6 +325,12 @@ class MCPHandler(ExplainedRefusalsHandler):
         disconnected = asyncio.Event()
         started: dict[str, Any] = {}
         content_type = "application/json"
+        # A GET stream may stay silent for minutes: each of its messages is written as it comes.
+        # A POST's SSE response usually ends within milliseconds (a tool's result): its headers
+        # and events are written together when it ends, or SSE_COALESCE_SECONDS after they came.
+        coalesce = self.request.method != "GET"
+        buffered = 0
+        pending: asyncio.TimerHandle | None = None
 
         async def receive() -> MutableMapping[str, Any]:
             nonlocal body_sent
@@ -313,9 +340,43 @@ class MCPHandler(ExplainedRefusalsHandler):
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
+        def note_closed(written: asyncio.Future[None]) -> None:
+            if not written.cancelled() and written.exception() is not None:
+                disconnected.set()
+
+        def write_pending() -> None:
+            nonlocal pending, buffered
+            pending, buffered = None, 0
+            if not self._finished:
+                self.flush().add_done_callback(note_closed)
+
+        def write_soon() -> None:
+            nonlocal pending
+            if pending is None:
+                pending = asyncio.get_running_loop().call_later(SSE_COALESCE_SECONDS, write_pending)
+
         async def send(message: MutableMapping[str, Any]) -> None:
-            nonlocal content_type
-            if message["type"] == "http.response.start":
+            nonlocal content_type, buffered, pending
+            if message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if chunk:
+                    self.write(chunk)
+                    buffered += len(chunk)
+                if not message.get("more_body"):
+                    if pending is not None:
+                        pending.cancel()
+                        pending = None
+                    # The response is complete: send it now, while the SDK winds the request down
+                    # (as an ASGI server does), not once handle_request returns.
+                    self.finish(set_content_type=content_type)
+                elif coalesce and started["sse"] and buffered < SSE_COALESCE_BYTES:
+                    write_soon()
+                else:
+                    if pending is not None:
+                        pending.cancel()
+                        pending, buffered = None, 0
+                    await self._flush_or_disconnect(disconnected)
+            elif message["type"] == "http.response.start":
                 self.set_status(message["status"])
                 self.clear_header("Content-Type")
                 for name, value in message.get("headers", []):
@@ -327,17 +388,13 @@ class MCPHandler(ExplainedRefusalsHandler):
                         self.add_header(key, val)
                 started["sse"] = content_type.startswith("text/event-stream")
                 if started["sse"]:
-                    # A GET stream may stay silent for minutes: send the headers now so the
-                    # client sees the stream open instead of timing out.
                     self.set_header("Cache-Control", "no-cache")
                     self.set_header("X-Accel-Buffering", "no")
-                    await self._flush_or_disconnect(disconnected)
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                if chunk:
-                    self.write(chunk)
-                if started.get("sse") or message.get("more_body"):
-                    await self._flush_or_disconnect(disconnected)
+                    if coalesce:
+                        write_soon()
+                    else:
+                        # Send the headers now so the client sees the stream open instead of timing out.
+                        await self._flush_or_disconnect(disconnected)
 
         manager = await self.mcp_session_manager()
         self._mcp_disconnected = disconnected
@@ -352,8 +409,29 @@ class MCPHandler(ExplainedRefusalsHandler):
             raise web.HTTPError(503, STOPPED_MESSAGE) from None
         finally:
             disconnected.set()
+            if pending is not None:
+                pending.cancel()
         if not self._finished:
             self.finish(set_content_type=content_type)
+
+    def after_response(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once this request's response has been written, or now if it has been:
+        for work the client need not wait for (as Jupyter's own request log)."""
+        if self._finished:
+            callback()
+        elif self._mcp_after_response is None:
+            self._mcp_after_response = [callback]
+        else:
+            self._mcp_after_response.append(callback)
+
+    def on_finish(self) -> None:
+        super().on_finish()
+        callbacks, self._mcp_after_response = self._mcp_after_response, None
+        for callback in callbacks or ():
+            try:
+                callback()
+            except Exception:
+                self.log.exception("jupyter_mcp_ext: a callback after an MCP response failed")
 
     async def _flush_or_disconnect(self, disconnected: asyncio.Event) -> None:
         try:

@@ -270,6 +270,45 @@ async def test_a_deleted_session_is_gone_for_later_requests(mcp_url, auth_header
     assert after.status_code == 404
 
 
+async def test_a_quick_calls_event_stream_is_written_whole_with_its_length(mcp_url, auth_headers):
+    """The headers and the one event of a quick POST's SSE response go out together, at its end (one write,
+    with a Content-Length instead of chunks)."""
+    async with httpx2.AsyncClient(headers=auth_headers, timeout=30) as http:
+        session_id = await open_legacy_session(http, mcp_url)
+        headers = {"Accept": ACCEPT, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25"}
+        listed = await http.post(mcp_url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=headers)
+    assert listed.headers["content-type"].startswith("text/event-stream")
+    assert int(listed.headers["content-length"]) == len(listed.content)
+    assert "transfer-encoding" not in listed.headers
+    [message] = sse_messages(listed.text)
+    assert message["id"] == 2 and message["result"]["tools"]
+
+
+@pytest.mark.kernel
+async def test_a_long_calls_event_stream_opens_at_once_and_ends_with_the_result(mcp_url, auth_headers, mcp_client):
+    async with mcp_client() as client:
+        kernel_id = result_json(await client.call_tool("start_kernel", {"kernel_name": "python3"}))["kernel_id"]
+        try:
+            async with httpx2.AsyncClient(headers=auth_headers, timeout=30) as http:
+                session_id = await open_legacy_session(http, mcp_url)
+                headers = {"Accept": ACCEPT, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-11-25"}
+                call = {
+                    "name": "execute_on_kernel",
+                    "arguments": {"kernel_id": kernel_id, "mode": "code", "code": "import time; time.sleep(1.5)"},
+                }
+                started = time.monotonic()
+                body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}
+                async with http.stream("POST", mcp_url, json=body, headers=headers) as response:
+                    opened = time.monotonic() - started
+                    text = (await response.aread()).decode()
+                ended = time.monotonic() - started
+        finally:
+            await client.call_tool("stop_kernel", {"kernel_id": kernel_id})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert opened < 1.0 < ended, f"headers after {opened:.2f} s, result after {ended:.2f} s"
+    assert sse_messages(text)[-1]["result"]["structuredContent"]["status"] == "ok"
+
+
 @pytest.mark.kernel
 async def test_progress_notifications_of_a_long_tool_call_reach_the_client(mcp_client, jp_root_dir):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i} = {i}") for i in range(3)])

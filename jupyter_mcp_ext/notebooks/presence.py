@@ -22,12 +22,14 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Who the current call works for (a display name), set by the tool layer; None: nobody to show.
-editor: ContextVar[str | None] = ContextVar("jupyter_mcp_ext_editor", default=None)
+from ..caller import ClientNameVar
+
+#: Who the current call works for (a display name): the MCP client of the current ``caller.Caller``,
+#: which the tools' preamble sets; None: nobody to show.
+editor = ClientNameVar()
 
 #: Seconds between renewals of a state (JupyterLab drops states not renewed for 30 s).
 RENEW_INTERVAL = 10.0

@@ -11,10 +11,11 @@ from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from ..caller import current_caller
 from ..exceptions import InvalidArgument
 from ..jobs.models import Job, JobStarter
 from ..services import Services
-from . import authorize, client_name, tool_errors
+from . import authorize, tool_call
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     background: set[asyncio.Task[Any]] = set()
 
     @mcp.tool(annotations=RUNS)
-    @tool_errors
+    @tool_call(("execute", "kernels"), ("write", "contents"))
     async def execute_notebook(
         ctx: Context,
         notebook_path: Annotated[
@@ -125,8 +126,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         manage_async_job; use it for runs longer than a few minutes (recommendation estimates the duration
         from past runs). Jobs over the concurrency limit wait as "queued".
         """
-        await authorize(ctx, "execute", "kernels")
-        await authorize(ctx, "write", "contents")
         job = await jobs.submit(
             notebook_path,
             output_path=output_path,
@@ -135,7 +134,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             timeout_seconds=timeout_seconds,
             working_dir_override=working_dir_override,
             env_overrides=env_overrides,
-            started_by=JobStarter(via="mcp", client_name=client_name(ctx)),
+            started_by=JobStarter(via="mcp", client_name=current_caller().client),
         )
         if mode == "async":
             recommendation = await jobs.recommendation(job.notebook_path)
@@ -188,7 +187,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return sync_result(final, await jobs.recommendation(final.notebook_path))
 
     @mcp.tool(annotations=MANAGES)
-    @tool_errors
+    @tool_call()
     async def manage_async_job(
         ctx: Context,
         operation: Annotated[

@@ -11,10 +11,9 @@ from pydantic import Field
 
 from ..exceptions import InvalidArgument
 from ..kernels.service import ExecutionOutcome, KernelService, NotebookRun
-from ..notebooks.presence import editor
 from ..outputs import ShapeOptions, shape_error, shape_outputs
 from ..services import Services
-from . import authorize, client_name, tool_errors
+from . import authorize, tool_call
 from .results import effective_limit, image_budget, json_result
 
 KernelId = Annotated[str, Field(description="The kernel's id (from start_kernel or list_kernels).")]
@@ -129,7 +128,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         )
 
     @mcp.tool(annotations=READ_ONLY)
-    @tool_errors
+    @tool_call(("read", "kernels"))
     async def list_kernels(
         ctx: Context,
         kernel_id: Annotated[
@@ -141,7 +140,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         connections (open frontends), started_at and last_activity (epoch seconds). With kernel_id: that
         kernel in detail, with is_alive, language, the notebook path of the Lab session using it, and info.
         """
-        await authorize(ctx, "read", "kernels")
         if kernel_id is not None:
             details = await kernels.kernel_details(kernel_id)
             return {**details, "success": True}
@@ -154,7 +152,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         }
 
     @mcp.tool(annotations=LIFECYCLE)
-    @tool_errors
+    @tool_call(("write", "kernels"))
     async def start_kernel(
         ctx: Context,
         kernel_name: Annotated[
@@ -165,7 +163,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         in Lab's Running panel). Returns its kernel_id: run code with execute_on_kernel, and stop it with
         stop_kernel when done. The server runs at most max_kernels kernels at once.
         """
-        await authorize(ctx, "write", "kernels")
         summary = await kernels.start_kernel(kernel_name)
         return {
             **summary,
@@ -174,19 +171,17 @@ def register(mcp: MCPServer, services: Services) -> None:
         }
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    @tool_errors
+    @tool_call(("write", "kernels"))
     async def stop_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
         """Shut down a kernel (its variables are lost). Any JupyterLab notebook using it loses its kernel too."""
-        await authorize(ctx, "write", "kernels")
         await kernels.stop_kernel(kernel_id)
         return {"kernel_id": kernel_id, "stopped": True, "message": f"Kernel {kernel_id} shut down.", "success": True}
 
     @mcp.tool(annotations=LIFECYCLE)
-    @tool_errors
+    @tool_call(("write", "kernels"))
     async def interrupt_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
         """Interrupt the code a kernel is running (KeyboardInterrupt in Python), as JupyterLab's stop button
         does; the kernel keeps its variables."""
-        await authorize(ctx, "write", "kernels")
         await kernels.interrupt_kernel(kernel_id)
         return {
             "kernel_id": kernel_id,
@@ -196,16 +191,15 @@ def register(mcp: MCPServer, services: Services) -> None:
         }
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    @tool_errors
+    @tool_call(("write", "kernels"))
     async def restart_kernel(ctx: Context, kernel_id: KernelId) -> dict[str, Any]:
         """Restart a kernel: same kernel_id, fresh process, variables lost. Use it when a kernel died, hangs or
         is in a broken state; then re-run what it needs."""
-        await authorize(ctx, "write", "kernels")
         summary = await kernels.restart_kernel(kernel_id)
         return {**summary, "restarted": True, "message": f"Kernel {kernel_id} restarted.", "success": True}
 
     @mcp.tool(annotations=EXECUTE)
-    @tool_errors
+    @tool_call(("execute", "kernels"))
     async def execute_on_kernel(
         ctx: Context,
         kernel_id: KernelId,
@@ -265,7 +259,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         persist between calls; input() raises. At the timeout the kernel is interrupted and stays usable; after
         a kernel died, call restart_kernel.
         """
-        await authorize(ctx, "execute", "kernels")
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, message)
@@ -293,7 +286,6 @@ def register(mcp: MCPServer, services: Services) -> None:
                     "mode='notebook_cell' needs cell_index: the 0-based index of the code cell (or its cell_id)."
                 )
             await authorize(ctx, "write", "contents")
-            editor.set(client_name(ctx))
             run = await kernels.execute_notebook(
                 kernel_id, path, cell_index=cell_index, cell_id=cell_id, timeout=timeout, progress=progress
             )
@@ -304,7 +296,6 @@ def register(mcp: MCPServer, services: Services) -> None:
                     "mode='notebook_cell' for one."
                 )
             await authorize(ctx, "write", "contents")
-            editor.set(client_name(ctx))
             run = await kernels.execute_notebook(
                 kernel_id, path, timeout=timeout, continue_on_error=continue_on_error, progress=progress
             )

@@ -13,11 +13,10 @@ from pydantic import Field
 
 from ..exceptions import InvalidArgument
 from ..notebooks.cells import check_index
-from ..notebooks.presence import editor
 from ..notebooks.service import validation_report
 from ..outputs import ShapeOptions, strip_ansi
 from ..services import Services
-from . import authorize, client_name, tool_errors
+from . import tool_call
 from .results import dumps, effective_limit, image_budget, json_result
 from .shaping import (
     MAX_RESULT_DESCRIPTION,
@@ -179,7 +178,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         )
 
     @mcp.tool(annotations=READ_ONLY)
-    @tool_errors
+    @tool_call(("read", "contents"))
     async def read_notebook(
         ctx: Context, path: NotebookPath, outputs: Outputs = "shaped", max_result_chars: MaxResultChars = None
     ) -> CallToolResult:
@@ -187,8 +186,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         the cells you need). A notebook over the result budget comes cut at a cell boundary (truncated says how
         to read the rest) and cannot be written back with write_notebook.
         """
-        await authorize(ctx, "read", "contents")
-        editor.set(client_name(ctx))
         api_path, nb = await notebooks.get(path)
         opts = read_options(api_path, outputs, max_result_chars)
         cells = list(nb.cells)
@@ -219,7 +216,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return json_result(result, opts.shaped.images)
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    @tool_errors
+    @tool_call(("write", "contents"))
     async def write_notebook(
         ctx: Context,
         path: NotebookPath,
@@ -235,8 +232,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         is written. Cells whose outputs are left out or are a read tool's view keep the file's outputs (matched
         by id); outputs: [] clears them. To change one cell use update_cell, add_cell or remove_cell.
         """
-        await authorize(ctx, "write", "contents")
-        editor.set(client_name(ctx))
         kept: list[int] = []
 
         def keep_file_outputs(content: Any, current: Any) -> Any:
@@ -251,7 +246,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return {"path": api_path, "cell_count": len(nb.cells), "success": True, "message": message}
 
     @mcp.tool(annotations=EDIT)
-    @tool_errors
+    @tool_call(("write", "contents"))
     async def create_notebook(
         ctx: Context,
         path: NotebookPath,
@@ -260,13 +255,11 @@ def register(mcp: MCPServer, services: Services) -> None:
         """Create an empty notebook for a kernel (and missing folders); fails if the file exists. Its metadata
         names the kernelspec, so JupyterLab and execute_notebook know what runs it. Add cells with add_cell.
         """
-        await authorize(ctx, "write", "contents")
-        editor.set(client_name(ctx))
         api_path, nb, kernelspec = await notebooks.create(path, kernel)
         return {"notebook": nb, "path": api_path, "kernel": kernelspec["name"], "success": True}
 
     @mcp.tool(annotations=EDIT)
-    @tool_errors
+    @tool_call(("write", "contents"))
     async def add_cell(
         ctx: Context,
         path: NotebookPath,
@@ -289,8 +282,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         (default kernel, folders too). Returns the cell's cell_index and cell_id (use it to address the cell
         later: indices shift), and cell_count.
         """
-        await authorize(ctx, "write", "contents")
-        editor.set(client_name(ctx))
         api_path, at, count, cell, created = await notebooks.add_cell_creating(
             path, cell_type, source, metadata, index, cell_id
         )
@@ -302,7 +293,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return result
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    @tool_errors
+    @tool_call(("write", "contents"))
     async def remove_cell(
         ctx: Context, path: NotebookPath, index: CellIndex = None, cell_id: CellId = None
     ) -> dict[str, Any]:
@@ -310,8 +301,6 @@ def register(mcp: MCPServer, services: Services) -> None:
 
         Returns removed_index and the removed cell's cell_id.
         """
-        await authorize(ctx, "write", "contents")
-        editor.set(client_name(ctx))
         api_path, at, count, removed = await notebooks.remove_cell(path, index, cell_id)
         result: dict[str, Any] = {"path": api_path, "removed_index": at, "cell_count": count, "success": True}
         if removed.get("id"):
@@ -319,7 +308,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return result
 
     @mcp.tool(annotations=EDIT)
-    @tool_errors
+    @tool_call(("write", "contents"))
     async def update_cell(
         ctx: Context,
         path: NotebookPath,
@@ -338,8 +327,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         """Change one cell's source, given its index or cell_id: all of it (source), or one exact piece
         (old_text -> new_text, as a file edit). The cell keeps its id, type, metadata and, unless clear_outputs,
         its outputs. Returns the cell_index and cell_id changed."""
-        await authorize(ctx, "write", "contents")
-        editor.set(client_name(ctx))
         api_path, at, cell = await notebooks.update_cell(
             path, index, source, cell_id, old_text=old_text, new_text=new_text, clear_outputs=clear_outputs
         )
@@ -351,7 +338,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return result
 
     @mcp.tool(annotations=READ_ONLY)
-    @tool_errors
+    @tool_call(("read", "contents"))
     async def read_cells(
         ctx: Context,
         path: NotebookPath,
@@ -381,8 +368,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         (start_index..end_index); "all" reads every cell. Images come as image content. A result over the
         budget stops at a cell boundary: truncated names the call that continues.
         """
-        await authorize(ctx, "read", "contents")
-        editor.set(client_name(ctx))
         if mode == "single" and index is None and cell_id is None:
             raise_missing("index", "mode='single'", "the 0-based index of the cell to read, or its cell_id")
         if mode == "range" and start_index is None:
@@ -437,7 +422,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return json_result(result, opts.shaped.images)
 
     @mcp.tool(annotations=READ_ONLY)
-    @tool_errors
+    @tool_call(("read", "contents"))
     async def inspect_notebook(
         ctx: Context,
         path: NotebookPath,
@@ -450,8 +435,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         and trusted (whether JupyterLab renders its HTML and JavaScript outputs); "outputs": which code cells
         have outputs and which failed; "validate": nbformat schema errors and warnings by cell index.
         """
-        await authorize(ctx, "read", "contents")
-        editor.set(client_name(ctx))
         api_path, nb = await notebooks.get(path)
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode in ("metadata", "full"):
@@ -475,7 +458,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         return result
 
     @mcp.tool(annotations=READ_ONLY)
-    @tool_errors
+    @tool_call(("read", "contents"))
     async def list_notebook_files(
         ctx: Context,
         directory: Annotated[str, Field(description="Directory relative to the server root; '.' is the root.")] = ".",
@@ -485,8 +468,6 @@ def register(mcp: MCPServer, services: Services) -> None:
         """List the notebooks (.ipynb) in a directory, with size in bytes and last modification time, sorted
         by path; hidden files are skipped as in JupyterLab. A long list comes in pages (next_start_index).
         """
-        await authorize(ctx, "read", "contents")
-        editor.set(client_name(ctx))
         files = await notebooks.list_files(directory, recursive)
         total = len(files)
         shown, used = [], 400

@@ -171,7 +171,11 @@ def finish(result: Any, limit: int) -> Any:
     left out when the result carries images (see the module's docstring): every client then shows
     the model the JSON text and the images."""
     if isinstance(result, dict):
-        return json_result(fit(result, limit))
+        compact = dumps(result)
+        if limit and len(compact) > limit:
+            result = fit(result, limit)
+            compact = dumps(result)
+        return json_result(result, text=compact)
     if isinstance(result, CallToolResult) and not result.is_error and isinstance(result.structured_content, dict):
         text = result.content[0] if result.content else None
         if isinstance(text, TextContent) and limit and len(text.text) > limit:

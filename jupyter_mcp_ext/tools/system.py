@@ -18,7 +18,7 @@ from pydantic import Field
 from .. import __version__
 from ..exceptions import PermissionDenied
 from ..services import Services
-from . import authorize, tool_errors
+from . import tool_call
 
 
 def _memory_total() -> int | None:
@@ -51,7 +51,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     """Register the system tools on ``mcp``."""
 
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
-    @tool_errors
+    @tool_call()
     async def system_info(ctx: Context) -> dict[str, Any]:
         """Describe the machine and Jupyter server these tools run in, to know what the code you run will find:
         Python, Jupyter versions and directories, OS, CPUs, memory, the conda or virtual environment, and what
@@ -80,7 +80,7 @@ def register(mcp: MCPServer, services: Services) -> None:
         }
 
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False))
-    @tool_errors
+    @tool_call()
     async def start_jupyter_server(
         ctx: Context,
         env_path: Annotated[
@@ -97,13 +97,11 @@ def register(mcp: MCPServer, services: Services) -> None:
         return {"status": "running", "already_running": True, "server": info, "message": note, "success": True}
 
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False))
-    @tool_errors
+    @tool_call(("write", "server"))  # what Jupyter's own POST /api/shutdown asks the Authorizer for
     async def stop_jupyter_server(ctx: Context) -> dict[str, Any]:
         """Shut down the Jupyter server these tools run in, with its kernels: no tool answers until someone
         starts it again. Refused unless the operator allowed it (MCPExtensionApp.allow_server_shutdown)."""
         app = services.app
-        # Jupyter's own POST /api/shutdown asks the Authorizer for ("write", "server").
-        await authorize(ctx, "write", "server")
         if not app.allow_server_shutdown:
             raise PermissionDenied(
                 "stop_jupyter_server is disabled on this server: the server hosts these tools and stays up. "
