@@ -9,11 +9,12 @@ from mcp.server.mcpserver import Context
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from ..caller import current_caller
 from ..exceptions import InvalidArgument
 from ..jobs.models import JobStarter
 from ..jobs.schedules import ScheduleInfo
 from ..services import Services
-from . import authorize, client_name, tool_errors
+from . import authorize, tool_call
 
 SCHEDULES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 
@@ -50,7 +51,7 @@ def register(mcp: MCPServer, services: Services) -> None:
     schedules = services.jobs.schedules
 
     @mcp.tool(annotations=SCHEDULES)
-    @tool_errors
+    @tool_call()  # the permissions depend on the operation: asked below
     async def manage_schedule(
         ctx: Context,
         operation: Literal["create", "list", "get", "update", "pause", "resume", "delete", "run_now"],
@@ -70,7 +71,7 @@ def register(mcp: MCPServer, services: Services) -> None:
 
         create needs fields notebook_path and cron; update changes the fields given; the other operations take
         schedule_id. Results give status, next_runs, last_runs and history."""
-        starter = JobStarter(via="mcp", client_name=client_name(ctx))
+        starter = JobStarter(via="mcp", client_name=current_caller().client)
         if fields is not None and not isinstance(fields, dict):
             raise InvalidArgument("fields must be an object of schedule fields, e.g. {'cron': '0 7 * * 1-5'}.")
         fields = dict(fields or {})
