@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from ..caller import NOBODY, set_caller
 from ..exceptions import MCPExtError
 from .models import Job, JobOwner, JobStarter
 from .schedule_store import ScheduleStore
@@ -105,6 +106,8 @@ class Scheduler:
 
     async def _loop(self) -> None:
         assert self._wake is not None
+        # The runs are nobody's tool call, even when a tool call's first use of the jobs started this task.
+        set_caller(NOBODY)
         while True:
             self._wake.clear()
             try:
