@@ -429,6 +429,7 @@ class MCPExtensionApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Route ``<base_url>mcp`` to the MCP transport and the REST API under ``jupyter-mcp-ext/``."""
         from .jobs.handlers import default_handlers as job_handlers
+        from .jobs.schedule_handlers import default_handlers as schedule_handlers
 
         self.handlers.extend(
             [
@@ -436,6 +437,7 @@ class MCPExtensionApp(ExtensionApp):
                 (r"/jupyter-mcp-ext/status", StatusHandler),
                 (r"/jupyter-mcp-ext/connect", ConnectHandler),
                 *job_handlers,
+                *schedule_handlers,
             ]
         )
 
