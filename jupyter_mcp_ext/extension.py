@@ -467,6 +467,7 @@ class MCPExtensionApp(ExtensionApp):
         """Route ``<base_url>mcp`` to the MCP transport and the REST API under ``jupyter-mcp-ext/``."""
         from .changes.handlers import default_handlers as change_handlers
         from .jobs.handlers import default_handlers as job_handlers
+        from .jobs.schedule_handlers import default_handlers as schedule_handlers
 
         self.handlers.extend(
             [
@@ -474,6 +475,7 @@ class MCPExtensionApp(ExtensionApp):
                 (r"/jupyter-mcp-ext/status", StatusHandler),
                 (r"/jupyter-mcp-ext/connect", ConnectHandler),
                 *job_handlers,
+                *schedule_handlers,
                 *change_handlers,
             ]
         )

@@ -126,7 +126,7 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
 
     Raises ConfigurationError when ``allowed_tools`` or ``denied_tools`` names a tool that does not exist.
     """
-    from .tools import aliases, jobs, kernels, notebooks, system
+    from .tools import aliases, jobs, kernels, notebooks, schedules, system
     from .tools.results import tidy_tools
 
     mcp = _new_mcp_server(name="jupyter-mcp-ext", version=__version__, instructions=INSTRUCTIONS)
@@ -136,6 +136,7 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
         kernels.register(mcp, services)
     if services.jobs is not None:
         jobs.register(mcp, services)
+        schedules.register(mcp, services)
     app = services.app
     withheld = select_tools(mcp, read_only=app.read_only, allowed=app.allowed_tools, denied=app.denied_tools)
     services.extra["withheld_tools"] = withheld

@@ -91,9 +91,10 @@ class RunnerInfo(BaseModel):
 
 class JobStarter(BaseModel):
     """Who started a job: an MCP client (``via="mcp"``, with the name from its MCP ``clientInfo``
-    when it sent one) or the REST API (``via="lab"``: JupyterLab's Notebook Jobs panel, or a script)."""
+    when it sent one), the REST API (``via="lab"``: JupyterLab's Notebook Jobs panel, or a script),
+    or a schedule (``via="schedule"``; the job's ``schedule_id`` names it)."""
 
-    via: Literal["mcp", "lab"]
+    via: Literal["mcp", "lab", "schedule"]
     client_name: str | None = Field(default=None, description="The MCP client's clientInfo.name, e.g. 'claude-code'.")
 
 
@@ -131,6 +132,8 @@ class Job(BaseModel):
     cancel_requested_at: float | None = None
     owner: JobOwner | None = None
     started_by: JobStarter | None = None
+    schedule_id: str | None = Field(default=None, description="The schedule this job is a run of.")
+    scheduled_for: float | None = Field(default=None, description="The run's scheduled time, for a run of a schedule.")
 
     @property
     def active(self) -> bool:

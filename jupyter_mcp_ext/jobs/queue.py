@@ -11,7 +11,7 @@ import collections
 import logging
 import os
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidArgument, KernelSpecNotFound, NotANotebook, NotebookNotFound
@@ -79,6 +79,8 @@ class JobQueue:
         self._outputs: dict[str, OutputWriter] = {}
         #: Set (and replaced) at every change of a record.
         self.changed = asyncio.Event()
+        #: Called with every saved record (the scheduler follows the ends of its runs).
+        self.listeners: list[Callable[[Job], None]] = []
         self._open = False
         self._stopping = False
 
@@ -177,6 +179,8 @@ class JobQueue:
             self.store.save(job)
         self.notify()
         self.events.changed(job)
+        for listener in self.listeners:
+            listener(job)
 
     def notify(self) -> None:
         """Wake whoever waits on ``changed`` (a new event takes its place)."""

@@ -26,6 +26,7 @@ from ..exceptions import (
     InvalidArgument,
     JobNotFound,
     JobsUnavailable,
+    MCPExtError,
 )
 from . import process
 from .events import JobEvents
@@ -34,6 +35,7 @@ from .models import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
     Job,
+    JobError,
     JobOwner,
     JobResult,
     JobStarter,
@@ -44,6 +46,7 @@ from .models import (
 from .output_writer import OUTPUT_STAGING_NAME as OUTPUT_STAGING_NAME
 from .parameters import NotebookParameters
 from .queue import JobQueue
+from .schedule_service import ScheduleService
 from .store import JobStore
 from .submission import JobSubmission
 
@@ -123,6 +126,8 @@ class JobService:
             state_dir=self.state_dir,
             log=self.log,
         )
+        #: The schedules: each run is a job of this service (started and stopped with it).
+        self.schedules = ScheduleService(self, log=self.log)
         self._start_lock: asyncio.Lock | None = None
         self._start_failed: tuple[float, JobsUnavailable] | None = None
         #: Job records of the database that could not be read: job_id -> why (skipped, kept on disk).
@@ -208,11 +213,13 @@ class JobService:
             ) from e
         self.queue.open(store, executor, jobs)
         self._started = True
+        self.schedules.start(store)
 
     async def stop(self) -> None:
         """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued."""
         if not self._started:
             return
+        await self.schedules.stop()
         await self.queue.close()
         self._started = False
 
@@ -229,10 +236,13 @@ class JobService:
         working_dir_override: str | None = None,
         env_overrides: dict[str, str] | None = None,
         started_by: JobStarter | None = None,
+        schedule_id: str | None = None,
+        scheduled_for: float | None = None,
     ) -> Job:
         """Validate a job and queue it; it starts at once when a slot is free. Returns its record.
 
-        ``started_by`` records who asked for it (an MCP client and its name, or the REST API).
+        ``started_by`` records who asked for it (an MCP client and its name, the REST API, or a
+        schedule: then ``schedule_id`` and ``scheduled_for``, the run's scheduled time, are recorded).
 
         Every argument is checked (``JobSubmission.check``, which lists what it raises) before
         anything is written or started. Also raises JobsUnavailable when the executor cannot run
@@ -265,9 +275,51 @@ class JobService:
             env_override_names=sorted(request.env_overrides),
             owner=self.owner,
             started_by=started_by,
+            schedule_id=schedule_id,
+            scheduled_for=scheduled_for,
             message="Queued.",
         )
         self.queue.add(job)
+        return job.model_copy(deep=True)
+
+    def record_failed_start(
+        self,
+        notebook_path: str,
+        output_path: str,
+        error: MCPExtError,
+        *,
+        kernel_name: str,
+        parameters: dict[str, Any],
+        timeout_seconds: float,
+        started_by: JobStarter | None = None,
+        schedule_id: str | None = None,
+        scheduled_for: float | None = None,
+    ) -> Job:
+        """Record a job that could not start (``error``: its notebook was deleted, its kernel
+        uninstalled...) as failed with reason ``bad_input``, so that a run nobody asked for at that
+        moment (a schedule's) is listed and reported like any failed job. Returns its record."""
+        now = time.time()
+        message = str(error)
+        job = Job(
+            job_id="job_" + secrets.token_hex(6),
+            notebook_path=notebook_path,
+            output_path=output_path,
+            status="failed",
+            created_at=now,
+            completed_at=now,
+            parameters=parameters,
+            kernel_name=kernel_name,
+            timeout_seconds=timeout_seconds,
+            working_dir=posixpath.dirname(notebook_path),
+            result=JobResult(error=JobError(type=type(error).__name__, message=message, reason="bad_input")),
+            message=message,
+            owner=self.owner,
+            started_by=started_by,
+            schedule_id=schedule_id,
+            scheduled_for=scheduled_for,
+        )
+        self.queue.jobs[job.job_id] = job
+        self.queue.save(job)
         return job.model_copy(deep=True)
 
     def _job(self, job_id: Any) -> Job:

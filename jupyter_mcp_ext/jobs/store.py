@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 from pydantic import ValidationError
@@ -9,7 +10,8 @@ from pydantic import ValidationError
 from ..private_db import open_private_sqlite
 from .models import Job
 
-SCHEMA_VERSION = 1
+#: The database's ``user_version``. 1: jobs. 2: schedules and the scheduler's owner (``schedule_store.py``).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -23,6 +25,23 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
 CREATE INDEX IF NOT EXISTS jobs_notebook ON jobs (notebook_path, status);
+"""
+
+#: What version 2 adds to a version 1 database: an older server that opens it again ignores these
+#: tables (and sets user_version back to 1; the next start of this version adds nothing then).
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS schedules (
+    schedule_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scheduler_owner (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    start INTEGER,
+    instance TEXT NOT NULL,
+    since REAL NOT NULL
+);
 """
 
 
@@ -48,7 +67,16 @@ class JobStore:
         self.unreadable: list[tuple[str, str]] = []
         self._db = open_private_sqlite(path)
         self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._db.executescript(_SCHEMA_2)
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        # A database of a newer version keeps its number: its records are read as far as they can be.
+        if version < SCHEMA_VERSION:
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open database, for the schedules' records in the same file (``ScheduleStore``)."""
+        return self._db
 
     def close(self) -> None:
         self._db.close()

@@ -85,7 +85,12 @@ export interface IJob {
   error?: IJobError | null;
   message?: string | null;
   cancel_requested_at?: number | null;
-  started_by?: { via: 'mcp' | 'lab'; client_name?: string | null } | null;
+  started_by?: { via: 'mcp' | 'lab' | 'schedule'; client_name?: string | null } | null;
+  /**
+   * The schedule this job is a run of (null for other jobs).
+   */
+  schedule_id?: string | null;
+  scheduled_for?: number | null;
 }
 
 /**
@@ -161,6 +166,106 @@ export interface IJobRequest {
   parameters?: { [name: string]: unknown };
   kernel_name?: string | null;
   timeout_seconds?: number | null;
+}
+
+/**
+ * The fields of a schedule, as `POST` / `PATCH jupyter-mcp-ext/schedules` take them.
+ */
+export interface IScheduleRequest {
+  notebook_path?: string;
+  cron?: string;
+  timezone?: string;
+  parameters?: { [name: string]: unknown };
+  kernel_name?: string | null;
+  output_path?: string | null;
+  timeout_seconds?: number | null;
+  overlap?: 'skip' | 'queue';
+  catch_up?: 'run_once' | 'skip';
+  start_date?: string | null;
+  end_date?: string | null;
+  active?: boolean;
+}
+
+/**
+ * One entry of a schedule's history.
+ */
+export interface IScheduleEvent {
+  event: 'started' | 'skipped_overlap' | 'missed' | 'caught_up';
+  time: string;
+  last_time?: string | null;
+  count?: number;
+  recorded_at: number;
+  job_id?: string | null;
+  message?: string | null;
+}
+
+/**
+ * A schedule (`Schedule` of the OpenAPI document).
+ */
+export interface ISchedule {
+  schedule_id: string;
+  notebook_path: string;
+  parameters: { [name: string]: unknown };
+  kernel_name: string;
+  output_path: string;
+  timeout_seconds: number;
+  cron: string;
+  timezone: string;
+  active: boolean;
+  overlap: 'skip' | 'queue';
+  catch_up: 'run_once' | 'skip';
+  start_date?: string | null;
+  end_date?: string | null;
+  created_at: number;
+  updated_at: number;
+  status: 'active' | 'paused' | 'ended';
+  message: string;
+  description: string;
+  /**
+   * ISO 8601 with the schedule's offset.
+   */
+  next_runs: string[];
+  waiting_runs: string[];
+  last_runs: {
+    job_id: string;
+    status: JobStatus;
+    scheduled_for?: string | null;
+    created_at: number;
+    completed_at?: number | null;
+    output_path: string;
+    message?: string | null;
+    error_reason?: string | null;
+  }[];
+  history: IScheduleEvent[];
+}
+
+/**
+ * The answer of `GET jupyter-mcp-ext/schedules`.
+ */
+export interface IScheduleList {
+  schedules: ISchedule[];
+  scheduler: { running: boolean; owner_pid?: number | null; message: string };
+}
+
+/**
+ * The answer of `GET jupyter-mcp-ext/schedules/preview`.
+ */
+export interface ISchedulePreview {
+  cron: string;
+  timezone: string;
+  description: string;
+  next_runs: string[];
+  output_path?: string;
+  example_output_path?: string | null;
+}
+
+/**
+ * The answer of `POST jupyter-mcp-ext/schedules/<id>/run`.
+ */
+export interface IScheduleRunResult {
+  schedule: ISchedule;
+  job: IJob | null;
+  message: string;
 }
 
 /**
@@ -245,6 +350,57 @@ export class JobsClient {
       since_line: String(sinceLine),
       limit: String(limit)
     });
+  }
+
+  /**
+   * Every schedule, and whether this server runs them.
+   */
+  schedules(): Promise<IScheduleList> {
+    return this._request<IScheduleList>(['schedules']);
+  }
+
+  createSchedule(request: IScheduleRequest): Promise<ISchedule> {
+    return this._request<ISchedule>(['schedules'], {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
+  }
+
+  /**
+   * Change the fields given (`active: false` pauses, `true` resumes).
+   */
+  updateSchedule(scheduleId: string, changes: IScheduleRequest): Promise<ISchedule> {
+    return this._request<ISchedule>(['schedules', scheduleId], {
+      method: 'PATCH',
+      body: JSON.stringify(changes)
+    });
+  }
+
+  async removeSchedule(scheduleId: string): Promise<void> {
+    await this._request<void>(['schedules', scheduleId], { method: 'DELETE' });
+  }
+
+  runSchedule(scheduleId: string): Promise<IScheduleRunResult> {
+    return this._request<IScheduleRunResult>(['schedules', scheduleId, 'run'], {
+      method: 'POST'
+    });
+  }
+
+  /**
+   * The next run times of a cron expression in a timezone (and, given a
+   * notebook, the output path of its first run).
+   */
+  previewSchedule(
+    cron: string,
+    timezone: string,
+    notebookPath?: string,
+    init: RequestInit = {}
+  ): Promise<ISchedulePreview> {
+    const query: { [key: string]: string } = { cron, timezone, count: '3' };
+    if (notebookPath) {
+      query.notebook_path = notebookPath;
+    }
+    return this._request<ISchedulePreview>(['schedules', 'preview'], init, query);
   }
 
   notebookParameters(path: string): Promise<INotebookParameters> {

@@ -200,3 +200,100 @@ export function baseName(path: string): string {
   const parts = path.split('/');
   return parts[parts.length - 1] || path;
 }
+
+/**
+ * A schedule's run time (ISO 8601 with an offset) in the browser's own time zone:
+ * "today 07:00", "tomorrow 07:00", or "Tue, Dec 8, 07:00".
+ */
+export function formatRunTime(
+  isoTime: string,
+  now: Date = new Date(),
+  locale?: string
+): string {
+  const date = new Date(isoTime);
+  if (isNaN(date.getTime())) {
+    return isoTime;
+  }
+  const clock = date.toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
+  const tomorrow = new Date(now);
+  tomorrow.setDate(now.getDate() + 1);
+  if (date.toDateString() === now.toDateString()) {
+    return clock;
+  }
+  if (date.toDateString() === tomorrow.toDateString()) {
+    return `${date.toLocaleDateString(locale, { weekday: 'short' })} ${clock}`;
+  }
+  return date.toLocaleString(locale, {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit'
+  });
+}
+
+/**
+ * The repeat choices of the "Run as Job…" dialog.
+ */
+export type RepeatKind = 'once' | 'hourly' | 'daily' | 'weekdays' | 'weekly' | 'custom';
+
+/**
+ * A repeat choice and its settings: `minute` (hourly), `time` ("HH:MM"), `day` (0-6, Sunday 0), `cron`.
+ */
+export interface IRepeat {
+  kind: RepeatKind;
+  minute?: number;
+  time?: string;
+  day?: number;
+  cron?: string;
+}
+
+/**
+ * The cron expression of a repeat choice, or null for "once" (or an unreadable time).
+ */
+export function repeatToCron(repeat: IRepeat): string | null {
+  const [hours, minutes] = (repeat.time ?? '07:00').split(':').map(Number);
+  const clock =
+    Number.isInteger(hours) && Number.isInteger(minutes) ? `${minutes} ${hours}` : null;
+  switch (repeat.kind) {
+    case 'once':
+      return null;
+    case 'hourly':
+      return `${Math.min(59, Math.max(0, Math.floor(repeat.minute ?? 0)))} * * * *`;
+    case 'daily':
+      return clock && `${clock} * * *`;
+    case 'weekdays':
+      return clock && `${clock} * * 1-5`;
+    case 'weekly':
+      return clock && `${clock} * * ${repeat.day ?? 1}`;
+    case 'custom':
+      return (repeat.cron ?? '').trim().split(/\s+/).join(' ') || null;
+  }
+}
+
+/**
+ * The repeat choice a cron expression reads as (a preset when it is one, else custom).
+ */
+export function cronToRepeat(cron: string): IRepeat {
+  const fields = cron.trim().split(/\s+/);
+  const number = /^\d+$/;
+  if (fields.length === 5 && number.test(fields[0])) {
+    const [minute, hour, dom, month, dow] = fields;
+    if (hour === '*' && dom === '*' && month === '*' && dow === '*') {
+      return { kind: 'hourly', minute: Number(minute) };
+    }
+    if (number.test(hour) && dom === '*' && month === '*') {
+      const time = `${hour.padStart(2, '0')}:${minute.padStart(2, '0')}`;
+      if (dow === '*') {
+        return { kind: 'daily', time };
+      }
+      if (dow === '1-5') {
+        return { kind: 'weekdays', time };
+      }
+      if (/^[0-6]$/.test(dow)) {
+        return { kind: 'weekly', time, day: Number(dow) };
+      }
+    }
+  }
+  return { kind: 'custom', cron };
+}

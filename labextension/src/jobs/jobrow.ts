@@ -19,6 +19,7 @@ import { mcpIcon } from '../icon';
 
 import { IJob, isActive, JobStatus } from './api';
 import { baseName, formatDuration, formatTime, formatValue } from './format';
+import { scheduleIcon } from './icons';
 
 /**
  * What a row's buttons do; the panel provides them.
@@ -68,6 +69,9 @@ export function starterLabel(job: IJob, trans: TranslationBundle): string {
   if (starter.via === 'mcp') {
     return starter.client_name ?? trans.__('MCP client');
   }
+  if (starter.via === 'schedule') {
+    return trans.__('Schedule');
+  }
   return trans.__('JupyterLab');
 }
 
@@ -83,6 +87,9 @@ export function starterTitle(job: IJob, trans: TranslationBundle): string {
     return starter.client_name
       ? trans.__('Started by the MCP client “%1”', starter.client_name)
       : trans.__('Started by an MCP client that did not give its name');
+  }
+  if (starter.via === 'schedule') {
+    return trans.__('A run of schedule %1', job.schedule_id ?? '');
   }
   return trans.__('Started from JupyterLab (or the REST API)');
 }
@@ -308,7 +315,7 @@ export class JobRow {
       this._via = via;
       this._starter.replaceChildren();
       if (via) {
-        const icon = via === 'mcp' ? mcpIcon : userIcon;
+        const icon = via === 'mcp' ? mcpIcon : via === 'schedule' ? scheduleIcon : userIcon;
         this._starter.appendChild(icon.element({ tag: 'span', className: 'jp-mcp-ext-JobRow-starterIcon' }));
         this._starter.appendChild(element('span', 'jp-mcp-ext-JobRow-starterName'));
       }

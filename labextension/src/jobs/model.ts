@@ -251,8 +251,9 @@ export class JobsModel implements IDisposable {
       this._schedule();
       return;
     }
-    if (isActive(event.status)) {
+    if (isActive(event.status) || event.action === 'created') {
       // Seen active: its end is announced even when its record arrives only after it ended.
+      // A job created already ended (a scheduled run that could not start) is announced too.
       this._seenActive.add(event.job_id);
     }
     const known = this._jobs.get(event.job_id);

@@ -1,6 +1,7 @@
 /**
- * The Notebook Jobs sidebar panel: a status filter, the jobs newest first, and
- * an empty state that says how to start one.
+ * The Notebook Jobs sidebar panel: two views, the jobs (a status filter, the
+ * jobs newest first, and an empty state that says how to start one) and the
+ * schedules (schedules.ts).
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
@@ -14,9 +15,15 @@ import { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { isActive, JOB_STATUSES, JobStatus } from './api';
-import { jobsIcon } from './icons';
+import { jobsIcon, scheduleIcon } from './icons';
 import { IJobActions, JobRow, statusLabel } from './jobrow';
 import { JobsModel } from './model';
+import { IScheduleActions, SchedulesList, SchedulesModel } from './schedules';
+
+/**
+ * The views of the panel.
+ */
+export type JobsView = 'jobs' | 'schedules';
 
 /**
  * The sidebar panel of notebook jobs.
@@ -35,6 +42,9 @@ export class JobsPanel extends SidePanel {
     heading.className = 'jp-text-truncated';
     this.header.addWidget(new Widget({ node: heading }));
 
+    this.schedules = options.schedules;
+    this._switch = new ViewSwitch(trans, view => (this.view = view));
+    this.toolbar.addItem('view', this._switch);
     this._filter = new StatusFilter(trans);
     this._filter.changed = () => this._list.render();
     this.toolbar.addItem('status-filter', this._filter);
@@ -43,8 +53,9 @@ export class JobsPanel extends SidePanel {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: trans.__('Reload the jobs from the server'),
-        onClick: () => void this.model.refresh()
+        tooltip: trans.__('Reload from the server'),
+        onClick: () =>
+          void (this._view === 'jobs' ? this.model.refresh() : this.schedules.refresh())
       })
     );
     this.toolbar.node.setAttribute('aria-label', trans.__('Notebook Jobs toolbar'));
@@ -60,12 +71,39 @@ export class JobsPanel extends SidePanel {
       }
     });
     this.addWidget(this._list);
+    this._schedulesList = new SchedulesList({
+      model: this.schedules,
+      actions: options.scheduleActions,
+      trans
+    });
+    this._schedulesList.hide();
+    this.addWidget(this._schedulesList);
     this.content.addClass('jp-mcp-ext-JobsPanel-content');
 
     this.model.changed.connect(this._onModelChanged, this);
   }
 
   readonly model: JobsModel;
+  readonly schedules: SchedulesModel;
+
+  /**
+   * The view shown: the jobs, or the schedules.
+   */
+  get view(): JobsView {
+    return this._view;
+  }
+
+  set view(view: JobsView) {
+    if (view === this._view) {
+      return;
+    }
+    this._view = view;
+    this._switch.value = view;
+    this._filter.setHidden(view !== 'jobs');
+    this._list.setHidden(view !== 'jobs');
+    this._schedulesList.setHidden(view !== 'schedules');
+    this.schedules.watching = this.isVisible && view === 'schedules';
+  }
 
   dispose(): void {
     window.clearInterval(this._tick);
@@ -76,6 +114,7 @@ export class JobsPanel extends SidePanel {
     super.onAfterShow(msg);
     void this.model.refresh();
     this._onModelChanged();
+    this.schedules.watching = this._view === 'schedules';
   }
 
   protected onAfterAttach(msg: Message): void {
@@ -88,6 +127,7 @@ export class JobsPanel extends SidePanel {
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
     this._updateTicking();
+    this.schedules.watching = false;
   }
 
   private _onModelChanged(): void {
@@ -114,6 +154,9 @@ export class JobsPanel extends SidePanel {
 
   private _filter: StatusFilter;
   private _list: JobsList;
+  private _schedulesList: SchedulesList;
+  private _switch: ViewSwitch;
+  private _view: JobsView = 'jobs';
   private _tick = 0;
 }
 
@@ -124,9 +167,49 @@ export namespace JobsPanel {
   export interface IOptions {
     model: JobsModel;
     actions: IJobActions;
+    schedules: SchedulesModel;
+    scheduleActions: IScheduleActions;
     trans: TranslationBundle;
     translator?: SidePanel.IOptions['translator'];
   }
+}
+
+/**
+ * The switch between the two views: two toggle buttons (`aria-pressed`).
+ */
+class ViewSwitch extends Widget {
+  constructor(trans: TranslationBundle, select: (view: JobsView) => void) {
+    super();
+    this.addClass('jp-mcp-ext-ViewSwitch');
+    this.node.setAttribute('role', 'group');
+    this.node.setAttribute('aria-label', trans.__('Show'));
+    const views: [JobsView, string, typeof jobsIcon][] = [
+      ['jobs', trans.__('Jobs'), jobsIcon],
+      ['schedules', trans.__('Schedules'), scheduleIcon]
+    ];
+    for (const [view, label, icon] of views) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'jp-mcp-ext-ViewSwitch-button';
+      button.dataset.view = view;
+      button.appendChild(icon.element({ tag: 'span', className: 'jp-mcp-ext-ViewSwitch-icon' }));
+      button.appendChild(document.createTextNode(label));
+      button.addEventListener('click', () => select(view));
+      // The toolbar would take the focus back otherwise.
+      button.addEventListener('focus', event => event.stopPropagation());
+      this._buttons.push(button);
+      this.node.appendChild(button);
+    }
+    this.value = 'jobs';
+  }
+
+  set value(view: JobsView) {
+    for (const button of this._buttons) {
+      button.setAttribute('aria-pressed', String(button.dataset.view === view));
+    }
+  }
+
+  private _buttons: HTMLButtonElement[] = [];
 }
 
 /**

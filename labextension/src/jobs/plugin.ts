@@ -23,14 +23,15 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { listIcon, ToolbarButton } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
-import { errorMessage, IJob, JobsClient } from './api';
+import { errorMessage, IJob, ISchedule, JobsClient } from './api';
 import { baseName } from './format';
 import { jobsIcon } from './icons';
 import { JobLogView } from './joblog';
 import { IJobActions, statusLabel } from './jobrow';
 import { JobsModel } from './model';
 import { JobsPanel } from './panel';
-import { RunJobDialog, RunJobForm } from './runjob';
+import { PreviewFunction, RunJobDialog, RunJobForm, RunRequest } from './runjob';
+import { IScheduleActions, SchedulesModel } from './schedules';
 
 /**
  * The sidebar widget's id; also the `data-id` of its tab.
@@ -115,21 +116,112 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
         )
     };
 
-    const panel = new JobsPanel({ model, actions, trans, translator: translator ?? undefined });
+    const schedules = new SchedulesModel({ client: model.client, jobs: model });
+    const preview: PreviewFunction = (cron, timezone, path, init) =>
+      model.client.previewSchedule(cron, timezone, path, init);
+    /**
+     * What the "Run as Job…" dialog asks for: a job, a new schedule, or a change of one.
+     */
+    const submit = async (request: RunRequest): Promise<IJob | ISchedule> => {
+      if (request.kind === 'job') {
+        return model.create(request.job);
+      }
+      const schedule =
+        request.kind === 'schedule'
+          ? await model.client.createSchedule(request.schedule)
+          : await model.client.updateSchedule(request.scheduleId, request.schedule);
+      schedules.store(schedule);
+      return schedule;
+    };
+    const showSchedules = (): void => {
+      app.shell.activateById(JOBS_PANEL_ID);
+      panel.view = 'schedules';
+    };
+    const scheduleActions: IScheduleActions = {
+      openInput: schedule => open(schedule.notebook_path),
+      openOutput: path => open(path),
+      runNow: schedule =>
+        void model.client.runSchedule(schedule.schedule_id).then(
+          result => {
+            schedules.store(result.schedule);
+            if (result.job?.status === 'failed') {
+              void showErrorMessage(trans.__('The run could not start'), result.message);
+            }
+          },
+          error => showErrorMessage(trans.__('Could not run the schedule'), errorMessage(error))
+        ),
+      setActive: (schedule, active) =>
+        void model.client.updateSchedule(schedule.schedule_id, { active }).then(
+          updated => schedules.store(updated),
+          error =>
+            showErrorMessage(
+              active ? trans.__('Could not resume the schedule') : trans.__('Could not pause the schedule'),
+              errorMessage(error)
+            )
+        ),
+      edit: schedule => void editSchedule(schedule),
+      remove: schedule => void removeSchedule(schedule)
+    };
+    const editSchedule = async (schedule: ISchedule): Promise<void> => {
+      let defaults;
+      try {
+        defaults = await model.client.notebookParameters(schedule.notebook_path);
+      } catch (error) {
+        await showErrorMessage(trans.__('Cannot edit the schedule of %1', schedule.notebook_path), errorMessage(error));
+        return;
+      }
+      const form = new RunJobForm(defaults, trans, { schedule, preview });
+      await new RunJobDialog({ defaults, form, trans, submit, editing: true }).launch();
+    };
+    const removeSchedule = async (schedule: ISchedule): Promise<void> => {
+      const result = await showDialog({
+        title: trans.__('Delete the schedule?'),
+        body: trans.__(
+          'The schedule of %1 (%2) stops for good. The jobs it ran and their output notebooks stay.',
+          baseName(schedule.notebook_path),
+          schedule.description
+        ),
+        buttons: [Dialog.cancelButton({ label: trans.__('Keep') }), Dialog.warnButton({ label: trans.__('Delete') })]
+      });
+      if (!result.button.accept) {
+        return;
+      }
+      try {
+        await model.client.removeSchedule(schedule.schedule_id);
+        schedules.forget(schedule.schedule_id);
+      } catch (error) {
+        await showErrorMessage(trans.__('Could not delete the schedule'), errorMessage(error));
+      }
+    };
+
+    const panel = new JobsPanel({
+      model,
+      actions,
+      schedules,
+      scheduleActions,
+      trans,
+      translator: translator ?? undefined
+    });
     panel.id = JOBS_PANEL_ID;
     panel.title.icon = jobsIcon;
     app.shell.add(panel, 'left', { rank: 1010 });
     restorer?.add(panel, JOBS_PANEL_ID);
 
-    // A job that ends while nobody looks at the panel is announced.
+    // A job that ends while nobody looks at the panel is announced; so is a scheduled
+    // run that fails, always (nobody started it: nobody watches it).
     model.jobFinished.connect((_, job) => {
-      if (panel.isVisible) {
+      const failed = job.status === 'failed' || job.status === 'timeout';
+      const scheduled = !!job.schedule_id;
+      if (panel.isVisible && !(scheduled && failed)) {
         return;
       }
       const name = baseName(job.notebook_path);
       const ok = job.status === 'completed';
-      const message =
-        job.status === 'failed' || job.status === 'timeout'
+      const message = scheduled
+        ? failed
+          ? trans.__('Scheduled run of %1 %2: %3', name, statusLabel(job.status, trans).toLowerCase(), job.message ?? '')
+          : trans.__('Scheduled run of %1 %2.', name, statusLabel(job.status, trans).toLowerCase())
+        : failed
           ? trans.__('Job %1 %2: %3', name, statusLabel(job.status, trans).toLowerCase(), job.message ?? '')
           : trans.__('Job %1 %2.', name, statusLabel(job.status, trans).toLowerCase());
       Notification.emit(message, ok ? 'success' : job.status === 'cancelled' ? 'info' : 'error', {
@@ -140,12 +232,19 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
             caption: trans.__('Open %1', job.output_path),
             callback: () => open(job.output_path)
           },
-          {
-            label: trans.__('Show Jobs'),
-            caption: trans.__('Show the Notebook Jobs panel'),
-            displayType: 'link',
-            callback: () => app.shell.activateById(JOBS_PANEL_ID)
-          }
+          scheduled
+            ? {
+                label: trans.__('Show Schedules'),
+                caption: trans.__('Show the schedules in the Notebook Jobs panel'),
+                displayType: 'link',
+                callback: showSchedules
+              }
+            : {
+                label: trans.__('Show Jobs'),
+                caption: trans.__('Show the Notebook Jobs panel'),
+                displayType: 'link',
+                callback: () => app.shell.activateById(JOBS_PANEL_ID)
+              }
         ]
       });
     });
@@ -200,16 +299,14 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
           await showErrorMessage(trans.__('Cannot run %1 as a job', path), errorMessage(error));
           return;
         }
-        const form = new RunJobForm(defaults, trans);
-        const dialog = new RunJobDialog({
-          defaults,
-          form,
-          trans,
-          submit: request => model.create(request)
-        });
+        const form = new RunJobForm(defaults, trans, { preview });
+        const dialog = new RunJobDialog({ defaults, form, trans, submit });
         await dialog.launch();
-        if (dialog.job) {
+        if (dialog.job && 'schedule_id' in dialog.job && !('job_id' in dialog.job)) {
+          showSchedules();
+        } else if (dialog.job) {
           app.shell.activateById(JOBS_PANEL_ID);
+          panel.view = 'jobs';
         }
       }
     });
