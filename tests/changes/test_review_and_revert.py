@@ -100,7 +100,9 @@ async def test_an_edit_the_person_made_since_refuses_the_revert_with_409_naming_
     async with agent() as client:
         updated = await call(client, "update_cell", path=path, index=0, source="a = 10")
         if notebook_backend == "live":  # typed in the open notebook, not saved yet
-            lab.clients[path].type_into(updated["cell_id"], "  # mine")
+            tab = lab.clients[path]
+            await tab.wait_for(lambda: tab.sources()[0] == "a = 10", what="the agent's edit in the tab")
+            tab.type_into(updated["cell_id"], "  # mine")
 
             async def typed() -> bool:
                 return (await sources(client, path))[0].endswith("# mine")
