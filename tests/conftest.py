@@ -19,6 +19,17 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 TOKEN = "mcp-test-token"
 
+#: Every tool a server offers by default (no read_only, allowed_tools or denied_tools, no legacy names).
+TOOLS = frozenset(
+    {
+        "read_notebook", "write_notebook", "create_notebook", "add_cell", "remove_cell", "update_cell", "read_cells",
+        "inspect_notebook", "list_notebook_files",
+        "list_kernels", "start_kernel", "stop_kernel", "interrupt_kernel", "restart_kernel", "execute_on_kernel",
+        "execute_notebook", "manage_async_job", "manage_schedule",
+        "system_info", "start_jupyter_server", "stop_jupyter_server",
+    }
+)  # fmt: skip
+
 #: The two protocol generations the SDK speaks: the initialize handshake and stateless 2026-07-28.
 MODES = ["legacy", "2026-07-28"]
 #: The JSON-RPC ``initialize`` request, as the first POST of any MCP client, for tests that speak raw HTTP.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from ..conftest import MODES, error_text, result_json
+from ..conftest import MODES, TOOLS, error_text, result_json
 
 #: The tools that change nothing: what a read-only endpoint offers.
 READ_ONLY_TOOLS = {
@@ -68,7 +68,7 @@ async def test_allowed_and_denied_tools_narrow_the_list_and_the_status_tells_wha
     assert status["tools"] == ["read_cells", "update_cell"] and status["tool_count"] == 2
     assert status["read_only"] is False
     assert "list_kernels" in status["withheld_tools"] and "execute_on_kernel" in status["withheld_tools"]
-    assert len(status["withheld_tools"]) == 18
+    assert len(status["withheld_tools"]) == len(TOOLS) - 2
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,11 @@ async def test_allowed_and_denied_tools_narrow_the_list_and_the_status_tells_wha
 )
 async def test_denied_tools_alone_keeps_every_other_tool(mcp_client):
     names = await offered(mcp_client)
-    assert len(names) == 18 and not names & {"stop_jupyter_server", "write_notebook"}
+    assert names == TOOLS - {"stop_jupyter_server", "write_notebook"}
 
 
 async def test_by_default_every_tool_is_offered_and_nothing_is_withheld(mcp_client, server_url, auth_headers):
-    assert len(await offered(mcp_client)) == 20
+    assert await offered(mcp_client) == TOOLS
     async with httpx2.AsyncClient(headers=auth_headers) as http:
         status = (await http.get(f"{server_url}jupyter-mcp-ext/status")).json()
     assert status["read_only"] is False and status["withheld_tools"] == []
