@@ -29,11 +29,17 @@ class Caller:
     user : str or None
         The Jupyter user's name as the server's identity provider knows it; None when it knows no name
         (the default identity provider makes an anonymous user for each token-authenticated client).
+    tool : str or None
+        The tool being called; None outside a tool call.
+    call_id : str or None
+        An id unique to the call (what the record of agent changes folds one call's writes under).
     """
 
     client: str | None = None
     session: str | None = None
     user: str | None = None
+    tool: str | None = None
+    call_id: str | None = None
 
 
 #: Nobody: outside a tool call (a request of JupyterLab, a background task).

@@ -48,6 +48,18 @@ class Conflict(MCPExtError):
     http_status = 409
 
 
+class ChangeConflict(Conflict):
+    """A change cannot be reverted: cells it touched were changed since (``cells``: their ids)."""
+
+    def __init__(self, message: str, *, cells: list[str]) -> None:
+        super().__init__(message)
+        self.cells = cells
+
+
+class ChangeNotFound(NotFound):
+    """No recorded change has the given id."""
+
+
 class KernelNotFound(NotFound):
     """No active kernel has the given kernel_id."""
 

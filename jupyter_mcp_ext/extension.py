@@ -259,6 +259,34 @@ class MCPExtensionApp(ExtensionApp):
         "dask_scheduler_address. Needs the dask-gateway extra.",
     )
 
+    # -- agent changes (review and undo) ---------------------------------------------------
+
+    record_changes = Bool(
+        True,
+        config=True,
+        help="Record every change an MCP client makes to a notebook (its cells before and after), so that a "
+        "person can review and revert it from JupyterLab or the changes REST API. Default True.",
+    )
+    changes_db_path = Unicode(
+        "",
+        config=True,
+        help="SQLite file holding the change records (readable by the server's user only). Default '': "
+        "changes.sqlite beside the job database (jobs_db_path).",
+    )
+    changes_max_bytes = Int(
+        50 * 1024 * 1024,
+        min=0,
+        config=True,
+        help="Most bytes the change records may take (their JSON); the oldest go first. Default 50 MiB. "
+        "0 means no size bound.",
+    )
+    changes_max_age_days = Float(
+        30.0,
+        min=0,
+        config=True,
+        help="Days a change record is kept. Default 30. 0 means records are kept until the size bound drops them.",
+    )
+
     # ----------------------------------------------------------------------------------------
 
     # Set by ensure_mcp_running; class-level so that stop_extension works even when
@@ -276,6 +304,10 @@ class MCPExtensionApp(ExtensionApp):
 
         return os.path.join(jupyter_data_dir(), "jupyter_mcp_ext", "jobs.sqlite")
 
+    @default("changes_db_path")
+    def _default_changes_db_path(self) -> str:
+        return os.path.join(os.path.dirname(os.path.abspath(self.jobs_db_path)), "changes.sqlite")
+
     @validate(
         "session_idle_timeout",
         "execution_timeout",
@@ -285,6 +317,7 @@ class MCPExtensionApp(ExtensionApp):
         "job_timeout",
         "max_request_body_bytes",
         "max_concurrent_jobs",
+        "changes_max_age_days",
     )
     def _check_number(self, proposal: Any) -> Any:
         # traitlets' own ``min`` allows 0 and NaN; these settings need a finite number, some > 0.
@@ -403,6 +436,10 @@ class MCPExtensionApp(ExtensionApp):
 
         services.kernels = KernelService.from_app(self, services)
         services.jobs = JobService.from_app(self, services)
+        if self.record_changes:
+            from .changes.service import ChangeService
+
+            services.changes = ChangeService.from_app(self, services)
         try:
             self.mcp = build_mcp_server(services)
         except ConfigurationError as e:
@@ -428,6 +465,7 @@ class MCPExtensionApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Route ``<base_url>mcp`` to the MCP transport and the REST API under ``jupyter-mcp-ext/``."""
+        from .changes.handlers import default_handlers as change_handlers
         from .jobs.handlers import default_handlers as job_handlers
         from .jobs.schedule_handlers import default_handlers as schedule_handlers
 
@@ -438,6 +476,7 @@ class MCPExtensionApp(ExtensionApp):
                 (r"/jupyter-mcp-ext/connect", ConnectHandler),
                 *job_handlers,
                 *schedule_handlers,
+                *change_handlers,
             ]
         )
 

@@ -14,14 +14,16 @@ if TYPE_CHECKING:
 class Services:
     """What ``MCPExtensionApp.initialize_settings`` builds: one instance per server.
 
-    ``kernels`` and ``jobs`` are the kernel and job services (typed ``Any`` so that each
-    package stays importable on its own); ``app`` is the extension, for its config traits.
+    ``kernels``, ``jobs`` and ``changes`` are the kernel, job and agent-change services (typed ``Any``
+    so that each package stays importable on its own; ``changes`` is None when the operator turned the
+    record off); ``app`` is the extension, for its config traits.
     """
 
     app: MCPExtensionApp
     notebooks: NotebookService
     kernels: Any = None
     jobs: Any = None
+    changes: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
@@ -32,8 +34,11 @@ class Services:
                 await start()
 
     async def stop(self) -> None:
-        """Stop the services' background work, jobs first (they may hold kernels)."""
+        """Stop the services' background work, jobs first (they may hold kernels), then close the
+        change record."""
         for service in (self.jobs, self.kernels):
             stop = getattr(service, "stop", None)
             if stop is not None:
                 await stop()
+        if self.changes is not None:
+            self.changes.close()

@@ -108,7 +108,9 @@ async def test_concurrent_calls_each_see_their_own_caller():
     with calling_as(Caller(client="outer")):
         await asyncio.gather(probe(ctx=None, tag="a"), probe(ctx=None, tag="b"))
         assert current_caller().client == "outer", "a call does not change its caller's context"
-    assert seen == {"a": NOBODY, "b": NOBODY}, "an in-process call without a request works for nobody"
+    # An in-process call without a request works for nobody, and each call is a call of its own.
+    assert [(c.client, c.session, c.user, c.tool) for c in seen.values()] == [(None, None, None, "probe")] * 2
+    assert seen["a"].call_id and seen["b"].call_id and seen["a"].call_id != seen["b"].call_id
 
 
 def test_the_preamble_keeps_the_tools_signature_and_refuses_what_cannot_be_a_tool():

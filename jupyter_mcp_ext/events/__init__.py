@@ -14,6 +14,10 @@ from typing import Any
 JOB_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mcp_ext/job/v1"
 JOB_EVENT_SCHEMA_VERSION = "1"
 JOB_EVENT_SCHEMA_PATH = Path(__file__).with_name("job.yaml")
+#: The ``$id`` of the agent change event (jupyter_mcp_ext/events/change.yaml).
+CHANGE_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_mcp_ext/change/v1"
+CHANGE_EVENT_SCHEMA_VERSION = "1"
+CHANGE_EVENT_SCHEMA_PATH = Path(__file__).with_name("change.yaml")
 
 
 def register_schemas(event_logger: Any) -> None:
@@ -22,5 +26,9 @@ def register_schemas(event_logger: Any) -> None:
     Must run before clients subscribe: a listener that subscribes to all events only receives
     those of the schemas registered when it subscribed.
     """
-    if JOB_EVENT_SCHEMA_ID not in event_logger.schemas:
-        event_logger.register_event_schema(JOB_EVENT_SCHEMA_PATH)
+    for schema_id, path in (
+        (JOB_EVENT_SCHEMA_ID, JOB_EVENT_SCHEMA_PATH),
+        (CHANGE_EVENT_SCHEMA_ID, CHANGE_EVENT_SCHEMA_PATH),
+    ):
+        if schema_id not in event_logger.schemas:
+            event_logger.register_event_schema(path)

@@ -74,6 +74,8 @@ class LiveOutputWriter(ContentsOutputWriter):
         if found is None:
             return
         live, ycell = found
+        # Written straight into the document, not through the notebook service: say what the cell was.
+        self.notebooks.edits.writing(self.api_path, live.cells(), [self._at[index]])
         with live.ydoc.transaction(origin=ORIGIN):
             youtputs = ycell.get("outputs")
             if youtputs is not None and len(youtputs):

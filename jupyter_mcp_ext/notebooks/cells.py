@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import operator
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import nbformat
@@ -27,6 +28,44 @@ def cell_source(cell: Mapping[str, Any]) -> str:
     """A cell's source as one string (nbformat allows a list of lines)."""
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
+
+
+#: Cell metadata that the ContentsManager adds when it reads a notebook and drops when it saves one.
+TRANSIENT_CELL_METADATA = ("trusted",)
+
+
+def file_metadata(cell: Mapping[str, Any]) -> Any:
+    """A cell's metadata as the file has it: without the ContentsManager's transient ``trusted`` mark,
+    which JupyterLab keeps out of the metadata it shows too."""
+    metadata = cell.get("metadata") or {}
+    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
+        return metadata
+    return {k: v for k, v in metadata.items() if k not in TRANSIENT_CELL_METADATA}
+
+
+def as_in_file(cell: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The cell as the file has it (see ``file_metadata``); the cell itself when nothing differs."""
+    metadata = cell.get("metadata")
+    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
+        return cell
+    return {**cell, "metadata": file_metadata(cell)}
+
+
+def first_difference(a: Iterable[Any], b: Iterable[Any], default: int) -> int:
+    """The position of the first pair of ``a`` and ``b`` that are not the same object, else ``default``
+    (iterators all the way down: no Python loop over the cells). An edit replaces the cells it changes
+    and shares the others, so this skips a notebook's untouched ends at C speed."""
+    differs = map(operator.is_not, a, b)
+    return next(itertools.compress(itertools.count(), differs), default)
+
+
+def plain(value: Any) -> Any:
+    """A deep copy as plain dicts and lists (NotebookNode is a dict, but Y types and records want plain values)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def cell_range_text(count: int) -> str:
@@ -249,13 +288,18 @@ class SeenCellIds:
 
 __all__ = [
     "CELL_TYPES",
+    "TRANSIENT_CELL_METADATA",
     "SeenCellIds",
+    "as_in_file",
     "cell_range_text",
     "cell_source",
     "check_index",
     "ensure_cell_ids",
+    "file_metadata",
+    "first_difference",
     "find_cell_id",
     "new_cell",
+    "plain",
     "replace_once",
     "resolve_cell",
 ]

@@ -68,6 +68,16 @@ class NotebookEdits:
         The rooms' shared documents; None writes files only.
     ids : SeenCellIds
         Told of every notebook written, so that a vanished cell id can be reported with where it was.
+
+    Attributes
+    ----------
+    observers : list
+        Called as ``observer(api_path, before, after)`` right after each write of ``edit`` and ``write``
+        (not ``replace``: a job's output), with the notebook as it was (None: the write created it) and
+        as it is; what they raise is theirs to handle (the write is done).
+    before_writers : list
+        Called as ``hook(api_path, cells, indices)`` by writers that change a live document directly
+        (a run's outputs streamed into it), before they change cells ``indices`` of ``cells``.
     """
 
     def __init__(
@@ -81,6 +91,18 @@ class NotebookEdits:
         self.live = live
         self.ids = ids
         self.log = log or logging.getLogger(__name__)
+        self.observers: list[Callable[[str, NotebookNode | None, NotebookNode], None]] = []
+        self.before_writers: list[Callable[[str, list[Any], list[int]], None]] = []
+
+    def written(self, api_path: str, before: NotebookNode | None, after: NotebookNode) -> None:
+        """Tell the observers of a write (see ``observers``)."""
+        for observer in self.observers:
+            observer(api_path, before, after)
+
+    def writing(self, api_path: str, cells: list[Any], indices: list[int]) -> None:
+        """Tell the ``before_writers`` that cells ``indices`` of ``cells`` are about to change."""
+        for hook in self.before_writers:
+            hook(api_path, cells, indices)
 
     async def edit(self, api_path: str, change: Callable[[NotebookNode], T], *, argument: str = "path") -> T:
         """Apply ``change`` to a copy of the notebook at ``api_path`` (normalized) and save it.
@@ -98,16 +120,21 @@ class NotebookEdits:
         return await self.in_document_or_file(api_path, change, lambda: self._edit_file(api_path, change, argument))
 
     async def in_document_or_file(
-        self, api_path: str, change: Callable[[NotebookNode], T], on_file: Callable[[], Awaitable[T]]
+        self,
+        api_path: str,
+        change: Callable[[NotebookNode], T],
+        on_file: Callable[[], Awaitable[T]],
+        *,
+        observed: bool = True,
     ) -> T:
         """Write a notebook where it lives: when a collaboration room holds it, ``change`` runs on
-        its live document (``_edit_live``); else ``on_file()`` runs under the path's write lock. A
-        room that opens while the lock is awaited is written instead: the file behind a room is the
-        room's to save."""
+        its live document (``_edit_live``, told to the observers unless not ``observed``); else
+        ``on_file()`` runs under the path's write lock. A room that opens while the lock is awaited
+        is written instead: the file behind a room is the room's to save."""
         while True:
             live = await self.live.get(api_path) if self.live is not None else None
             if live is not None:
-                return await self._edit_live(api_path, live, change)
+                return await self._edit_live(api_path, live, change, observed)
             async with self.store.locks.write(api_path):
                 if self.live is not None and self.live.room(api_path) is not None:
                     continue  # a room opened while this write waited: write into its document
@@ -123,6 +150,7 @@ class NotebookEdits:
             if await store.unchanged_since(api_path, read, current, argument):
                 await store.save(api_path, nb, argument=argument)
                 self.ids.remember(api_path, nb)
+                self.written(api_path, current, nb)
                 return result
             self.log.warning("%s changed on disk while an edit was being made; applying the edit again", api_path)
         raise Conflict(
@@ -130,13 +158,17 @@ class NotebookEdits:
             "being saved (another program is writing it); nothing was written. Read it again and retry."
         )
 
-    async def _edit_live(self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T]) -> T:
+    async def _edit_live(
+        self, api_path: str, live: LiveNotebook, change: Callable[[NotebookNode], T], observed: bool
+    ) -> T:
         # No await from the snapshot to the end of apply(): nobody's change can come in between.
         current = live.notebook(keep_ids=True)
         nb = working_copy(current)
         result = change(nb)
         live.apply(current, nb)
         self.ids.remember(api_path, nb)
+        if observed:
+            self.written(api_path, current, nb)
         if self.live is not None:
             self.live.touch(live)
         await live.settle()
@@ -166,7 +198,7 @@ class NotebookEdits:
             for _ in range(EDIT_ATTEMPTS):
                 current: NotebookNode | None = None
                 read: Fingerprint | None = None
-                if with_current:
+                if with_current or self.observers:
                     try:
                         current, read = await store.read(api_path)
                     except (NotebookNotFound, NotANotebook):
@@ -178,6 +210,7 @@ class NotebookEdits:
                     raise InvalidArgument(f"path {shown(api_path)} is a directory; give the path of a notebook file.")
                 if current is None or read is None or await store.unchanged_since(api_path, read, current, "path"):
                     await store.save(api_path, nb)
+                    self.written(api_path, current, nb)
                     return nb
                 self.log.warning("%s changed on disk while it was being written; writing it again", api_path)
             raise Conflict(
@@ -231,7 +264,7 @@ class NotebookEdits:
             await store.ensure_parent(api_path)
             return Written(await store.save(api_path, nb, argument=argument), typed_digest(nb))
 
-        return await self.in_document_or_file(api_path, into_document, into_file)
+        return await self.in_document_or_file(api_path, into_document, into_file, observed=False)
 
 
 __all__ = ["EDIT_ATTEMPTS", "NotebookEdits", "Written", "typed_digest", "working_copy"]

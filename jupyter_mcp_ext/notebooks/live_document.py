@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import json
 import logging
-import operator
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+
+from .cells import first_difference, plain
 
 #: The origin of the Y transactions this extension makes (JupyterLab's undo stack skips them).
 ORIGIN = "jupyter_mcp_ext"
@@ -231,8 +231,8 @@ class LiveNotebook:
         # Cells before the first and after the last difference are the same objects: leave them out
         # (an edit of a 5,000-cell notebook then costs what its few changed cells cost).
         shorter = min(len(old_all), len(new_all))
-        lo = _first_difference(old_all, new_all, shorter)
-        hi = min(_first_difference(reversed(old_all), reversed(new_all), shorter), shorter - lo)
+        lo = first_difference(old_all, new_all, shorter)
+        hi = min(first_difference(reversed(old_all), reversed(new_all), shorter), shorter - lo)
         old_cells, new_cells = old_all[lo : len(old_all) - hi], new_all[lo : len(new_all) - hi]
         by_object = {id(c): i for i, c in enumerate(old_cells)}
         kept_objects = {id(c) for c in new_cells} & set(by_object)
@@ -262,7 +262,7 @@ class LiveNotebook:
                 del ycells[lo + i]
             for position, (cell, (at, update)) in enumerate(zip(new_cells, plan, strict=True)):
                 if at is None:
-                    ycells.insert(lo + position, self.document.create_ycell(_plain(cell)))
+                    ycells.insert(lo + position, self.document.create_ycell(plain(cell)))
                 elif update:
                     self._update_cell(lo + position, old_cells[at], cell)
             self._update_meta(old, new)
@@ -272,7 +272,7 @@ class LiveNotebook:
 
         ycell = self.document.ycells[position]
         if old.get("cell_type") != new.get("cell_type"):
-            self.document.set_cell(position, value=_plain(new))
+            self.document.set_cell(position, value=plain(new))
             return
         for key in set(old) | set(new):
             if key in old and key not in new:
@@ -291,11 +291,11 @@ class LiveNotebook:
             elif key == "source":
                 ycell[key] = Text(value if isinstance(value, str) else "".join(value))
             elif key == "metadata":
-                ycell[key] = Map(_plain(value))
+                ycell[key] = Map(plain(value))
             elif key == "outputs":
-                ycell[key] = Array(self.document._create_youtputs(_plain(value)))
+                ycell[key] = Array(self.document._create_youtputs(plain(value)))
             else:
-                ycell[key] = _plain(value)
+                ycell[key] = plain(value)
 
     def _update_meta(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         from pycrdt import Map
@@ -309,7 +309,7 @@ class LiveNotebook:
             if isinstance(current, Map):
                 _update_map(current, old.get("metadata") or {}, new.get("metadata") or {})
             else:
-                ymeta["metadata"] = Map(_plain(new.get("metadata") or {}))
+                ymeta["metadata"] = Map(plain(new.get("metadata") or {}))
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -337,29 +337,13 @@ class LiveNotebook:
             await asyncio.sleep(READY_POLL)
 
 
-def _first_difference(a: Any, b: Any, default: int) -> int:
-    """The position of the first pair of ``a`` and ``b`` that are not the same object, else ``default``
-    (iterators all the way down: no Python loop over the cells)."""
-    differs = map(operator.is_not, a, b)
-    return next(itertools.compress(itertools.count(), differs), default)
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy as plain dicts and lists (NotebookNode is a dict, but Y types want plain values)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _update_map(ymap: Any, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     for key in set(old) - set(new):
         if key in ymap:
             del ymap[key]
     for key, value in new.items():
         if key not in old or old[key] != value:
-            ymap[key] = _plain(value)
+            ymap[key] = plain(value)
 
 
 def sync_outputs(youtputs: Any, old: list[Any], new: list[Any]) -> None:
@@ -401,10 +385,10 @@ def _text(value: Any) -> str:
 def _youtput(output: Mapping[str, Any]) -> Any:
     from pycrdt import Map, Text
 
-    plain = _plain(output)
-    if plain.get("output_type") == "stream":
-        plain["text"] = Text(_text(plain.get("text")))
-    return Map(plain)
+    value = plain(output)
+    if value.get("output_type") == "stream":
+        value["text"] = Text(_text(value.get("text")))
+    return Map(value)
 
 
 __all__ = ["CELL_KEY_ORDER", "ORIGIN", "LiveNotebook", "sync_outputs"]

@@ -332,7 +332,19 @@ class NotebookService:
                 )
             await self.store.ensure_parent(api_path)
             await self.store.save(api_path, nb)
+            self.edits.written(api_path, None, nb)
         return api_path, nb, kernelspec
+
+    async def exists(self, path: str) -> bool:
+        """Whether a file or folder exists at the notebook path ``path``."""
+        return await self.store.exists(self.api_path(path))
+
+    async def delete(self, path: str) -> None:
+        """Delete the notebook at ``path`` as JupyterLab's delete does (``DELETE /api/contents``: to the
+        trash where the ContentsManager's ``delete_to_trash`` says so), under its write lock. Raises
+        NotebookNotFound."""
+        api_path = self.api_path(path)
+        await self.store.cm("delete", api_path, path=api_path)
 
     async def add_cell_creating(
         self,

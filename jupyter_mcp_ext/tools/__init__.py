@@ -11,6 +11,7 @@ import functools
 import inspect
 import logging
 import os
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -62,11 +63,17 @@ def _user_name(handler: Any) -> str | None:
     return str(getattr(user, "username", None) or user)
 
 
-def _caller(request_context: Any) -> tuple[Caller, Any]:
-    """The caller of a tool call, and the tornado handler serving it (None for an in-process client)."""
+def _caller(request_context: Any, tool: str) -> tuple[Caller, Any]:
+    """The caller of a call of ``tool``, and the tornado handler serving it (None for an in-process client)."""
     handler = _handler_of(request_context)
     session = handler.request.headers.get(MCP_SESSION_ID_HEADER) if handler is not None else None
-    caller = Caller(_client_name(request_context), session[:SESSION_ID_CHARS] if session else None, _user_name(handler))
+    caller = Caller(
+        _client_name(request_context),
+        session[:SESSION_ID_CHARS] if session else None,
+        _user_name(handler),
+        tool,
+        secrets.token_hex(8),
+    )
     return caller, handler
 
 
@@ -176,7 +183,7 @@ def tool_call(*permissions: tuple[str, str]) -> Callable[[F], F]:
             outcome = "error"
             error: str | None = None
             started = time.perf_counter()
-            caller, handler = _caller(_request_context(kwargs.get("ctx")))
+            caller, handler = _caller(_request_context(kwargs.get("ctx")), name)
             try:
                 # Its own task: AnyIO ties the worker threads of ``to_thread`` (the ContentsManager
                 # runs file I/O in them) to the root task of the caller's task tree, and a tool runs

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..exceptions import InvalidArgument
+from ..notebooks.cells import file_metadata
 from ..outputs import (
     Shaped,
     ShapeOptions,
@@ -38,8 +39,6 @@ OutputsChoice = Literal["none", "summary", "shaped", "raw"]
 
 #: Cell metadata that says how and when a cell ran, or how Lab displays it: left out of views.
 EXECUTION_METADATA = ("execution", "papermill", "ExecuteTime", "collapsed", "scrolled", "jupyter")
-#: Cell metadata the ContentsManager adds on read and nbformat drops on write (``strip_transient``).
-TRANSIENT_CELL_METADATA = ("trusted",)
 #: Papermill's notebook-level timings, left out of views (its parameters and paths stay).
 PAPERMILL_TIMINGS = ("start_time", "end_time", "duration", "environment_variables", "version")
 #: Notebook metadata with the state of a JavaScript front end, named with its size in views.
@@ -82,15 +81,6 @@ class ReadOptions:
     @property
     def raw(self) -> bool:
         return self.outputs == "raw"
-
-
-def file_metadata(cell: dict[str, Any]) -> dict[str, Any]:
-    """A cell's metadata as the file has it: without the ContentsManager's transient ``trusted`` mark,
-    which JupyterLab keeps out of the metadata it shows too."""
-    metadata = cell.get("metadata") or {}
-    if not isinstance(metadata, dict) or not any(k in metadata for k in TRANSIENT_CELL_METADATA):
-        return metadata
-    return {k: v for k, v in metadata.items() if k not in TRANSIENT_CELL_METADATA}
 
 
 def lean_cell_metadata(cell: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 /**
  * The jupyter-mcp-ext Lab plugins: the MCP sidebar panel and its palette command,
- * and the Notebook Jobs panel (jobs/plugin.ts).
+ * the Notebook Jobs panel (jobs/plugin.ts), and the review of agent changes
+ * (changes/plugin.ts).
  */
 import {
   ILayoutRestorer,
@@ -9,6 +10,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 
+import { changesPlugin } from './changes/plugin';
 import { mcpIcon } from './icon';
 import { jobsPlugin } from './jobs/plugin';
 import { MCPPanel } from './panel';
@@ -56,4 +58,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, jobsPlugin];
+export default [plugin, jobsPlugin, changesPlugin];

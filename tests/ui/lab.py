@@ -136,3 +136,60 @@ def _wait_until_up(lab: LabProcess, process: subprocess.Popen[bytes], ready: str
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.25)
     pytest.fail(f"jupyter lab did not answer /{ready} in {SERVER_START_TIMEOUT} s:\n{lab.log.read_text()[-4000:]}")
+
+
+class MCPAgent:
+    """A real MCP client over HTTP, connected to ``lab`` as ``name``, for browser tests: its session runs on an
+    event loop of its own thread (Playwright's sync API owns the test's loop). ``call(tool, **arguments)`` returns
+    the tool's JSON result; ``close()`` ends the session."""
+
+    def __init__(self, lab: LabProcess, name: str = "ui-test-agent") -> None:
+        import asyncio
+        import threading
+
+        self.lab, self.name = lab, name
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client: Any = None
+        self._ready = threading.Event()
+        self._stop: Any = None
+        # The client's context is entered and left in one task (anyio's cancel scopes require it).
+        self._session = asyncio.run_coroutine_threadsafe(self._run(), self.loop)
+        if not self._ready.wait(timeout=60):
+            raise AssertionError(f"the MCP client did not connect: {self._session}")
+
+    async def _run(self) -> None:
+        import asyncio
+
+        import httpx2
+        from mcp import Client
+        from mcp.client.streamable_http import streamable_http_client
+        from mcp.types import Implementation
+
+        self._stop = asyncio.Event()
+        headers = {"Authorization": f"token {self.lab.token}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
+            transport = streamable_http_client(f"{self.lab.url}mcp", http_client=http)
+            info = Implementation(name=self.name, version="1")
+            async with Client(transport, mode="legacy", client_info=info) as client:
+                self.client = client
+                self._ready.set()
+                await self._stop.wait()
+
+    def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        import asyncio
+
+        async def run() -> dict[str, Any]:
+            result = await self.client.call_tool(tool, arguments)
+            assert not result.is_error, result.content[0].text
+            return result.structured_content or json.loads(result.content[0].text)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=120)
+
+    def close(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._session.result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
