@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .config import ConfigurationError
+from .names import closest
 from .notebooks.paths import shown
 from .services import Services
 
@@ -38,18 +38,6 @@ def _type_name(value: Any) -> str:
     return {bool: "a boolean", str: "a string", int: "an integer", float: "a number", dict: "an object"}.get(
         type(value), "null" if value is None else type(value).__name__
     )
-
-
-def closest(name: str, valid: Sequence[str]) -> str | None:
-    """The valid argument a misspelt or shortened ``name`` most likely meant, or None: one that
-    contains it or that it contains (``dir`` -> ``directory``), else the nearest by spelling
-    (``dealy`` -> ``delay``)."""
-    folded = name.lower().replace("-", "_")
-    related = [v for v in valid if folded in v.lower() or (len(v) > 2 and v.lower() in folded)]
-    pool = related or list(valid)
-    cutoff = 0.0 if related else 0.6
-    ranked = difflib.get_close_matches(folded, pool, n=1, cutoff=cutoff)
-    return ranked[0] if ranked else None
 
 
 def unknown_arguments(names: Sequence[str], valid: Sequence[str]) -> str:
