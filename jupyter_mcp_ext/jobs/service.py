@@ -235,11 +235,15 @@ class JobService:
         timeout_seconds: float | None = None,
         working_dir_override: str | None = None,
         env_overrides: dict[str, str] | None = None,
+        allow_undeclared_parameters: bool = False,
         started_by: JobStarter | None = None,
         schedule_id: str | None = None,
         scheduled_for: float | None = None,
     ) -> Job:
-        """Validate a job and queue it; it starts at once when a slot is free. Returns its record.
+        """Validate a job and queue it; it starts at once when a slot is free. Returns its record,
+        whose ``warnings`` say what the run does that the caller may not expect (parameters without
+        a ``parameters`` cell to follow, or undeclared ones let through by
+        ``allow_undeclared_parameters``).
 
         ``started_by`` records who asked for it (an MCP client and its name, the REST API, or a
         schedule: then ``schedule_id`` and ``scheduled_for``, the run's scheduled time, are recorded).
@@ -257,6 +261,7 @@ class JobService:
             timeout_seconds=timeout_seconds,
             working_dir_override=working_dir_override,
             env_overrides=env_overrides,
+            allow_undeclared_parameters=allow_undeclared_parameters,
             active_jobs=self.queue.jobs.values(),
         )
         assert self.executor is not None
@@ -278,6 +283,7 @@ class JobService:
             schedule_id=schedule_id,
             scheduled_for=scheduled_for,
             message="Queued.",
+            warnings=list(request.warnings),
         )
         self.queue.add(job)
         return job.model_copy(deep=True)
@@ -457,6 +463,9 @@ class JobService:
         """Start a new job of a finished job's notebook, with its parameters, kernel, output path,
         timeout, working directory and environment overrides. Returns the new job's record.
 
+        The parameters are the ones that job ran with, asked for again: names its notebook does not
+        declare (now) go through, and the new job's ``warnings`` name them.
+
         Raises JobNotFound, Conflict while the job is still active, and whatever ``submit`` raises
         when the notebook or the kernel has changed since (e.g. NotebookNotFound).
         """
@@ -473,6 +482,7 @@ class JobService:
             timeout_seconds=job.timeout_seconds,
             working_dir_override=None if job.working_dir == default_dir else job.working_dir,
             env_overrides=job.env_overrides,
+            allow_undeclared_parameters=True,
             started_by=started_by,
         )
 
