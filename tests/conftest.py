@@ -93,6 +93,15 @@ def result_json(result: Any) -> dict[str, Any]:
     return json.loads(result.content[0].text)
 
 
+def listed_cells(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of a ``read_cells(mode="list")`` result as objects: its rows keyed by its ``columns`` (a trailing
+    column a row leaves out is null), or its objects as they are (``list_format="objects"``)."""
+    columns = data.get("columns")
+    if columns is None:
+        return data["cells"]
+    return [dict(zip(columns, row + [None] * (len(columns) - len(row)), strict=True)) for row in data["cells"]]
+
+
 def error_text(result: Any) -> str:
     """The text of a tool error result; fails if the call did not fail."""
     assert result.is_error, f"expected a tool error, got {result}"
