@@ -25,6 +25,7 @@ TOOLS = frozenset(
         "read_notebook", "write_notebook", "create_notebook", "add_cell", "remove_cell", "update_cell", "read_cells",
         "inspect_notebook", "list_notebook_files",
         "list_kernels", "start_kernel", "stop_kernel", "interrupt_kernel", "restart_kernel", "execute_on_kernel",
+        "list_variables",
         "execute_notebook", "manage_async_job", "manage_schedule",
         "system_info", "start_jupyter_server", "stop_jupyter_server",
     }

@@ -86,6 +86,8 @@ class Executor:
         progress_done: float = 0.0,
         progress_total: float | None = None,
         on_sent: Callable[[Execution], None] | None = None,
+        silent: bool = False,
+        user_expressions: dict[str, str] | None = None,
     ) -> ExecutionOutcome:
         """Send ``code`` on ``conn`` (whose lock the caller holds) and wait for its end.
 
@@ -93,9 +95,12 @@ class Executor:
         so far come back with status "timeout". ``label`` names the run in progress messages;
         ``progress_done`` / ``progress_total`` replace elapsed / timeout as the progress figures
         when given. ``on_sent(execution)`` is called as soon as the request is sent, before any of
-        its messages are routed. Raises KernelDied; a cancelled caller withdraws the code.
+        its messages are routed. ``silent`` and ``user_expressions`` go into the execute_request
+        (a silent one leaves the execution count and the history alone; it is harmless, so when it
+        is withdrawn before it started it is left to run rather than interrupted). Raises
+        KernelDied; a cancelled caller withdraws the code.
         """
-        execution = conn.execute(code)
+        execution = conn.execute(code, silent=silent, user_expressions=user_expressions)
         sent = execution.sent_at
         deadline = sent + timeout if timeout else math.inf
         next_progress = sent + PROGRESS_INTERVAL
@@ -122,7 +127,7 @@ class Executor:
                     raise await self._died(conn, execution)
                 now = time.monotonic()
                 if now >= deadline:
-                    status, message = await self._on_timeout(conn, execution, timeout)
+                    status, message = await self._on_timeout(conn, execution, timeout, interrupt_queued=not silent)
                     break
                 if progress is not None and now >= next_progress:
                     next_progress = now + PROGRESS_INTERVAL
@@ -141,7 +146,7 @@ class Executor:
                 raise execution.failure
         except asyncio.CancelledError:
             # The client gave up (notifications/cancelled, closed stream): stop the code too.
-            self.withdraw(conn, execution)
+            self.withdraw(conn, execution, interrupt_queued=not silent)
             raise
         finally:
             if not execution.orphaned:
@@ -169,7 +174,40 @@ class Executor:
             error=execution.error,
             execution_time=round(time.monotonic() - sent, 6),
             message=message,
+            user_expressions=(execution.reply or {}).get("user_expressions"),
         )
+
+    async def evaluate(self, conn: KernelConnection, expressions: dict[str, str], timeout: float) -> dict[str, Any]:
+        """Evaluate ``expressions`` (name: Python expression) in the kernel's namespace without a trace: a
+        silent execute_request with no code, so that nothing is printed and neither the execution count nor
+        the history (``In``) changes. Returns the reply's ``user_expressions`` (each ``{"status", "data",
+        ...}``). ``timeout``: seconds to wait for the kernel (0 = none).
+
+        Raises KernelBusy when the kernel is busy with other work (a cell run from JupyterLab, another
+        call) for the whole timeout (the request is withdrawn), or when the evaluation itself takes longer
+        (it is interrupted); KernelDied.
+        """
+        await self.acquire(conn, timeout)
+        try:
+            outcome = await self.run(
+                conn, "", timeout, None, label="inspection", silent=True, user_expressions=expressions
+            )
+        finally:
+            conn.lock.release()
+        if outcome.status == "timeout" and "before the code started" not in (outcome.message or ""):
+            raise KernelBusy(
+                f"Kernel {conn.kernel_id} took longer than {timeout:g} s to describe its namespace (a slow __repr__ "
+                "or __len__ of one of its values?) and was interrupted; its variables are kept. Look at the values you "
+                "need with execute_on_kernel."
+            )
+        if outcome.status == "timeout":
+            raise KernelBusy(
+                f"Kernel {conn.kernel_id} did not answer within {timeout:g} s: it is busy with other work (a cell run "
+                "from JupyterLab, or a long execute_on_kernel call) and reads its namespace only once that ends. "
+                "Try again when it is idle (list_kernels shows its execution_state), or stop that work with "
+                "interrupt_kernel."
+            )
+        return outcome.user_expressions or {}
 
     async def report(self, progress: ProgressFn, done: float, total: float | None, message: str) -> None:
         try:
@@ -179,10 +217,15 @@ class Executor:
         except Exception:
             self.log.debug("Could not report progress", exc_info=True)
 
-    def withdraw(self, conn: KernelConnection, execution: Execution) -> None:
+    def withdraw(self, conn: KernelConnection, execution: Execution, *, interrupt_queued: bool = True) -> None:
         """Stop an execution nobody waits for any more: interrupt it if it runs, or as soon as it
-        starts if it still waits in the kernel's queue (behind a JupyterLab user's cell)."""
+        starts if it still waits in the kernel's queue (behind a JupyterLab user's cell), unless
+        ``interrupt_queued`` is false (then it is left to run: an interrupt sent when a quick
+        request starts may reach the person's next cell instead)."""
         if execution.reply is not None or execution.failure is not None:
+            return
+        if execution.started_at is None and not interrupt_queued:
+            execution.orphaned = True
             return
 
         def interrupt() -> None:
@@ -201,9 +244,11 @@ class Executor:
         except Exception:
             self.log.warning("Could not interrupt kernel %s", conn.kernel_id, exc_info=True)
 
-    async def _on_timeout(self, conn: KernelConnection, execution: Execution, timeout: float) -> tuple[str, str]:
+    async def _on_timeout(
+        self, conn: KernelConnection, execution: Execution, timeout: float, *, interrupt_queued: bool = True
+    ) -> tuple[str, str]:
         if execution.started_at is None:
-            self.withdraw(conn, execution)
+            self.withdraw(conn, execution, interrupt_queued=interrupt_queued)
             return "timeout", (
                 f"Timed out after {timeout:g} s before the code started: the kernel was busy with other work "
                 "(e.g. a cell run from JupyterLab) the whole time. The code was withdrawn: it is interrupted as "

@@ -34,6 +34,7 @@ class ExecutionOutcome:
     error: the raw ``{"ename", "evalue", "traceback"}`` of the error output, if any.
     execution_time: seconds from sending the request to its end.
     message: a sentence about what happened when it is not plain (timeouts).
+    user_expressions: the reply's ``user_expressions`` (each ``{"status", "data", ...}``), when asked.
     """
 
     status: str
@@ -42,6 +43,7 @@ class ExecutionOutcome:
     error: dict[str, Any] | None
     execution_time: float
     message: str | None = None
+    user_expressions: dict[str, Any] | None = None
 
 
 @dataclass

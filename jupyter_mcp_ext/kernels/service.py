@@ -35,9 +35,13 @@ from .execution import Executor
 from .gateway_connection import GatewayKernelConnection, gateway_error, is_gateway_kernel, is_gateway_manager
 from .models import CellOutcome, ExecutionOutcome, KernelSettings, NotebookRun, ProgressFn
 from .notebook_run import NotebookRunner
+from .variables import expression, kernel_language, parse
 from .zmq_connection import ZMQKernelConnection
 
 __all__ = ["CellOutcome", "ExecutionOutcome", "KernelService", "KernelSettings", "NotebookRun", "ProgressFn"]
+
+#: Seconds list_variables waits for a kernel busy with other work, and for its answer.
+VARIABLES_TIMEOUT = 10.0
 
 
 class KernelService:
@@ -524,6 +528,27 @@ class KernelService:
         seconds = self.resolve_timeout(timeout)
         conn = await self._connection(kernel_id)
         return await self._executor.execute(conn, code, seconds, progress)
+
+    async def list_variables(self, kernel_id: str, *, include_private: bool = False) -> dict[str, Any]:
+        """The variables a Python kernel holds, read without a trace (``variables.py``): ``{"variables":
+        [{"name", "type", "shape" or "length", "dtype", "repr"}], "count", "hidden": {kind: n}}``, names in
+        order, modules, functions, classes, IPython's own names and (unless ``include_private``) names
+        starting with ``_`` left out and counted in ``hidden``.
+
+        Raises KernelNotFound, InvalidArgument for a kernel whose language is not Python (naming it),
+        KernelBusy when the kernel is busy for VARIABLES_TIMEOUT seconds, KernelDied.
+        """
+        conn = await self._connection(kernel_id)
+        kernel = self.kernel_manager.get_kernel(kernel_id)
+        language, name = await kernel_language(conn, kernel, self.kernel_spec_manager)
+        if (language or "").lower() != "python":
+            raise InvalidArgument(
+                f"list_variables reads the variables of Python kernels (ipykernel, and other kernels whose language "
+                f"is Python); kernel {kernel_id} is a {language or 'unknown-language'} kernel ({name}). Look at its "
+                "variables with execute_on_kernel instead."
+            )
+        answers = await self._executor.evaluate(conn, {"variables": expression(include_private)}, VARIABLES_TIMEOUT)
+        return parse(answers.get("variables"), kernel_id)
 
     async def execute_notebook(
         self,

@@ -151,6 +151,20 @@ def register(mcp: MCPServer, services: Services) -> None:
             "success": True,
         }
 
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_call(("execute", "kernels"))
+    async def list_variables(
+        ctx: Context,
+        kernel_id: KernelId,
+        include_private: Annotated[bool, Field(description="Also list names starting with _.")] = False,
+    ) -> dict[str, Any]:
+        """List the variables a Python kernel holds (JupyterLab's too) without printing them: name, type, shape
+        or length, dtype and a short repr. Modules, functions, classes, IPython's own names and _names are left
+        out (counted in hidden). Runs nothing visible: the execution count and history stay as they were.
+        """
+        listed = await kernels.list_variables(kernel_id, include_private=include_private)
+        return {"kernel_id": kernel_id, **listed, "success": True}
+
     @mcp.tool(annotations=LIFECYCLE)
     @tool_call(("write", "kernels"))
     async def start_kernel(
