@@ -69,11 +69,26 @@ class Executor:
         """
         await self.acquire(conn, timeout)
         try:
+            await self.check_alive(conn)
             outcome = await self.run(conn, code, timeout, progress, label="code")
         finally:
             conn.lock.release()
         EXECUTION_DURATION_SECONDS.labels(kind="code").observe(outcome.execution_time)
         return outcome
+
+    async def check_alive(self, conn: KernelConnection) -> None:
+        """Before a call sends anything: raise KernelDied if the kernel is dead already (it died, or was
+        killed, since the last call, and the server has not restarted it yet), rather than send the code
+        and report it as having died while running it."""
+        if await conn.is_alive():
+            return
+        exit_code = await conn.exit_code()
+        how = f", exit code {exit_code}" if exit_code is not None else ""
+        raise KernelDied(
+            f"Kernel {conn.kernel_id} is dead (it died or was killed since the last call{how}): its variables are "
+            "lost, and nothing was run. The server restarts dead kernels automatically within seconds; call "
+            "restart_kernel to get a fresh kernel now (same kernel_id), then run the code needed to rebuild its state."
+        )
 
     async def run(
         self,
@@ -189,6 +204,7 @@ class Executor:
         """
         await self.acquire(conn, timeout)
         try:
+            await self.check_alive(conn)
             outcome = await self.run(
                 conn, "", timeout, None, label="inspection", silent=True, user_expressions=expressions
             )

@@ -57,7 +57,7 @@ def code_result(kernel_id: str, outcome: ExecutionOutcome, options: ShapeOptions
 def notebook_result(kernel_id: str, mode: str, run: NotebookRun, options: ShapeOptions) -> CallToolResult:
     """The spec's mode="notebook" or mode="notebook_cell" result, with images as image content."""
     shaped = shape_outputs([c.outcome.outputs for c in run.cells], options)
-    notes = []
+    notes = [run.notice] if run.notice else []
     if run.stopped_at is not None and run.not_run:
         notes.append(
             f"Stopped at cell {run.stopped_at} ({run.cells[-1].outcome.status}); cells "
