@@ -133,6 +133,8 @@ class JobService:
         #: Job records of the database that could not be read: job_id -> why (skipped, kept on disk).
         self.unreadable: dict[str, str] = {}
         self._started = False
+        #: Set while the service stops with the server: a job that leaves the records then was not deleted.
+        self._stopping = False
 
     @property
     def store(self) -> JobStore | None:
@@ -167,6 +169,7 @@ class JobService:
         Called with the server; a job database that cannot be opened is logged, not raised, so
         that the server and the other tools start anyway (job calls then report the error).
         """
+        self._stopping = False
         try:
             await self._ensure_started()
         except JobsUnavailable as e:
@@ -175,6 +178,8 @@ class JobService:
     async def _ensure_started(self) -> None:
         if self._started:
             return
+        if self._stopping:
+            raise JobsUnavailable("Notebook jobs are unavailable: the Jupyter server is shutting down.")
         failed = self._start_failed
         if failed is not None and time.monotonic() - failed[0] < START_RETRY_SECONDS:
             raise failed[1]  # the same answer, without opening the database again on every call
@@ -216,12 +221,17 @@ class JobService:
         self.schedules.start(store)
 
     async def stop(self) -> None:
-        """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued."""
+        """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued.
+        Whoever waits for a job (``wait``) is told how the shutdown left it."""
         if not self._started:
             return
-        await self.schedules.stop()
-        await self.queue.close()
-        self._started = False
+        self._stopping = True
+        try:
+            await self.schedules.stop()
+            await self.queue.close()
+        finally:
+            self._started = False
+            self.queue.notify()
 
     # -- operations ------------------------------------------------------------------------
 
@@ -492,17 +502,51 @@ class JobService:
         return await self.submission.notebook_parameters(notebook_path)
 
     async def wait(self, job_id: str, on_change: ChangeCallback | None = None, heartbeat: float = 5.0) -> Job:
-        """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s)."""
+        """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s).
+
+        When the server shuts down meanwhile: the job's last record if the shutdown ended it (stopped, with
+        reason ``server_shutdown``); else raises JobsUnavailable saying what becomes of it (queued, or left
+        running for the next server start).
+        """
         await self._ensure_started()
-        while True:
-            job = self._job(job_id)
-            if not job.active:
-                return job.model_copy(deep=True)
-            changed = self.queue.changed
-            if on_change is not None:
-                await on_change(job.model_copy(deep=True))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(changed.wait(), heartbeat)
+        last: list[Job] = []
+
+        def seen(job: Job) -> None:
+            if job.job_id == job_id:
+                last[:] = [job.model_copy(deep=True)]
+
+        self.queue.listeners.append(seen)
+        try:
+            while True:
+                if job_id not in self.queue.jobs and (self._stopping or not self._started):
+                    return self._left_by_shutdown(job_id, last[0] if last else None)
+                job = self._job(job_id)
+                if not job.active:
+                    return job.model_copy(deep=True)
+                changed = self.queue.changed
+                if on_change is not None:
+                    await on_change(job.model_copy(deep=True))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(changed.wait(), heartbeat)
+        finally:
+            self.queue.listeners.remove(seen)
+
+    @staticmethod
+    def _left_by_shutdown(job_id: str, job: Job | None) -> Job:
+        """What ``wait`` answers for a job whose record the server's shutdown closed: the record, if it ended."""
+        if job is not None and not job.active:
+            return job
+        if job is not None and job.status == "running":
+            fate = (
+                "it goes on running (the server's executor leaves jobs running when it stops), and the next server "
+                "start follows it and records its result"
+            )
+        else:
+            fate = "it stays queued and runs when the server starts again"
+        raise JobsUnavailable(
+            f"The Jupyter server is shutting down: job {job_id} was not waited for to the end; {fate}. Once the "
+            f"server is back, manage_async_job(operation='status', job_id={job_id!r}) says how it ended."
+        )
 
     async def recommendation(self, notebook_path: str) -> dict[str, Any]:
         """Sync or async for this notebook, from the run times of its latest completed jobs.
@@ -510,6 +554,13 @@ class JobService:
         Under 5 minutes sync is fine; 5-10 minutes sync works but async is safer; over 10
         minutes use async. Without history there is no estimate.
         """
+        if self._stopping:
+            return {
+                "should_use_async": False,
+                "reason": "The server is shutting down: no duration estimate.",
+                "estimated_duration_minutes": None,
+                "based_on_runs": 0,
+            }
         await self._ensure_started()
         assert self.store is not None
         durations = self.store.durations(notebook_path, HISTORY_SIZE)

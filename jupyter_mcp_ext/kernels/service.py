@@ -124,7 +124,15 @@ class KernelService:
 
     async def stop(self) -> None:
         """Stop the culler and close this service's kernel connections (the kernels keep running:
-        the server shuts them down itself)."""
+        the server shuts them down itself); the calls running code are told the server is stopping."""
+        for conn in self._connections.values():
+            conn.fail_all(
+                KernelDied(
+                    f"The Jupyter server is shutting down: this call on kernel {conn.kernel_id} was stopped, and the "
+                    "kernel shuts down with the server (its variables are lost). Run the code again once the server "
+                    "is back."
+                )
+            )
         if self._culler is not None:
             self._culler.cancel()
             await asyncio.gather(self._culler, return_exceptions=True)
