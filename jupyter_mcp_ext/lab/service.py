@@ -69,8 +69,9 @@ class SelectedCell(BaseModel):
 class FocusReport(BaseModel):
     """One Lab tab's report, the body of ``POST jupyter-mcp-ext/context``.
 
-    ``tab`` is an id the page made up when it loaded. ``heartbeat`` is true when nothing changed
-    since the tab's last report (the focus time then stays). ``path`` is the notebook the person has
+    ``tab`` is an id the page made up when it loaded. ``heartbeat`` is true when the person's focus
+    did not move since the tab's last report (a heartbeat, a kernel started, a save; the focus time
+    then stays). ``path`` is the notebook the person has
     focused (None when no notebook is open in the tab), relative to the server root; ``cell_index``
     and ``cell_id`` its active cell; ``selected_cells`` the selected cells (the active one included,
     at most ``MAX_SELECTED_CELLS``; ``selected_cell_count`` says how many there are);
