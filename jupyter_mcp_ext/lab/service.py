@@ -177,10 +177,10 @@ class LabContext:
                 "notebook they mean, or use list_notebook_files.",
             }
         # The most recent focus wins; a tie (two reports in one clock tick) goes to the tab heard from last.
-        order = list(self._tabs)
-        winner = max(self._tabs.values(), key=lambda t: (t.focused_at, order.index(t.report.tab)))
+        tabs = list(self._tabs.values())  # in the order they were last heard from
+        winner = max(enumerate(tabs), key=lambda pair: (pair[1].focused_at, pair[0]))[1]
         report = winner.report
-        others = _others(report.path, [winner, *(t for t in reversed(self._tabs.values()) if t is not winner)])
+        others = _others(report.path, [winner, *(t for t in reversed(tabs) if t is not winner)])
         base = {
             "focused_at": _iso(winner.focused_at),
             "seconds_since_focus": max(0, round(self._wall() - winner.focused_at)),
