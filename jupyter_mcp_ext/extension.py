@@ -1,4 +1,4 @@
-"""MCPExtensionApp: the Jupyter Server extension, its configuration traits, wiring and lifecycle."""
+"""MCPExtensionApp (extension layer): the Jupyter Server extension, its traits, wiring and lifecycle."""
 
 from __future__ import annotations
 

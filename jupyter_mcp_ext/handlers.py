@@ -1,4 +1,4 @@
-"""REST handlers of the extension's status and client snippets, for the JupyterLab panel and for scripts."""
+"""REST handlers of the extension's status and client snippets (REST layer), for the Lab panel and scripts."""
 
 from __future__ import annotations
 

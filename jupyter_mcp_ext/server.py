@@ -1,4 +1,4 @@
-"""Builds the ``mcp.server.MCPServer`` and registers the tool groups on it."""
+"""The MCP server (tool layer): builds the SDK's ``MCPServer`` and registers the tool groups on it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The container of services that the MCP tools and REST handlers share."""
+"""The container of services (extension layer) that the MCP tools and REST handlers share."""
 
 from __future__ import annotations
 
