@@ -1,1 +1,1 @@
-"""The person's context in JupyterLab: which notebook and cell they have focused, as their Lab reports it."""
+"""The person's context in JupyterLab (service and REST layers): the notebook and cell they have focused."""

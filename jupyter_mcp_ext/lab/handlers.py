@@ -1,4 +1,4 @@
-"""REST handler of the person's focus in JupyterLab, ``<base_url>jupyter-mcp-ext/context`` (handler layer).
+"""REST handler of the person's focus in JupyterLab, ``<base_url>jupyter-mcp-ext/context`` (REST layer).
 
 ``POST`` takes a Lab tab's report (``service.FocusReport``), ``DELETE ?tab=<id>[&reason=off]`` forgets a
 closed tab (or, with ``reason=off``, every report: the person turned sharing off), ``GET`` answers what

@@ -1,4 +1,4 @@
-"""MCP tool of the person's context: get_active_notebook, the notebook and cell they have focused in JupyterLab."""
+"""MCP tool of the person's context (tool layer): get_active_notebook, the notebook and cell focused in JupyterLab."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
  * the person's focus (the notebook and cell they are on) for MCP clients'
  * `get_active_notebook`.
  */
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from '../request';
 
 /**
  * A place in a cell's source; `line` and `column` count from 0.
@@ -79,23 +80,20 @@ export class ContextClient implements IContextClient {
   readonly serverSettings: ServerConnection.ISettings;
 
   async report(report: IFocusReport): Promise<void> {
-    await this._request('', { method: 'POST', body: JSON.stringify(report) });
+    await requestAPI<void>(['context'], {
+      init: { method: 'POST', body: JSON.stringify(report) },
+      settings: this.serverSettings
+    });
   }
 
   /**
    * With `keepalive`, the request outlives the page (for `pagehide`).
    */
   async forget(tab: string, reason: ForgetReason, keepalive = false): Promise<void> {
-    const query = new URLSearchParams({ tab, reason }).toString();
-    await this._request('?' + query, { method: 'DELETE', keepalive });
-  }
-
-  private async _request(query: string, init: RequestInit): Promise<void> {
-    const settings = this.serverSettings;
-    const url = URLExt.join(settings.baseUrl, 'jupyter-mcp-ext', 'context') + query;
-    const response = await ServerConnection.makeRequest(url, init, settings);
-    if (!response.ok) {
-      throw await ServerConnection.ResponseError.create(response);
-    }
+    await requestAPI<void>(['context'], {
+      init: { method: 'DELETE', keepalive },
+      query: { tab, reason },
+      settings: this.serverSettings
+    });
   }
 }
