@@ -22,6 +22,7 @@ from .config import (
 )
 from .handlers import ConnectHandler, StatusHandler
 from .jobs.executor import ProcessJobExecutor
+from .lab.service import LabContext
 from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
 from .notebooks.live import LiveDocuments
@@ -430,6 +431,7 @@ class MCPExtensionApp(ExtensionApp):
             except Exception as e:
                 problems.append(f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}")
         services = self.services = Services(app=self, notebooks=notebooks)
+        services.extra["lab_context"] = LabContext()
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
         from .kernels.service import KernelService
@@ -468,6 +470,7 @@ class MCPExtensionApp(ExtensionApp):
         from .changes.handlers import default_handlers as change_handlers
         from .jobs.handlers import default_handlers as job_handlers
         from .jobs.schedule_handlers import default_handlers as schedule_handlers
+        from .lab.handlers import default_handlers as lab_handlers
 
         self.handlers.extend(
             [
@@ -477,6 +480,7 @@ class MCPExtensionApp(ExtensionApp):
                 *job_handlers,
                 *schedule_handlers,
                 *change_handlers,
+                *lab_handlers,
             ]
         )
 

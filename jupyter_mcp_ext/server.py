@@ -126,12 +126,13 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
 
     Raises ConfigurationError when ``allowed_tools`` or ``denied_tools`` names a tool that does not exist.
     """
-    from .tools import aliases, jobs, kernels, notebooks, schedules, system
+    from .tools import aliases, context, jobs, kernels, notebooks, schedules, system
     from .tools.results import tidy_tools
 
     mcp = _new_mcp_server(name="jupyter-mcp-ext", version=__version__, instructions=INSTRUCTIONS)
     notebooks.register(mcp, services)
     system.register(mcp, services)
+    context.register(mcp, services)
     if services.kernels is not None:
         kernels.register(mcp, services)
     if services.jobs is not None:

@@ -21,7 +21,16 @@ export interface IMCPStatus {
   withheld_tools?: string[];
   protocol_versions?: string[];
   root_dir?: string;
+  /**
+   * MCP sessions with an open stream or a request in the last
+   * `active_session_seconds`: the clients connected now.
+   */
   active_sessions?: number;
+  /**
+   * Every session the server holds, idle ones included.
+   */
+  open_sessions?: number;
+  active_session_seconds?: number;
   kernels?: number;
   jobs?: { queued?: number; running?: number };
 }
