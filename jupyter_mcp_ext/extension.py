@@ -431,7 +431,7 @@ class MCPExtensionApp(ExtensionApp):
             except Exception as e:
                 problems.append(f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}")
         services = self.services = Services(app=self, notebooks=notebooks)
-        services.extra["lab_context"] = LabContext()
+        services.lab = LabContext()
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
         from .kernels.service import KernelService

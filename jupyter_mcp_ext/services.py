@@ -16,7 +16,8 @@ class Services:
 
     ``kernels``, ``jobs`` and ``changes`` are the kernel, job and agent-change services (typed ``Any``
     so that each package stays importable on its own; ``changes`` is None when the operator turned the
-    record off); ``app`` is the extension, for its config traits.
+    record off); ``lab`` is what JupyterLab reports of the person's focus (``lab.service.LabContext``);
+    ``app`` is the extension, for its config traits.
     """
 
     app: MCPExtensionApp
@@ -24,6 +25,7 @@ class Services:
     kernels: Any = None
     jobs: Any = None
     changes: Any = None
+    lab: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:

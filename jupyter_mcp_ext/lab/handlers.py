@@ -47,7 +47,7 @@ class ContextHandler(APIHandler):
 
     @property
     def context(self) -> LabContext:
-        return self.settings["jupyter_mcp_ext_services"].extra["lab_context"]  # type: ignore[no-any-return]
+        return self.settings["jupyter_mcp_ext_services"].lab  # type: ignore[no-any-return]
 
     @web.authenticated
     @authorized

@@ -16,8 +16,8 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 
 
 def register(mcp: MCPServer, services: Services) -> None:
-    """Register get_active_notebook on ``mcp`` (the service is ``services.extra["lab_context"]``)."""
-    lab: LabContext = services.extra["lab_context"]
+    """Register get_active_notebook on ``mcp`` (the service is ``services.lab``)."""
+    lab: LabContext = services.lab
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_call(("read", "contents"))
