@@ -15,6 +15,7 @@ import { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { fetchConnectInfo, IClientSnippet, IConnectInfo, IMCPStatus } from './status';
+import { actionButton } from './toolbar';
 
 /**
  * A sidebar panel showing where the MCP endpoint is, how to connect a client
@@ -111,7 +112,7 @@ class StatusSection extends Section {
     this._fetchStatus = fetchStatus;
     toolbar.addItem(
       'refresh',
-      actionButton(refreshIcon, 'Refresh the server status', () => void this.refresh())
+      iconButton(refreshIcon, 'Refresh the server status', () => void this.refresh())
     );
     this.addWidget(this._body);
   }
@@ -229,7 +230,7 @@ class ConnectSection extends Section {
     const row = element('div', '', 'jp-mcp-ext-codeRow');
     row.classList.add('jp-mcp-ext-snippet');
     row.appendChild(code);
-    const copy = actionButton(copyIcon, 'Copy (with <token> to fill in)', () =>
+    const copy = iconButton(copyIcon, 'Copy (with <token> to fill in)', () =>
       Clipboard.copyToSystem(code.textContent ?? '')
     );
     const withToken = element('button', 'Copy with token', 'jp-mcp-ext-copyWithToken');
@@ -332,24 +333,15 @@ function codeRow(text: string, tooltip: string, className: string): Panel {
   const code = textWidget('code', '', 'jp-mcp-ext-code');
   breakablePath(code.node, text);
   row.addWidget(code);
-  row.addWidget(actionButton(copyIcon, tooltip, () => Clipboard.copyToSystem(text)));
+  row.addWidget(iconButton(copyIcon, tooltip, () => Clipboard.copyToSystem(text)));
   return row;
 }
 
 /**
- * A toolbar button that does `action` and stays unpressed (Lab's ToolbarButton
- * toggles its pressed look on each click, which suits a switch, not an action).
+ * A toolbar button with an icon that does `action` (see `actionButton`).
  */
-function actionButton(icon: LabIcon, tooltip: string, action: () => void): ToolbarButton {
-  const button: ToolbarButton = new ToolbarButton({
-    icon,
-    tooltip,
-    onClick: () => {
-      button.pressed = false;
-      action();
-    }
-  });
-  return button;
+function iconButton(icon: LabIcon, tooltip: string, action: () => void): ToolbarButton {
+  return actionButton({ icon, tooltip, onClick: action });
 }
 
 /**
