@@ -87,6 +87,12 @@ class JobExecutor(LoggingConfigurable, Generic[ActiveT]):
         ``on_event(job_id, event)``, called on the server's event loop for every event.
     """
 
+    #: Set by the job service before ``start``, for executors that start kernels ahead of jobs:
+    #: ``await resolve_kernelspec(name)`` gives ``(name, kernelspec dict)`` as a job's is resolved
+    #: (raises KernelSpecNotFound), and the server's default kernelspec name.
+    resolve_kernelspec: Callable[[str], Awaitable[tuple[str, dict[str, Any]]]] | None = None
+    default_kernel_name: str = "python3"
+
     def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.state_dir = state_dir

@@ -108,9 +108,24 @@ def register_staging(run: JobRun, staging_path: str, output_path: str) -> None:
     papermill_io.register(staging_path, StagingHandler)
 
 
+def served_kernel_spec_manager(kernel_name: str, kernelspec: dict[str, Any] | None) -> Any:
+    """A KernelSpecManager that serves ``kernelspec`` (as the server resolved it: the server's
+    KernelSpecManager may differ from this process's) under ``kernel_name``, and looks up others."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class JobKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, name: str) -> KernelSpec:
+            if kernelspec and name == kernel_name:
+                known = set(KernelSpec.class_trait_names()) - {"resource_dir"}
+                fields = {k: v for k, v in kernelspec.items() if k in known}
+                return KernelSpec(resource_dir=kernelspec.get("resource_dir", ""), **fields)
+            return super().get_kernel_spec(name)
+
+    return JobKernelSpecManager()
+
+
 def register_engine(run: JobRun) -> None:
     """Register the Papermill engine that reports to ``run`` (one job per process)."""
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.util import run_sync
     from papermill.clientwrap import PapermillNotebookClient
@@ -119,26 +134,30 @@ def register_engine(run: JobRun) -> None:
     from papermill.utils import merge_kwargs, remove_args
 
     spec = run.spec
-    kernelspec = spec.get("kernelspec")
-
-    class JobKernelSpecManager(KernelSpecManager):
-        """Serves the kernelspec the server resolved (its KernelSpecManager may differ from ours)."""
-
-        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            if kernelspec and kernel_name == spec["kernel_name"]:
-                known = set(KernelSpec.class_trait_names()) - {"resource_dir"}
-                fields = {k: v for k, v in kernelspec.items() if k in known}
-                return KernelSpec(resource_dir=kernelspec.get("resource_dir", ""), **fields)
-            return super().get_kernel_spec(kernel_name)
 
     class JobClient(PapermillNotebookClient):
         def create_kernel_manager(self) -> Any:
+            warm = run.take_warm_kernel()
+            if warm is not None:
+                # nbclient starts no kernel for a manager that has one, and still owns it: it
+                # connects its client, and shuts the kernel down at the end as its own.
+                self.km = warm
+                run.kernel_started(warm)
+                return self.km
             self.km = AsyncKernelManager(
                 kernel_name=self.kernel_name or spec["kernel_name"],
-                kernel_spec_manager=JobKernelSpecManager(),
+                kernel_spec_manager=served_kernel_spec_manager(spec["kernel_name"], spec.get("kernelspec")),
                 config=self.config,
             )
             return self.km
+
+        async def async_start_new_kernel_client(self) -> Any:
+            kc = await super().async_start_new_kernel_client()
+            if run.warm:
+                await run.move_kernel(kc, self.startup_timeout)
+            return kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
         async def async_start_new_kernel(self, **kwargs: Any) -> None:
             if run.stop_reason is not None:
