@@ -10,7 +10,8 @@ replaces ``ProcessJobExecutor`` through ``MCPExtensionApp.job_executor_class`` b
 
 Events (dicts with ``"event"`` and ``"t"``, seconds since the epoch): ``launched``
 (``runner_pid``, ``runner_start``), ``accepted``, ``kernel_started`` (``kernel_pid``,
-``kernel_start``, ``kernel_name``), ``progress`` (``cells_total``, ``cells_executed``,
+``kernel_start``, ``kernel_name``, ``warm``: whether it was started ahead of the job), ``kernel_ready``
+(the kernel answered, and a warm one was moved to the job's directory), ``progress`` (``cells_total``, ``cells_executed``,
 ``cells_succeeded``, ``cells_failed``, ``current_cell``), ``output_saved`` (``path``: the
 output notebook was saved whole at ``RunSpec.output_staging_path``; the job service then writes it
 under the server root through the ContentsManager), ``stopping`` (``reason``) and ``finished``

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -248,15 +249,44 @@ class JobRun:
 
     async def move_kernel(self, kc: Any, timeout: float) -> None:
         """Move a warm kernel to the job's working directory before its first cell (silently:
-        no output, no history, no execution count, no name left in the user's namespace)."""
-        code = MOVE_CODE.format(cwd=self.spec["cwd"])
-        reply = await kc.execute_interactive(code, silent=True, store_history=False, allow_stdin=False, timeout=timeout)
-        content = (reply or {}).get("content", {})
+        no output, no history, no execution count, no name left in the user's namespace), and
+        make sure that the client hears the kernel's IOPub messages.
+
+        The kernel's reply comes on the shell channel; its idle status for the request, on IOPub,
+        shows that the client's subscription is in place (a client that missed it could miss the
+        first cell's outputs). Until it is seen, a ``kernel_info`` request asks again, as
+        jupyter_client's ``wait_for_ready`` does. Raises TimeoutError after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+
+        async def reply_to(msg_id: str, channel: Any, within: float) -> dict[str, Any] | None:
+            end = min(deadline, time.monotonic() + within)
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg: dict[str, Any] = await channel.get_msg(timeout=left)
+                except queue.Empty:
+                    break
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if channel is kc.shell_channel or msg["content"].get("execution_state") == "idle":
+                    return msg
+            return None
+
+        msg_id = kc.execute(MOVE_CODE.format(cwd=self.spec["cwd"]), silent=True, store_history=False, allow_stdin=False)
+        reply = await reply_to(msg_id, kc.shell_channel, timeout)
+        if reply is None:
+            raise TimeoutError(f"The kernel started ahead did not answer within {timeout:g} s.")
+        content = reply.get("content", {})
         if content.get("status") != "ok":
             raise RuntimeError(
                 f"The kernel started ahead could not be moved to the job's directory {self.spec['cwd']!r}: "
                 f"{content.get('ename')}: {content.get('evalue')}"
             )
+        while await reply_to(msg_id, kc.iopub_channel, 0.5) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"The kernel started ahead sent no IOPub message within {timeout:g} s.")
+            msg_id = kc.kernel_info()
+            await reply_to(msg_id, kc.shell_channel, timeout)
 
     def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
         if cell.cell_type != "code" or not str(cell.source).strip():

@@ -86,13 +86,12 @@ class WarmKernel:
         self.taken = False
 
     def start(self) -> None:
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
         from nbclient import NotebookClient
 
-        from .papermill_engine import served_kernel_spec_manager
+        from .papermill_engine import kernel_manager_class, served_kernel_spec_manager
 
-        km = AsyncKernelManager(
+        km = kernel_manager_class()(
             kernel_name=self.kernel_name,
             kernel_spec_manager=served_kernel_spec_manager(self.kernel_name, self.kernelspec),
         )
