@@ -24,6 +24,9 @@ from .models import RunSpec
 
 #: The note of a job cancelled by stopping its runner (the runner reports its own when it can).
 CANCELLED_NOTE = "Cancelled; the runner was stopped."
+#: Seconds after a job took an idle runner before the one replacing it is started: a runner and its
+#: kernel take about 1.5 s of CPU to start, which a small job would otherwise share its cores with.
+REFILL_DELAY = 1.0
 
 
 @dataclass
@@ -185,6 +188,10 @@ class ProcessJobExecutor(JobExecutor[_Active]):
                 self._spawning[name] = self._spawning.get(name, 0) + 1
                 self._background(self._add_to_pool(name))
 
+    async def _fill_pool_later(self) -> None:
+        await asyncio.sleep(REFILL_DELAY)
+        self._fill_pool()
+
     async def _add_to_pool(self, name: str) -> None:
         try:
             proc = await self._spawn()
@@ -247,9 +254,10 @@ class ProcessJobExecutor(JobExecutor[_Active]):
                 break
             self._pool_changed.clear()
             await self._pool_changed.wait()
-        self._fill_pool()
         if chosen is not None:
+            self._background(self._fill_pool_later())
             return chosen
+        self._fill_pool()
         entry = _Runner(await self._spawn(), None)
         self._unused.add(entry)
         return entry
