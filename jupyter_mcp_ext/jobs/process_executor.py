@@ -78,16 +78,20 @@ class ProcessJobExecutor(JobExecutor[_Active]):
         "one job, and the pool is filled again as jobs take them. Default None: as many as jobs may run "
         "at once (MCPExtensionApp.max_concurrent_jobs). 0: none; each job starts its own runner and kernel.",
     )
+    warm_kernels = Bool(
+        True,
+        config=True,
+        help="Start the kernels of jobs ahead: each warm runner starts the kernel of a kernelspec of "
+        "warm_kernelspecs, and a job of that kernelspec runs on it (moved to its working directory before "
+        "its first cell). Default True. False: runners start no kernel; every job starts its kernel cold.",
+    )
     warm_kernelspecs = List(
         Unicode(),
-        default_value=None,
-        allow_none=True,
         config=True,
-        help="Kernelspecs whose kernels the warm runners start ahead of jobs (warm_runners of each). Default "
-        "None: the server's default kernelspec (MappingKernelManager.default_kernel_name, python3). []: "
-        "runners start no kernel. Only ipykernel kernelspecs start ahead (a job is moved to its working "
-        "directory before its first cell); jobs of other kernelspecs, and jobs with env_overrides, start "
-        "their kernel cold.",
+        help="Kernelspecs whose kernels the warm runners start ahead of jobs (warm_runners runners for each). "
+        "Default []: the server's default kernelspec (MappingKernelManager.default_kernel_name, python3). "
+        "Only ipykernel kernelspecs start ahead; jobs of other kernelspecs, and jobs with env_overrides, "
+        "start their kernel cold.",
     )
     keep_running_on_shutdown = Bool(
         False,
@@ -165,8 +169,8 @@ class ProcessJobExecutor(JobExecutor[_Active]):
 
     async def _prepare_warm_kernels(self) -> None:
         """Resolve ``warm_kernelspecs`` (the ones whose kernels can start ahead), then fill the pool."""
-        names = self.warm_kernelspecs if self.warm_kernelspecs is not None else [self.default_kernel_name]
-        if self.resolve_kernelspec is not None:
+        names = list(self.warm_kernelspecs) or [self.default_kernel_name]
+        if self.warm_kernels and self.resolve_kernelspec is not None:
             for name in names:
                 try:
                     resolved, kernelspec = await self.resolve_kernelspec(name)

@@ -137,10 +137,8 @@ async def test_an_idle_runner_killed_from_outside_leaves_no_kernel_and_jobs_stil
             assert result["execution_status"] == "completed", result
 
 
-@pytest.mark.parametrize("executor_config", [{"warm_runners": 1, "warm_kernelspecs": []}])
-async def test_without_warm_kernelspecs_runners_wait_without_a_kernel_and_jobs_start_cold(
-    mcp_client, notebooks, services
-):
+@pytest.mark.parametrize("executor_config", [{"warm_runners": 1, "warm_kernels": False}])
+async def test_without_warm_kernels_runners_wait_without_a_kernel_and_jobs_start_cold(mcp_client, notebooks, services):
     executor = await started_executor(services)
 
     async def one_idle() -> bool:
