@@ -198,6 +198,12 @@ class ProcessJobExecutor(JobExecutor[_Active]):
 
     async def _add_to_pool(self, name: str) -> None:
         try:
+            await self._start_idle_runner(name)
+        finally:
+            self._pool_changed.set()  # a job waiting for this runner looks again, whatever happened
+
+    async def _start_idle_runner(self, name: str) -> None:
+        try:
             proc = await self._spawn()
         except Exception:
             self._spawning[name] -= 1
@@ -224,7 +230,6 @@ class ProcessJobExecutor(JobExecutor[_Active]):
             await self._dismiss(entry)
         else:
             self._pool.append(entry)
-        self._pool_changed.set()
 
     def _pick(self, spec: RunSpec) -> _Runner | None:
         """The idle runner for a job: one whose kernel the job can take, else any (its kernel is
@@ -257,7 +262,10 @@ class ProcessJobExecutor(JobExecutor[_Active]):
             if chosen is not None or not sum(self._spawning.values()) or self._stopping:
                 break
             self._pool_changed.clear()
-            await self._pool_changed.wait()
+            try:
+                await asyncio.wait_for(self._pool_changed.wait(), self.runner_start_timeout)
+            except asyncio.TimeoutError:
+                break  # the runners being started are stuck: start one for this job
         if chosen is not None:
             self._background(self._fill_pool_later())
             return chosen
@@ -300,7 +308,7 @@ class ProcessJobExecutor(JobExecutor[_Active]):
             proc.stdin.write(payload)
             await proc.stdin.drain()
             proc.stdin.close()
-            line = await asyncio.wait_for(proc.stdout.readline(), self.runner_start_timeout)
+            line = await asyncio.wait_for(self._protocol_line(proc.stdout), self.runner_start_timeout)
         except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError):
             line = b""
         if not line:
@@ -313,6 +321,16 @@ class ProcessJobExecutor(JobExecutor[_Active]):
         await proc.wait()
         info: dict[str, Any] = json.loads(line)
         return info
+
+    @staticmethod
+    async def _protocol_line(stdout: asyncio.StreamReader) -> bytes:
+        """The runner's next line, past the empty lines its job process writes after each event
+        (a job process started for its job writes them as soon as it runs, maybe before the
+        runner's own line); b"" at the end of the stream."""
+        while True:
+            line = await stdout.readline()
+            if not line or line.strip():
+                return line
 
     # -- JobExecutor -----------------------------------------------------------------------
 
