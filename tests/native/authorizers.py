@@ -12,3 +12,13 @@ class NoContentsForBob(Authorizer):
 
     def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
         return not (getattr(user, "username", None) == "bob" and resource == "contents")
+
+
+class Revocable(Authorizer):
+    """Everyone may do everything, but the users named in ``no_contents`` (changed by the test, as an operator
+    revoking a grant would) may not read or write contents."""
+
+    no_contents: set[str] = set()
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return not (getattr(user, "username", None) in self.no_contents and resource == "contents")

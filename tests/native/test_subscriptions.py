@@ -171,3 +171,69 @@ async def test_no_update_reaches_an_identity_that_may_not_read_the_notebook(
         await received.update_of("notebook://private.ipynb")
     assert "Not allowed" in refused.value.error.message
     assert bob_received.updates() == [] and not [u for u in listed if u.startswith("notebook://")]
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [
+        {
+            "ServerApp": {
+                "identity_provider_class": TwoUsers,
+                "authorizer_class": "tests.native.authorizers.NoContentsForBob",
+                "allow_root": True,
+                "jpserver_extensions": {"jupyter_mcp_ext": True},
+            }
+        }
+    ],
+    ids=["alice-and-bob"],
+)
+async def test_a_2026_listen_of_an_identity_that_may_not_read_is_refused(mcp_client, make_notebook, jp_server_config):
+    make_notebook("private26.ipynb", ["secret = 1"])
+    async with mcp_client(mode="2026-07-28", headers=as_user("bob-token")) as bob:
+        with pytest.raises(MCPError) as refused:
+            async with bob.listen(resource_subscriptions=["notebook://private26.ipynb"]):
+                pass
+    assert "Not allowed" in refused.value.error.message
+
+
+@pytest.mark.parametrize(
+    "jp_server_config",
+    [
+        {
+            "ServerApp": {
+                "identity_provider_class": TwoUsers,
+                "authorizer_class": "tests.native.authorizers.Revocable",
+                "allow_root": True,
+                "jpserver_extensions": {"jupyter_mcp_ext": True},
+            }
+        }
+    ],
+    ids=["revocable"],
+)
+async def test_a_follower_whose_grant_was_revoked_hears_nothing_more(
+    mcp_client, make_notebook, received, jp_server_config
+):
+    from .authorizers import Revocable
+
+    make_notebook("revoked.ipynb", ["a = 1"])
+    uri = "notebook://revoked.ipynb"
+    try:
+        async with (
+            mcp_client(headers=as_user("alice-token"), message_handler=received) as legacy,
+            mcp_client(mode="2026-07-28", headers=as_user("alice-token")) as modern,
+            mcp_client(headers=as_user("bob-token")) as editor,
+        ):
+            await legacy.subscribe_resource(uri)
+            async with modern.listen(resource_subscriptions=[uri]) as stream:
+                Revocable.no_contents.add("alice")
+                await editor.call_tool("update_cell", {"path": "revoked.ipynb", "index": 0, "source": "a = 2"})
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(stream.__anext__(), 2.5)
+                assert received.updates() == []
+                # Granted again: the same streams hear the next change (they were silent, not broken).
+                Revocable.no_contents.clear()
+                await editor.call_tool("update_cell", {"path": "revoked.ipynb", "index": 0, "source": "a = 3"})
+                assert await asyncio.wait_for(stream.__anext__(), 20) == ResourceUpdated(uri=uri)
+                await received.update_of(uri)
+    finally:
+        Revocable.no_contents.clear()
