@@ -75,7 +75,8 @@ async def test_updates_come_at_most_once_a_second_per_notebook(mcp_client, make_
     assert 1 <= count <= elapsed + 2, (count, elapsed)
 
 
-async def test_unsubscribing_and_ending_the_session_stop_the_updates(mcp_client, make_notebook, received):
+async def test_unsubscribing_and_ending_the_session_stop_the_updates(mcp_client, make_notebook, received, jp_serverapp):
+    native = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].extra["native"]
     make_notebook("quiet.ipynb", ["a = 0"])
     async with mcp_client() as editor:
         async with mcp_client(message_handler=received) as watcher:
@@ -84,6 +85,12 @@ async def test_unsubscribing_and_ending_the_session_stop_the_updates(mcp_client,
             with pytest.raises(MCPError) as again:
                 await watcher.unsubscribe_resource("notebook://quiet.ipynb")
             await watcher.subscribe_resource("notebook://quiet.ipynb")
+            assert native.subscriptions.watched() == [("notebook", "quiet.ipynb")]
+
+        async def forgotten() -> bool:
+            return native.subscriptions.watched() == [] and native.subscriptions.session_count() == 0
+
+        await poll(forgotten, 10, "the ended session's subscriptions to be dropped")
         await editor.call_tool("update_cell", {"path": "quiet.ipynb", "index": 0, "source": "a = 1"})
         await asyncio.sleep(1.5)
     assert received.updates() == []
@@ -118,13 +125,19 @@ async def test_a_deleted_notebook_is_told_once_and_its_subscription_ends(
     assert read.value.error.code == -32002
 
 
-async def test_a_2026_listener_is_told_of_another_clients_edit(mcp_client, make_notebook):
+async def test_a_2026_listener_is_told_of_another_clients_edit(mcp_client, make_notebook, jp_serverapp):
+    native = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].extra["native"]
     make_notebook("listened.ipynb", ["a = 1"])
     async with mcp_client(mode="2026-07-28") as watcher, mcp_client() as editor:
         async with watcher.listen(resource_subscriptions=["notebook://listened.ipynb"]) as subscription:
             assert subscription.honored.resource_subscriptions == ["notebook://listened.ipynb"]
             await editor.call_tool("update_cell", {"path": "listened.ipynb", "index": 0, "source": "a = 2"})
             event = await asyncio.wait_for(subscription.__anext__(), 20)
+
+        async def closed() -> bool:
+            return native.subscriptions.watched() == [] and native.bus.listener_count() == 0
+
+        await poll(closed, 10, "the listen stream's followers to be dropped")
     assert event == ResourceUpdated(uri="notebook://listened.ipynb")
 
 
