@@ -14,7 +14,7 @@ from ..transport import SCOPE_HANDLER_KEY, session_principal
 
 #: The Authorizer permission each resource kind needs to be read (``read_cells`` and
 #: ``manage_async_job(operation="status")`` ask the same).
-READ_PERMISSION = {"notebook": ("read", "contents"), "job": ("read", "kernels")}
+READ_PERMISSION = {"notebook": ("read", "contents"), "cell": ("read", "contents"), "job": ("read", "kernels")}
 
 
 @dataclass(frozen=True)

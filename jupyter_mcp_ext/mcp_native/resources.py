@@ -23,10 +23,10 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from ..exceptions import InvalidArgument, JobNotFound, JobsUnavailable, MCPExtError, NotFound
 from ..services import Services
 from ..tools.results import dumps, fit
-from ..tools.shaping import continuation, list_page
+from ..tools.shaping import continuation, list_entry, list_page, source_text
 from . import sdk
 from .identity import reader_of, reader_of_context
-from .uris import JOB_TEMPLATE, NOTEBOOK_TEMPLATE, RESOURCE_NOT_FOUND, job_uri, notebook_uri
+from .uris import CELL_TEMPLATE, JOB_TEMPLATE, NOTEBOOK_TEMPLATE, RESOURCE_NOT_FOUND, cell_uri, job_uri, notebook_uri
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,21 @@ async def notebook_view(services: Services, path: str, *, argument: str = "uri")
     return api_path, fit(payload, limit)
 
 
+async def cell_view(services: Services, path: str, cell_id: str) -> dict[str, Any]:
+    """One cell as its resource reads: its entry in the list view, and its whole source (its outputs in full:
+    ``read_cells(mode="single", cell_id=...)``). Raises NotebookNotFound, CellIndexError, PathError."""
+    api_path, nb = await services.notebooks.get(path, argument="uri")
+    cells = list(nb.cells)
+    index = services.notebooks.locate(api_path, cells, cell_id=cell_id)
+    view = {
+        "uri": cell_uri(api_path, cell_id),
+        "path": api_path,
+        **list_entry(cells[index], index, False, 0),
+        "source": source_text(cells[index].get("source", "")),
+    }
+    return fit(view, services.app.max_result_chars)
+
+
 async def job_view(services: Services, job_id: str) -> dict[str, Any]:
     """A job as its resource reads: its record (``manage_async_job(operation="status")``) and the last
     ``JOB_LOG_TAIL`` log lines. Raises JobNotFound, JobsUnavailable."""
@@ -107,6 +122,24 @@ def register(mcp: MCPServer, services: Services) -> None:
         except MCPExtError as e:
             raise _error(ctx, e, uri) from e
         return dumps(view)
+
+    @mcp.resource(
+        CELL_TEMPLATE,
+        name="notebook-cell",
+        title="Notebook cell",
+        description="One cell of a notebook, by its id: notebook-cell://<path>/<cell_id>. Reads as its entry of "
+        "read_cells(mode='list') with its whole source. Subscribe to be told when its notebook changes.",
+        mime_type=JSON,
+        security=ResourceSecurity(exempt_params={"path"}),
+    )
+    async def cell(path: str, cell_id: str, ctx: Context) -> str:
+        uri = cell_uri(path, cell_id)
+        reader = reader_of_context(ctx)
+        await reader.require("read", "contents", f"reading {uri}")
+        try:
+            return dumps(await cell_view(services, path, cell_id))
+        except MCPExtError as e:
+            raise _error(ctx, e, uri) from e
 
     @mcp.resource(
         JOB_TEMPLATE,
@@ -156,4 +189,4 @@ async def listed_notebooks(services: Services) -> list[MCPResource]:
     ]
 
 
-__all__ = ["MAX_LISTED_NOTEBOOKS", "job_view", "listed_notebooks", "notebook_view", "register"]
+__all__ = ["MAX_LISTED_NOTEBOOKS", "cell_view", "job_view", "listed_notebooks", "notebook_view", "register"]

@@ -94,7 +94,7 @@ class Subscriptions:
             raise MCPError(INVALID_PARAMS, f"{argument} {uri!r}: the MCP App views do not change; nothing to follow.")
         await reader.require(*_permission(target), f"following {uri}")
         try:
-            if target.kind == "notebook":
+            if target.kind in ("notebook", "cell"):
                 notebooks = self.services.notebooks
                 api_path = notebooks.api_path(target.name, argument=argument)
                 if not await notebooks.exists(api_path):
@@ -104,6 +104,9 @@ class Subscriptions:
                         "followed; list_notebook_files shows those there are).",
                         data={"uri": uri},
                     )
+                if target.cell_id is not None:
+                    _, nb = await notebooks.get(api_path, argument=argument)
+                    notebooks.locate(api_path, list(nb.cells), cell_id=target.cell_id)
                 return ("notebook", api_path)
             jobs = self.services.jobs
             if jobs is None:

@@ -4,6 +4,8 @@
   slashes not encoded); the same string in the template (RFC 6570 ``notebook://{+path}``), reads,
   subscriptions and notifications. A client may percent-encode characters (``%20``); it is told of
   changes under the URI it subscribed with.
+- ``notebook-cell://<path>/<cell_id>``: one cell of a notebook, by its nbformat id (it names the same cell after
+  cells are added or removed above it); followed, it is told of every change of its notebook.
 - ``job://<job_id>``: a notebook job (status, progress, the current cell, the log's tail).
 - ``ui://jupyter-mcp-ext/...``: the MCP App views (``apps.py``).
 """
@@ -17,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 NOTEBOOK_SCHEME = "notebook://"
+CELL_SCHEME = "notebook-cell://"
 JOB_SCHEME = "job://"
 UI_PREFIX = "ui://jupyter-mcp-ext/"
 
@@ -24,27 +27,34 @@ UI_PREFIX = "ui://jupyter-mcp-ext/"
 RESOURCE_NOT_FOUND = -32002
 
 NOTEBOOK_TEMPLATE = NOTEBOOK_SCHEME + "{+path}"
+CELL_TEMPLATE = CELL_SCHEME + "{+path}/{cell_id}"
 JOB_TEMPLATE = JOB_SCHEME + "{job_id}"
 
 #: What the error of an unknown URI lists as valid.
 VALID_URIS = (
-    "notebook://<path> (a notebook's API path as is, e.g. notebook://reports/q1.ipynb), job://<job_id> (a notebook "
-    "job) and ui://jupyter-mcp-ext/<view> (the MCP App views)"
+    "notebook://<path> (a notebook's API path as is, e.g. notebook://reports/q1.ipynb), "
+    "notebook-cell://<path>/<cell_id> (one cell), job://<job_id> (a notebook job) and ui://jupyter-mcp-ext/<view> "
+    "(the MCP App views)"
 )
 
 
 @dataclass(frozen=True)
 class Target:
-    """What a resource URI names: ``kind`` "notebook" (``name``: the path as given, decoded), "job"
-    (``name``: the job id) or "ui" (``name``: the view)."""
+    """What a resource URI names: ``kind`` "notebook" (``name``: the path as given, decoded), "cell"
+    (``name``: the notebook's path, ``cell_id``), "job" (``name``: the job id) or "ui" (``name``: the view)."""
 
     kind: str
     name: str
+    cell_id: str | None = None
 
 
 def notebook_uri(api_path: str) -> str:
     """The URI of the notebook at ``api_path``: ``notebook://`` and the path as is."""
     return NOTEBOOK_SCHEME + api_path
+
+
+def cell_uri(api_path: str, cell_id: str) -> str:
+    return CELL_SCHEME + api_path + "/" + cell_id
 
 
 def job_uri(job_id: str) -> str:
@@ -56,13 +66,18 @@ def parse(uri: object, *, argument: str = "uri") -> Target:
     of this server's resources."""
     if not isinstance(uri, str) or not uri:
         raise MCPError(INVALID_PARAMS, f"{argument} must be a resource URI string: {VALID_URIS}.")
-    for scheme, kind in ((NOTEBOOK_SCHEME, "notebook"), (JOB_SCHEME, "job"), (UI_PREFIX, "ui")):
+    for scheme, kind in ((NOTEBOOK_SCHEME, "notebook"), (CELL_SCHEME, "cell"), (JOB_SCHEME, "job"), (UI_PREFIX, "ui")):
         if uri.startswith(scheme):
             name = unquote(uri[len(scheme) :])
             if not name or "?" in name or "#" in name:
                 break
             if kind == "job" and "/" in name:
                 break
+            if kind == "cell":
+                path, _, cell_id = name.rpartition("/")
+                if not path or not cell_id:
+                    break
+                return Target(kind, path, cell_id)
             return Target(kind, name)
     raise MCPError(
         INVALID_PARAMS,
@@ -72,6 +87,8 @@ def parse(uri: object, *, argument: str = "uri") -> Target:
 
 
 __all__ = [
+    "CELL_SCHEME",
+    "CELL_TEMPLATE",
     "JOB_SCHEME",
     "JOB_TEMPLATE",
     "NOTEBOOK_SCHEME",
@@ -79,6 +96,7 @@ __all__ = [
     "RESOURCE_NOT_FOUND",
     "Target",
     "UI_PREFIX",
+    "cell_uri",
     "job_uri",
     "notebook_uri",
     "parse",

@@ -88,3 +88,16 @@ async def test_a_job_reads_with_its_status_progress_and_log_tail(mcp_client, mak
     assert view["job_id"] == job_id and view["status"] == "completed"
     assert view["progress"]["cells_executed"] == view["progress"]["cells_total"]
     assert view["log_lines"] >= 1 and isinstance(view["log_tail"], list)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_cell_reads_by_its_id_and_a_missing_cell_is_an_error(mcp_client, make_notebook, mode):
+    make_notebook("cells.ipynb", ["first = 1", "second = 2\nprint(second)"])
+    async with mcp_client(mode=mode) as client:
+        listed = text_of(await client.read_resource("notebook://cells.ipynb"))
+        cell_id = listed["cells"][1]["id"]
+        cell = text_of(await client.read_resource(f"notebook-cell://cells.ipynb/{cell_id}"))
+        with pytest.raises(MCPError) as missing:
+            await client.read_resource("notebook-cell://cells.ipynb/no-such-cell")
+    assert cell["index"] == 1 and cell["source"] == "second = 2\nprint(second)" and cell["id"] == cell_id
+    assert "no-such-cell" in missing.value.error.message

@@ -5,6 +5,7 @@ second, never to an identity that may not read it, and no longer once the sessio
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -250,3 +251,16 @@ async def test_a_follower_whose_grant_was_revoked_hears_nothing_more(
                 await received.update_of(uri)
     finally:
         Revocable.no_contents.clear()
+
+
+async def test_a_cell_subscriber_is_told_of_its_notebooks_changes(mcp_client, make_notebook, received):
+    make_notebook("celled.ipynb", ["a = 1", "b = 1"])
+    async with mcp_client(message_handler=received) as watcher, mcp_client() as editor:
+        view = await watcher.read_resource("notebook://celled.ipynb")
+        cell_id = json.loads(view.contents[0].text)["cells"][1]["id"]
+        uri = f"notebook-cell://celled.ipynb/{cell_id}"
+        await watcher.subscribe_resource(uri)
+        with pytest.raises(MCPError):
+            await watcher.subscribe_resource("notebook-cell://celled.ipynb/gone")
+        await editor.call_tool("update_cell", {"path": "celled.ipynb", "cell_id": cell_id, "source": "b = 2"})
+        await received.update_of(uri)
