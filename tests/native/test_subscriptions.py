@@ -264,3 +264,21 @@ async def test_a_cell_subscriber_is_told_of_its_notebooks_changes(mcp_client, ma
             await watcher.subscribe_resource("notebook-cell://celled.ipynb/gone")
         await editor.call_tool("update_cell", {"path": "celled.ipynb", "cell_id": cell_id, "source": "b = 2"})
         await received.update_of(uri)
+
+
+async def test_a_subscriber_of_a_jobs_output_notebook_is_told_when_the_job_writes_it(
+    mcp_client, make_notebook, received
+):
+    make_notebook("source.ipynb", ["print('written by the job')"])
+    make_notebook("outputs/result.ipynb", ["'an older run'"])
+    async with mcp_client(message_handler=received) as watcher:
+        await watcher.subscribe_resource("notebook://outputs/result.ipynb")
+        done = result_json(
+            await watcher.call_tool(
+                "execute_notebook", {"notebook_path": "source.ipynb", "output_path": "outputs/result.ipynb"}
+            )
+        )
+        await received.update_of("notebook://outputs/result.ipynb")
+        view = await watcher.read_resource("notebook://outputs/result.ipynb")
+    assert done["execution_status"] == "completed" and done["output_path"] == "outputs/result.ipynb"
+    assert "written by the job" in view.contents[0].text
