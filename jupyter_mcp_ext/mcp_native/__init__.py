@@ -72,7 +72,9 @@ class NativeFeatures:
         from . import log_messages, resources, subscriptions
 
         self._tool_names = {tool.name for tool in mcp._tool_manager.list_tools()}
-        resources.register(mcp, self.services)
+        kinds = resources.offered_kinds(self._tool_names)
+        self.subscriptions.kinds = kinds
+        resources.register(mcp, self.services, kinds)
         subscriptions.register(mcp, self.subscriptions)
         log_messages.register(mcp, self.messages)
         self.sources = ChangeSources(self.services, self.subscriptions, self.event_logger)

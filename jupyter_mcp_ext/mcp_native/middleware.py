@@ -74,7 +74,13 @@ class NativeMiddleware:
         if method == "subscriptions/listen":
             return await self._listen(ctx, call_next)
         if method == "resources/read":
-            parse((ctx.params or {}).get("uri"))
+            target = parse((ctx.params or {}).get("uri"))
+            if target.kind not in self.subscriptions.kinds and target.kind != "ui":
+                raise MCPError(
+                    INVALID_PARAMS,
+                    f"uri {(ctx.params or {}).get('uri')!r}: this server's operator does not offer {target.kind} "
+                    "resources (the tools that read them are withheld).",
+                )
             return await call_next(ctx)
         result = await call_next(ctx)
         if method == "initialize" and isinstance(result, dict) and self.tasks is not None:

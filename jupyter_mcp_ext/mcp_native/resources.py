@@ -100,9 +100,36 @@ async def job_view(services: Services, job_id: str) -> dict[str, Any]:
     return fit(view, services.app.max_result_chars)
 
 
-def register(mcp: MCPServer, services: Services) -> None:
-    """Register the resource templates and the ``resources/list`` handler on ``mcp``."""
+#: The tools whose offer makes notebooks (and cells), and jobs, readable as resources: an operator who withholds
+#: them (``allowed_tools``, ``denied_tools``) withholds the resources too.
+NOTEBOOK_TOOLS = frozenset({"read_cells", "read_notebook"})
+JOB_TOOLS = frozenset({"manage_async_job"})
 
+
+def offered_kinds(tools: set[str]) -> set[str]:
+    """The resource kinds ("notebook", "cell", "job") the server offers, given the tools it offers."""
+    kinds = {"notebook", "cell"} if NOTEBOOK_TOOLS & tools else set()
+    return kinds | ({"job"} if JOB_TOOLS & tools else set())
+
+
+def register(mcp: MCPServer, services: Services, kinds: set[str]) -> None:
+    """Register the resource templates of ``kinds`` and the ``resources/list`` handler on ``mcp``."""
+    if "notebook" in kinds:
+        _register_notebooks(mcp, services)
+    if "job" in kinds:
+        _register_jobs(mcp, services)
+
+    async def list_resources(ctx: Any, params: PaginatedRequestParams) -> ListResourcesResult:
+        resources = list(await mcp.list_resources())
+        reader = reader_of(ctx)
+        if "notebook" in kinds and await reader.may_read("notebook"):
+            resources += await listed_notebooks(services)
+        return ListResourcesResult(resources=resources)
+
+    sdk.add_request_handler(mcp, "resources/list", PaginatedRequestParams, list_resources)
+
+
+def _register_notebooks(mcp: MCPServer, services: Services) -> None:
     @mcp.resource(
         NOTEBOOK_TEMPLATE,
         name="notebook",
@@ -141,6 +168,8 @@ def register(mcp: MCPServer, services: Services) -> None:
         except MCPExtError as e:
             raise _error(ctx, e, uri) from e
 
+
+def _register_jobs(mcp: MCPServer, services: Services) -> None:
     @mcp.resource(
         JOB_TEMPLATE,
         name="job",
@@ -157,15 +186,6 @@ def register(mcp: MCPServer, services: Services) -> None:
             return dumps(await job_view(services, job_id))
         except MCPExtError as e:
             raise _error(ctx, e, uri) from e
-
-    async def list_resources(ctx: Any, params: PaginatedRequestParams) -> ListResourcesResult:
-        resources = list(await mcp.list_resources())
-        reader = reader_of(ctx)
-        if await reader.may_read("notebook"):
-            resources += await listed_notebooks(services)
-        return ListResourcesResult(resources=resources)
-
-    sdk.add_request_handler(mcp, "resources/list", PaginatedRequestParams, list_resources)
 
 
 async def listed_notebooks(services: Services) -> list[MCPResource]:
@@ -189,4 +209,12 @@ async def listed_notebooks(services: Services) -> list[MCPResource]:
     ]
 
 
-__all__ = ["MAX_LISTED_NOTEBOOKS", "cell_view", "job_view", "listed_notebooks", "notebook_view", "register"]
+__all__ = [
+    "MAX_LISTED_NOTEBOOKS",
+    "cell_view",
+    "job_view",
+    "listed_notebooks",
+    "notebook_view",
+    "offered_kinds",
+    "register",
+]

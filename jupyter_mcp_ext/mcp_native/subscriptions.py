@@ -72,6 +72,8 @@ class Subscriptions:
         self.services = services
         self.bus = bus
         bus.subscriptions = self
+        #: The resource kinds the server offers (``resources.offered_kinds``); set by ``NativeFeatures.install``.
+        self.kinds: set[str] = {"notebook", "cell", "job"}
         self._sessions: dict[int, _Session] = {}
         #: key -> URI spelling -> how many subscriptions and listen streams use it.
         self._watched: dict[Key, dict[str, int]] = {}
@@ -92,6 +94,13 @@ class Subscriptions:
         target = parse(uri, argument=argument)
         if target.kind == "ui":
             raise MCPError(INVALID_PARAMS, f"{argument} {uri!r}: the MCP App views do not change; nothing to follow.")
+        if target.kind not in self.kinds:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"{argument} {uri!r}: this server's operator does not offer {target.kind} resources (the tools that "
+                "read them are withheld).",
+                data={"uri": uri},
+            )
         await reader.require(*_permission(target), f"following {uri}")
         try:
             if target.kind in ("notebook", "cell"):

@@ -10,9 +10,9 @@ import time
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from ..conftest import MODES
+from ..conftest import MODES, TOKEN
 
-pytestmark = pytest.mark.kernel
+pytestmark = [pytest.mark.kernel, pytest.mark.filterwarnings("ignore:resources/(un)?subscribe is removed")]
 
 
 def text_of(result) -> dict:
@@ -101,3 +101,25 @@ async def test_a_cell_reads_by_its_id_and_a_missing_cell_is_an_error(mcp_client,
             await client.read_resource("notebook-cell://cells.ipynb/no-such-cell")
     assert cell["index"] == 1 and cell["source"] == "second = 2\nprint(second)" and cell["id"] == cell_id
     assert "no-such-cell" in missing.value.error.message
+
+
+WITHHELD = {
+    "ServerApp": {"jpserver_extensions": {"jupyter_mcp_ext": True}, "allow_root": True},
+    "IdentityProvider": {"token": TOKEN},
+    "MCPExtensionApp": {"denied_tools": ["read_cells", "read_notebook", "manage_async_job"]},
+}
+
+
+@pytest.mark.parametrize("jp_server_config", [WITHHELD], ids=["reading-tools-withheld"])
+async def test_withholding_the_reading_tools_withholds_the_resources(mcp_client, make_notebook, jp_server_config):
+    make_notebook("hidden.ipynb", ["1"])
+    async with mcp_client() as client:
+        listed = [r.uri for r in (await client.list_resources()).resources]
+        templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
+        with pytest.raises(MCPError) as read:
+            await client.read_resource("notebook://hidden.ipynb")
+        with pytest.raises(MCPError) as followed:
+            await client.subscribe_resource("job://job_1")
+    assert not [u for u in listed if u.startswith("notebook://")] and templates == []
+    assert "does not offer notebook resources" in read.value.error.message
+    assert "does not offer job resources" in followed.value.error.message
