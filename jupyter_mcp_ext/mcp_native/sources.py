@@ -69,7 +69,8 @@ class ChangeSources:
                 self.event_logger.remove_listener(schema_id=schema, listener=listener)
                 self._listening.discard(schema)
         if kind == "notebook":
-            if watched:
+            live = self.services.notebooks.live
+            if watched and live is not None and live.enabled:
                 self._look_for_room(key[1])
                 if self._poller is None or self._poller.done():
                     self._poller = asyncio.ensure_future(self._poll_rooms())

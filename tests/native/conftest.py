@@ -57,10 +57,12 @@ class RawSession:
         self.headers = headers
         self.next_id = 100
         self.session_id: str | None = None
+        self.version = "2025-11-25"
 
-    async def open(self, capabilities: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def open(self, capabilities: dict[str, Any] | None = None, version: str = "2025-11-25") -> dict[str, Any]:
         init = json.loads(json.dumps(INITIALIZE))
         init["params"]["capabilities"] = capabilities or {}
+        init["params"]["protocolVersion"] = self.version = version
         response = await self.http.post(self.url, json=init, headers={"Accept": ACCEPT, **self.headers})
         assert response.status_code == 200, response.text
         self.session_id = response.headers["mcp-session-id"]
@@ -73,7 +75,7 @@ class RawSession:
         return {
             "Accept": ACCEPT,
             "Mcp-Session-Id": self.session_id,
-            "MCP-Protocol-Version": "2025-11-25",
+            "MCP-Protocol-Version": self.version,
             **self.headers,
         }
 

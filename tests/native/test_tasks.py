@@ -239,3 +239,17 @@ async def test_a_2026_client_calling_with_task_gets_the_plain_result(mcp_url, au
         response = await http.post(mcp_url, json=body, headers=headers)
     assert response.status_code == 200, response.text
     assert "task" not in response.json()["result"] and "content" in response.json()["result"]
+
+
+async def test_a_2025_06_18_session_sees_neither_tasks_nor_task_support(mcp_url, auth_headers):
+    from .conftest import RawSession
+
+    async with httpx2.AsyncClient(timeout=30) as http:
+        session = RawSession(http, mcp_url, auth_headers)
+        init = await session.open(version="2025-06-18")
+        tools = (await session.result("tools/list"))["tools"]
+        unknown = await session.request("tasks/list")
+        await session.close()
+    assert "tasks" not in init["capabilities"]
+    assert all("execution" not in tool for tool in tools)
+    assert unknown["error"]["code"] == -32601
