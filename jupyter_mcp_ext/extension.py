@@ -1,4 +1,4 @@
-"""MCPExtensionApp: the Jupyter Server extension, its configuration traits, wiring and lifecycle."""
+"""MCPExtensionApp (extension layer): the Jupyter Server extension, its traits, wiring and lifecycle."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .config import (
 )
 from .handlers import ConnectHandler, StatusHandler
 from .jobs.executor import ProcessJobExecutor
+from .lab.service import LabContext
 from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
 from .notebooks.live import LiveDocuments
@@ -445,6 +446,7 @@ class MCPExtensionApp(ExtensionApp):
             except Exception as e:
                 problems.append(f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}")
         services = self.services = Services(app=self, notebooks=notebooks)
+        services.lab = LabContext()
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
         from .kernels.service import KernelService
@@ -488,6 +490,7 @@ class MCPExtensionApp(ExtensionApp):
         from .changes.handlers import default_handlers as change_handlers
         from .jobs.handlers import default_handlers as job_handlers
         from .jobs.schedule_handlers import default_handlers as schedule_handlers
+        from .lab.handlers import default_handlers as lab_handlers
 
         self.handlers.extend(
             [
@@ -497,6 +500,7 @@ class MCPExtensionApp(ExtensionApp):
                 *job_handlers,
                 *schedule_handlers,
                 *change_handlers,
+                *lab_handlers,
             ]
         )
 
@@ -532,7 +536,7 @@ class MCPExtensionApp(ExtensionApp):
         await self.ensure_mcp_running()
         assert self.services is not None
         await self.services.start()
-        native = self.services.extra.get("native")
+        native = self.services.native
         if native is not None:
             native.start()
         self.log.info("jupyter_mcp_ext %s | MCP endpoint at %s%s", __version__, serverapp.connection_url, self.mcp_path)
@@ -548,7 +552,7 @@ class MCPExtensionApp(ExtensionApp):
         """Stop the services and the MCP session manager, so that Ctrl-C / SIGTERM is prompt."""
         self.mcp_stopping = True
         if self.services is not None:
-            native = self.services.extra.get("native")
+            native = self.services.native
             if native is not None:
                 await native.close()
             await self.services.stop()

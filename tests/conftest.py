@@ -27,6 +27,7 @@ TOOLS = frozenset(
         "list_kernels", "start_kernel", "stop_kernel", "interrupt_kernel", "restart_kernel", "execute_on_kernel",
         "execute_notebook", "manage_async_job", "manage_schedule",
         "system_info", "start_jupyter_server", "stop_jupyter_server",
+        "get_active_notebook",
     }
 )  # fmt: skip
 

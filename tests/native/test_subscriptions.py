@@ -77,7 +77,7 @@ async def test_updates_come_at_most_once_a_second_per_notebook(mcp_client, make_
 
 
 async def test_unsubscribing_and_ending_the_session_stop_the_updates(mcp_client, make_notebook, received, jp_serverapp):
-    native = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].extra["native"]
+    native = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].native
     make_notebook("quiet.ipynb", ["a = 0"])
     async with mcp_client() as editor:
         async with mcp_client(message_handler=received) as watcher:
@@ -127,7 +127,7 @@ async def test_a_deleted_notebook_is_told_once_and_its_subscription_ends(
 
 
 async def test_a_2026_listener_is_told_of_another_clients_edit(mcp_client, make_notebook, jp_serverapp):
-    native = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].extra["native"]
+    native = jp_serverapp.web_app.settings["jupyter_mcp_ext_services"].native
     make_notebook("listened.ipynb", ["a = 1"])
     async with mcp_client(mode="2026-07-28") as watcher, mcp_client() as editor:
         async with watcher.listen(resource_subscriptions=["notebook://listened.ipynb"]) as subscription:

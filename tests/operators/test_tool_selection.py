@@ -16,6 +16,7 @@ READ_ONLY_TOOLS = {
     "system_info",
     "list_kernels",
     "start_jupyter_server",
+    "get_active_notebook",
 }
 
 
