@@ -69,9 +69,9 @@ class NativeFeatures:
 
     def install(self, mcp: Any) -> None:
         """Register the resources and the handlers the SDK does not route, once the tools are registered."""
-        from . import log_messages, resources, subscriptions
+        from . import log_messages, resources, sdk, subscriptions
 
-        self._tool_names = {tool.name for tool in mcp._tool_manager.list_tools()}
+        self._tool_names = sdk.tool_names(mcp)
         kinds = resources.offered_kinds(self._tool_names)
         self.subscriptions.kinds = kinds
         resources.register(mcp, self.services, kinds)

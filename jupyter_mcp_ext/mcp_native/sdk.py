@@ -8,6 +8,8 @@ one function.
   docs name it as the way to serve ``logging/setLevel``; only the way to it from ``MCPServer``
   (``_lowlevel_server``) is private. Registering there also makes the SDK derive the capabilities
   (``resources.subscribe``, ``logging``) for the handshake protocol versions.
+- ``tool_names``: the tools the server offers after the operator's selection (``MCPServer`` lists tools only
+  as the ``tools/list`` wire result; the rest of this extension reads ``_tool_manager`` too).
 - ``on_session_end``: run cleanup when a 2025-11-25 session ends (DELETE, idle timeout, shutdown).
   The SDK's ``Connection.exit_stack`` is public and meant for this ("push cleanup from handlers or
   middleware"), but a request handler only sees the per-request ``ServerSession``, whose connection
@@ -32,6 +34,11 @@ def add_request_handler(mcp: Any, method: str, params_type: type, handler: Calla
     mcp._lowlevel_server.add_request_handler(method, params_type, handler)
 
 
+def tool_names(mcp: Any) -> set[str]:
+    """The names of the tools registered on ``mcp`` (an ``MCPServer``) now."""
+    return {tool.name for tool in mcp._tool_manager.list_tools()}
+
+
 def on_session_end(session: Any, callback: Callable[[], None]) -> bool:
     """Call ``callback`` once the handshake session behind ``session`` (a request's ``ServerSession``)
     ends. Returns False when the SDK gives no way to know (then the caller keeps its state until the
@@ -50,4 +57,4 @@ def connection_key(session: Any) -> int:
     return id(getattr(session, "_connection", session))
 
 
-__all__ = ["add_request_handler", "connection_key", "on_session_end"]
+__all__ = ["add_request_handler", "connection_key", "on_session_end", "tool_names"]
