@@ -83,6 +83,21 @@ class MCPExtensionApp(ExtensionApp):
         help="Seconds after which an idle MCP session (no request in flight, no open GET stream) is closed; "
         "its client then starts a new one. Default 1800. 0 keeps sessions until the client deletes them.",
     )
+    sse_retry_ms = Int(
+        3000,
+        min=0,
+        config=True,
+        help="Milliseconds a client should wait before it reconnects to a dropped SSE stream (the 'retry' field "
+        "of the stream's first event), then resumes it with Last-Event-ID. Default 3000.",
+    )
+    sse_replay_events = Int(
+        10_000,
+        min=0,
+        config=True,
+        help="Server-sent events kept in memory for clients that reconnect to a dropped stream with Last-Event-ID "
+        "(SEP-1699): a long call outlives a proxy that drops the connection. Default 10,000 (1,000 per stream at "
+        "most). 0 turns resumable streams off.",
+    )
     max_request_body_bytes = Int(
         64 * 1024 * 1024,
         min=0,
@@ -453,10 +468,15 @@ class MCPExtensionApp(ExtensionApp):
         # Jupyter Server checks Host and Origin for every handler (ServerApp.allow_origin,
         # allow_remote_access, local_hostnames); the SDK's own guard would second-guess a
         # reverse proxy's Host, so it is switched off here.
+        from .mcp_native.event_store import MemoryEventStore
+
+        replay = self.sse_replay_events
         self.mcp.streamable_http_app(
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
             max_request_body_size=self.max_request_body_bytes,
             session_idle_timeout=self.session_idle_timeout or None,
+            event_store=MemoryEventStore(replay, min(replay, 1000)) if replay else None,
+            retry_interval=self.sse_retry_ms if replay else None,
         )
         self.settings.update(
             {
@@ -516,6 +536,9 @@ class MCPExtensionApp(ExtensionApp):
         await self.ensure_mcp_running()
         assert self.services is not None
         await self.services.start()
+        native = self.services.native
+        if native is not None:
+            native.start()
         self.log.info("jupyter_mcp_ext %s | MCP endpoint at %s%s", __version__, serverapp.connection_url, self.mcp_path)
         withheld = self.services.extra.get("withheld_tools") or []
         if withheld:
@@ -529,6 +552,9 @@ class MCPExtensionApp(ExtensionApp):
         """Stop the services and the MCP session manager, so that Ctrl-C / SIGTERM is prompt."""
         self.mcp_stopping = True
         if self.services is not None:
+            native = self.services.native
+            if native is not None:
+                await native.close()
             await self.services.stop()
             if self.services.notebooks.live is not None:
                 await self.services.notebooks.live.close()

@@ -17,6 +17,8 @@ class Services:
     ``kernels``, ``jobs`` and ``changes`` are the kernel, job and agent-change services (typed ``Any``
     so that each package stays importable on its own; ``changes`` is None when the operator turned the
     record off); ``lab`` is what JupyterLab reports of the person's focus (``lab.service.LabContext``);
+    ``native`` is what the MCP server offers beyond tools (``mcp_native.NativeFeatures``: resources,
+    subscriptions, tasks, App views, log notifications), set when the MCP server is built;
     ``app`` is the extension, for its config traits.
     """
 
@@ -26,6 +28,7 @@ class Services:
     jobs: Any = None
     changes: Any = None
     lab: Any = None
+    native: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
