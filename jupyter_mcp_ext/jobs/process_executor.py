@@ -69,15 +69,14 @@ class ProcessJobExecutor(JobExecutor[_Active]):
     """
 
     warm_runners = Int(
-        1,
+        None,
         allow_none=True,
         config=True,
         help="Runner processes kept started and idle for each kernelspec of warm_kernelspecs (from the "
         "server's start), Papermill imported and, where the kernelspec allows it, its kernel started, so "
-        "that a job starts without the import (~0.7 s) and the kernel's start (~1 s); each holds about "
-        "110 MB. Each runner serves one job, and the pool is filled again as jobs take them. Default 1. "
-        "None: as many as jobs may run at once (MCPExtensionApp.max_concurrent_jobs), for bursts of jobs. "
-        "0: none; each job starts its own runner and kernel.",
+        "that a job starts without the import (~0.7 s) and the kernel's start (~1 s). Each runner serves "
+        "one job, and the pool is filled again as jobs take them. Default None: as many as jobs may run "
+        "at once (MCPExtensionApp.max_concurrent_jobs). 0: none; each job starts its own runner and kernel.",
     )
     warm_kernels = Bool(
         True,
