@@ -11,9 +11,17 @@ alternating one by one so that machine load hits both alike. Figures:
 1. a job's total time (``execute_notebook(mode="async")`` until ``manage_async_job`` reports it
    completed, polled every 20 ms) against the CLI's wall time; target ratio <= 1.0;
 2. a ``mode="sync"`` call's duration against the same CLI runs; target ratio <= 1.0;
-3. the first job of a fresh server (no warm runner yet) against the first CLI run; target <= 1.0;
-4. from the tool call to the job reporting "running", to its runner process taking it, to its
-   kernel started, and to its first cell running (milliseconds; reported).
+3. the first job of a fresh server (submitted as soon as the server answers) against the first CLI
+   run; target <= 1.0;
+4. where an async job's time goes, from the timestamps its job process records in the job's
+   events file (same clock as the bench's on one machine): from the tool call to its runner taking
+   it, the kernel started (or a warm one taken), the kernel ready (answering, and moved to the
+   job's directory when warm), the first cell running, the last cell done, the job process's end,
+   and the client seeing "completed" (milliseconds, medians; reported). Also the same milestones
+   as the client sees them through ``manage_async_job`` (polled every 20 ms).
+
+Issue 18 asks for a job <= 0.1x the CLI and a fresh server's first job <= 0.3x: those are printed
+beside the 1.0 target as ``issue 18``.
 
 Environment: ``BENCH_JOBS_N`` (jobs of each kind, default 7).
 """
@@ -48,6 +56,17 @@ NOTEBOOK = REPO / "tests" / "jobs" / "notebooks" / "simple_execute.ipynb"
 N = int(os.environ.get("BENCH_JOBS_N", "7"))
 POLL_S = 0.02
 RATIO_TARGET = 1.0
+#: Issue 18's targets (warm starts): a job, and the first job of a fresh server.
+WARM_TARGET, FIRST_TARGET = 0.1, 0.3
+#: The job process's milestones, in order: (label, how to find its time in the events file).
+PHASES = (
+    ("runner took the job", "accepted"),
+    ("kernel started (or a warm one taken)", "kernel_started"),
+    ("kernel ready (moved to the job's directory if warm)", "kernel_ready"),
+    ("first cell running", "first_cell"),
+    ("last cell done", "last_cell"),
+    ("job process's end (output saved, kernel shut down)", "finished"),
+)
 
 
 async def call(client: Any, name: str, **arguments: Any) -> dict[str, Any]:
@@ -67,8 +86,27 @@ def papermill_cli(root: Path, env: dict[str, str], k: int) -> float:
     return time.perf_counter() - started
 
 
-async def async_job(client: Any, k: int) -> dict[str, float]:
+def phases(state_dir: Path, job_id: str, called_at: float) -> dict[str, float]:
+    """Seconds from the tool call (``time.time()``) to each milestone the job process recorded."""
+    marks: dict[str, float] = {}
+    path = state_dir / job_id / "events.jsonl"
+    for line in path.read_text().splitlines() if path.exists() else []:
+        event = json.loads(line)
+        kind, t = event.get("event"), event.get("t", 0.0) - called_at
+        if kind in ("accepted", "kernel_started", "kernel_ready", "finished"):
+            marks.setdefault(kind, t)
+        elif kind == "progress":
+            if event.get("current_cell"):
+                marks.setdefault("first_cell", t)
+            total = event.get("cells_total") or 0
+            if total and event.get("cells_executed") == total:
+                marks.setdefault("last_cell", t)
+    return marks
+
+
+async def async_job(client: Any, k: int, state_dir: Path) -> dict[str, Any]:
     """Times (s) from the tool call to each milestone of one async job, until completed."""
+    called_at = time.time()
     started = time.perf_counter()
     job = await call(
         client,
@@ -96,6 +134,7 @@ async def async_job(client: Any, k: int) -> dict[str, float]:
             if status["status"] != "completed":
                 raise RuntimeError(f"job ended {status['status']}: {status['error']}")
             marks["total"] = now
+            marks["phases"] = {**phases(state_dir, job["job_id"], called_at), "seen_completed": now}
             return marks
         await asyncio.sleep(POLL_S)
 
@@ -114,15 +153,15 @@ async def sync_job(client: Any, k: int) -> float:
     return time.perf_counter() - started
 
 
-async def measure(url: str, root: Path, env: dict[str, str]) -> dict[str, Any]:
+async def measure(url: str, root: Path, env: dict[str, str], state_dir: Path) -> dict[str, Any]:
     data: dict[str, Any] = {"cli": [], "async": [], "sync": []}
     async with mcp_client(url, "legacy") as client:
         # The first of each on a fresh server / a fresh page cache: cold runner, cold CLI.
-        data["cold_job"] = await async_job(client, 0)
+        data["cold_job"] = await async_job(client, 0, state_dir)
         data["cold_cli"] = await asyncio.to_thread(papermill_cli, root, env, 0)
         for k in range(1, N + 1):
             data["cli"].append(await asyncio.to_thread(papermill_cli, root, env, k))
-            data["async"].append(await async_job(client, k))
+            data["async"].append(await async_job(client, k, state_dir))
             data["sync"].append(await sync_job(client, k))
     return data
 
@@ -139,7 +178,7 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
             "baseline": cli,
             "baseline_name": "papermill CLI, same notebook",
             "ratio": total / cli,
-            "target": f"ratio <= {RATIO_TARGET}",
+            "target": f"ratio <= {RATIO_TARGET} (issue 18: <= {WARM_TARGET})",
             "pass": total / cli <= RATIO_TARGET,
             "n": len(data["async"]),
         },
@@ -155,17 +194,36 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
             "n": len(data["sync"]),
         },
         {
-            "figure": "first job of a fresh server (no warm runner yet)",
+            "figure": "first job of a fresh server",
             "value": data["cold_job"]["total"],
             "unit": "s",
             "baseline": data["cold_cli"],
             "baseline_name": "first papermill CLI run",
             "ratio": data["cold_job"]["total"] / data["cold_cli"],
-            "target": f"ratio <= {RATIO_TARGET}",
+            "target": f"ratio <= {RATIO_TARGET} (issue 18: <= {FIRST_TARGET})",
             "pass": data["cold_job"]["total"] / data["cold_cli"] <= RATIO_TARGET,
             "n": 1,
         },
     ]
+    for runs, which in ((data["async"], "async job"), ([data["cold_job"]], "first job")):
+        for key, label in (*((key, label) for label, key in PHASES), ("seen_completed", 'the client saw "completed"')):
+            values = [m["phases"][key] * 1000 for m in runs if key in m.get("phases", {})]
+            if not values:
+                continue
+            figures.append(
+                {
+                    "figure": f"{which}: tool call -> {label}",
+                    "value": statistics.median(values),
+                    "unit": "ms",
+                    "baseline": total * 1000,
+                    "baseline_name": "the job's total time",
+                    "ratio": statistics.median(values) / (total * 1000),
+                    "target": "reported",
+                    "pass": None,
+                    "n": len(values),
+                    "max": max(values),
+                }
+            )
     for mark, label in (
         ("running", 'tool call -> status "running"'),
         ("runner", "tool call -> runner process took the job"),
@@ -175,7 +233,7 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
         values = [m[mark] * 1000 for m in data["async"] if mark in m]
         figures.append(
             {
-                "figure": label,
+                "figure": f"seen by manage_async_job: {label}",
                 "value": statistics.median(values),
                 "unit": "ms",
                 "baseline": total * 1000,
@@ -199,7 +257,7 @@ def main() -> int:
     try:
         db = f"--MCPExtensionApp.jobs_db_path={tmp / 'jobs' / 'jobs.sqlite'}"
         with serve(root, env, tmp / "jupyter.log", db) as (url, _):
-            data = asyncio.run(measure(f"{url}mcp", root, env))
+            data = asyncio.run(measure(f"{url}mcp", root, env, tmp / "jobs" / "jobs"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     info["elapsed_s"] = time.perf_counter() - started

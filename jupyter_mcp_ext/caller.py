@@ -1,4 +1,4 @@
-"""Who the current tool call works for (MCP client, session, Jupyter user), for services to read without MCP.
+"""Who the current tool call works for (infrastructure): MCP client, session, Jupyter user, tool, call id.
 
 The tools' preamble (``tools.tool_call``) sets it once per call, before the tool runs; a service reads
 it with ``current_caller()`` (a record of changes, presence in a live notebook, a job's starter). The

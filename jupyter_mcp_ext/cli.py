@@ -1,4 +1,4 @@
-"""``jupyter mcp-ext``: connect an MCP client to a running Jupyter server in one step.
+"""``jupyter mcp-ext`` (command line, outside the server): connect an MCP client to a running Jupyter server.
 
 ``jupyter mcp-ext connect [CLIENT]`` finds the running servers as ``jupyter server list`` does
 (jupyter_server's ``list_running_servers``), checks that the extension answers there, and prints

@@ -1,4 +1,4 @@
-"""Where MCPExtensionApp's settings come from besides Jupyter's config, and how a bad one is reported.
+"""Where MCPExtensionApp's settings come from (extension layer) besides Jupyter's config, and bad ones reported.
 
 Jupyter's config (``jupyter_server_config.py``, the command line) is traitlets' own business. On top
 of it an operator may point ``JUPYTER_MCP_CONFIG`` at a JSON file of the same keys as the traits,

@@ -1,4 +1,4 @@
-"""The project's exception hierarchy: what services raise and tools/handlers translate."""
+"""The project's exception hierarchy (shared by all layers): what services raise and tools/handlers translate."""
 
 from __future__ import annotations
 

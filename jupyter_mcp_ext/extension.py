@@ -1,4 +1,4 @@
-"""MCPExtensionApp: the Jupyter Server extension, its configuration traits, wiring and lifecycle."""
+"""MCPExtensionApp (extension layer): the Jupyter Server extension, its traits, wiring and lifecycle."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .config import (
 )
 from .handlers import ConnectHandler, StatusHandler
 from .jobs.executor import ProcessJobExecutor
+from .lab.service import LabContext
 from .logs import attach_to_server_log, install_trust_filter
 from .metrics import ACTIVE_KERNELS_GAUGE
 from .notebooks.live import LiveDocuments
@@ -81,6 +82,21 @@ class MCPExtensionApp(ExtensionApp):
         config=True,
         help="Seconds after which an idle MCP session (no request in flight, no open GET stream) is closed; "
         "its client then starts a new one. Default 1800. 0 keeps sessions until the client deletes them.",
+    )
+    sse_retry_ms = Int(
+        3000,
+        min=0,
+        config=True,
+        help="Milliseconds a client should wait before it reconnects to a dropped SSE stream (the 'retry' field "
+        "of the stream's first event), then resumes it with Last-Event-ID. Default 3000.",
+    )
+    sse_replay_events = Int(
+        10_000,
+        min=0,
+        config=True,
+        help="Server-sent events kept in memory for clients that reconnect to a dropped stream with Last-Event-ID "
+        "(SEP-1699): a long call outlives a proxy that drops the connection. Default 10,000 (1,000 per stream at "
+        "most). 0 turns resumable streams off.",
     )
     max_request_body_bytes = Int(
         64 * 1024 * 1024,
@@ -430,6 +446,7 @@ class MCPExtensionApp(ExtensionApp):
             except Exception as e:
                 problems.append(f"MCPExtensionApp.output_directory = {self.output_directory!r} is not valid: {e}")
         services = self.services = Services(app=self, notebooks=notebooks)
+        services.lab = LabContext()
         kernel_manager = serverapp.kernel_manager
         ACTIVE_KERNELS_GAUGE.set_function(lambda: len(kernel_manager.list_kernel_ids()))
         from .kernels.service import KernelService
@@ -451,10 +468,15 @@ class MCPExtensionApp(ExtensionApp):
         # Jupyter Server checks Host and Origin for every handler (ServerApp.allow_origin,
         # allow_remote_access, local_hostnames); the SDK's own guard would second-guess a
         # reverse proxy's Host, so it is switched off here.
+        from .mcp_native.event_store import MemoryEventStore
+
+        replay = self.sse_replay_events
         self.mcp.streamable_http_app(
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
             max_request_body_size=self.max_request_body_bytes,
             session_idle_timeout=self.session_idle_timeout or None,
+            event_store=MemoryEventStore(replay, min(replay, 1000)) if replay else None,
+            retry_interval=self.sse_retry_ms if replay else None,
         )
         self.settings.update(
             {
@@ -468,6 +490,7 @@ class MCPExtensionApp(ExtensionApp):
         from .changes.handlers import default_handlers as change_handlers
         from .jobs.handlers import default_handlers as job_handlers
         from .jobs.schedule_handlers import default_handlers as schedule_handlers
+        from .lab.handlers import default_handlers as lab_handlers
         from .probes import discovery_handlers, root_discovery_handlers
 
         base_url = self.serverapp.base_url if self.serverapp is not None else "/"
@@ -483,6 +506,7 @@ class MCPExtensionApp(ExtensionApp):
                 *job_handlers,
                 *schedule_handlers,
                 *change_handlers,
+                *lab_handlers,
             ]
         )
 
@@ -518,6 +542,9 @@ class MCPExtensionApp(ExtensionApp):
         await self.ensure_mcp_running()
         assert self.services is not None
         await self.services.start()
+        native = self.services.native
+        if native is not None:
+            native.start()
         self.log.info("jupyter_mcp_ext %s | MCP endpoint at %s%s", __version__, serverapp.connection_url, self.mcp_path)
         withheld = self.services.extra.get("withheld_tools") or []
         if withheld:
@@ -531,6 +558,9 @@ class MCPExtensionApp(ExtensionApp):
         """Stop the services and the MCP session manager, so that Ctrl-C / SIGTERM is prompt."""
         self.mcp_stopping = True
         if self.services is not None:
+            native = self.services.native
+            if native is not None:
+                await native.close()
             await self.services.stop()
             if self.services.notebooks.live is not None:
                 await self.services.notebooks.live.close()

@@ -1,9 +1,11 @@
-"""REST handlers of the extension's status and client snippets, for the JupyterLab panel and for scripts."""
+"""REST handlers of the extension's status and client snippets (REST layer), for the Lab panel and scripts."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import anyio
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -11,10 +13,38 @@ from tornado import web
 from . import __version__
 from .transport import AUTH_RESOURCE, ExplainedRefusalsHandler
 
+#: Seconds after its last request that an MCP session still counts as a connected client.
+ACTIVE_SESSION_SECONDS = 120
+
+
+def session_counts(manager: Any, active_seconds: float = ACTIVE_SESSION_SECONDS) -> tuple[int, int]:
+    """How many MCP sessions are connected now, and how many the SDK's session manager holds.
+
+    The manager keeps a session until its client deletes it or it has been idle for
+    ``MCPExtensionApp.session_idle_timeout`` (30 minutes by default); many clients never delete
+    theirs (a health check, a client that quit), so that count is not who is connected. A session
+    counts as connected while a request of it is in flight (an open GET stream included) or when
+    its last request ended less than ``active_seconds`` ago: what its transport's idle deadline says
+    (the SDK's ``StreamableHTTPServerTransport``, mcp 2.x). Without an idle timeout the SDK keeps
+    no such record, and every session held counts. Stateless (2026-07-28) requests hold no session.
+    """
+    sessions = list((getattr(manager, "_server_instances", None) or {}).values())
+    connected = 0
+    now = anyio.current_time()
+    for transport in sessions:
+        scope = getattr(transport, "idle_scope", None)
+        timeout = getattr(transport, "_idle_timeout", None)
+        if scope is None or timeout is None or getattr(transport, "_requests_in_flight", 0) > 0:
+            connected += 1
+        elif scope.deadline - timeout > now - active_seconds:
+            connected += 1
+    return connected, len(sessions)
+
 
 class StatusHandler(ExplainedRefusalsHandler):
     """``GET <base_url>jupyter-mcp-ext/status``: version, MCP path, the tools offered and withheld,
-    sessions, kernels, jobs."""
+    sessions (``active_sessions``: connected now, see ``session_counts``; ``open_sessions``: all
+    held), kernels, jobs."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -25,6 +55,7 @@ class StatusHandler(ExplainedRefusalsHandler):
         services = app.services
         tools = sorted(t.name for t in await app.mcp.list_tools())
         manager = self.settings.get("jupyter_mcp_ext_session_manager")
+        active_sessions, open_sessions = session_counts(manager, ACTIVE_SESSION_SECONDS)
         status = {
             "version": __version__,
             "mcp_path": self.base_url.rstrip("/") + "/" + app.mcp_path,
@@ -35,7 +66,9 @@ class StatusHandler(ExplainedRefusalsHandler):
             "withheld_tools": services.extra.get("withheld_tools", []),
             "protocol_versions": ["2025-11-25", "2026-07-28"],
             "running": manager is not None,
-            "active_sessions": len(getattr(manager, "_server_instances", {}) or {}),
+            "active_sessions": active_sessions,
+            "open_sessions": open_sessions,
+            "active_session_seconds": ACTIVE_SESSION_SECONDS,
             "kernels": len(self.kernel_manager.list_kernel_ids()),
             "root_dir": getattr(self.contents_manager, "root_dir", None),
         }

@@ -1,4 +1,4 @@
-"""The extension's logging: its loggers join the server's log, and reads do not spam "not trusted".
+"""The extension's logging (infrastructure): its loggers join the server's log; reads do not spam "not trusted".
 
 The extension logs through ``logging.getLogger("jupyter_mcp_ext")`` and its children, attached to
 the Jupyter server's own logger as jupyter_server attaches tornado's (``ServerApp.init_logging``):

@@ -1,4 +1,4 @@
-"""Prometheus metrics, exported through Jupyter Server's own ``/metrics`` endpoint.
+"""Prometheus metrics (infrastructure), exported through Jupyter Server's own ``/metrics`` endpoint.
 
 The names of the first four are those of the standalone jupyter-papermill MCP server
 (original-readme.md, "Métriques"). Metrics live in prometheus_client's default registry, which

@@ -1,4 +1,4 @@
-"""Output shaping: turn nbformat outputs into what a model can read.
+"""Output shaping (service layer, shared by the tools): nbformat outputs turned into what a model can read.
 
 The one shaper of every tool result that carries outputs (execute_on_kernel today, the
 notebook read tools next), so that one rule cannot drift between them. The services keep

@@ -1,4 +1,4 @@
-"""Builds the ``mcp.server.MCPServer`` and registers the tool groups on it."""
+"""The MCP server (tool layer): builds the SDK's ``MCPServer`` and registers the tool groups on it."""
 
 from __future__ import annotations
 
@@ -154,16 +154,23 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
     jobs when their services exist. ``select_tools`` then removes what ``read_only``,
     ``allowed_tools`` and ``denied_tools`` withhold. Deprecated aliases (the spec's older tool
     names) are added only when ``MCPExtensionApp.enable_legacy_tool_names`` is set, and only for
-    the tools offered.
+    the tools offered. Resources, subscriptions, tasks, the MCP App views and log notifications
+    come from ``jupyter_mcp_ext.mcp_native`` (``services.native``).
 
     Raises ConfigurationError when ``allowed_tools`` or ``denied_tools`` names a tool that does not exist.
     """
-    from .tools import aliases, jobs, kernels, notebooks, schedules, system
+    from .mcp_native import NativeFeatures
+    from .tools import aliases, context, jobs, kernels, notebooks, schedules, system
     from .tools.results import tidy_tools
 
-    mcp = _new_mcp_server(name="jupyter-mcp-ext", version=__version__, instructions=INSTRUCTIONS)
+    serverapp = getattr(services.app, "serverapp", None)
+    native = services.native = NativeFeatures(services, getattr(serverapp, "event_logger", None))
+    mcp = _new_mcp_server(
+        name="jupyter-mcp-ext", version=__version__, instructions=INSTRUCTIONS, **native.server_arguments()
+    )
     notebooks.register(mcp, services)
     system.register(mcp, services)
+    context.register(mcp, services)
     if services.kernels is not None:
         kernels.register(mcp, services)
     if services.jobs is not None:
@@ -176,6 +183,7 @@ def build_mcp_server(services: Services) -> JupyterMCPServer:
         aliases.register(mcp, services)
     mcp.make_arguments_strict()
     tidy_tools(mcp, app.max_result_chars)
+    native.install(mcp)
     return mcp
 
 

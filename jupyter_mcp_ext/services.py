@@ -1,4 +1,4 @@
-"""The container of services that the MCP tools and REST handlers share."""
+"""The container of services (extension layer) that the MCP tools and REST handlers share."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ class Services:
 
     ``kernels``, ``jobs`` and ``changes`` are the kernel, job and agent-change services (typed ``Any``
     so that each package stays importable on its own; ``changes`` is None when the operator turned the
-    record off); ``app`` is the extension, for its config traits.
+    record off); ``lab`` is what JupyterLab reports of the person's focus (``lab.service.LabContext``);
+    ``native`` is what the MCP server offers beyond tools (``mcp_native.NativeFeatures``: resources,
+    subscriptions, tasks, App views, log notifications), set when the MCP server is built;
+    ``app`` is the extension, for its config traits.
     """
 
     app: MCPExtensionApp
@@ -24,6 +27,8 @@ class Services:
     kernels: Any = None
     jobs: Any = None
     changes: Any = None
+    lab: Any = None
+    native: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:

@@ -1,4 +1,4 @@
-"""The tornado handler that carries MCP Streamable HTTP into the SDK's session manager.
+"""The tornado handler that carries MCP Streamable HTTP into the SDK's session manager (transport layer).
 
 No library bridges an ASGI app into tornado, so this module is our own: it builds the ASGI
 ``scope`` from the tornado request, feeds the already-read body through ``receive``, and maps

@@ -28,6 +28,7 @@ TOOLS = frozenset(
         "list_variables",
         "execute_notebook", "manage_async_job", "manage_schedule",
         "system_info", "start_jupyter_server", "stop_jupyter_server",
+        "get_active_notebook",
     }
 )  # fmt: skip
 

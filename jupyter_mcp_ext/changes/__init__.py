@@ -1,4 +1,4 @@
-"""Agent changes: a record of every change an MCP client makes to a notebook, and its review and undo.
+"""Agent changes (service and REST layers): the record of every change an MCP client makes to a notebook.
 
 ``diff.py`` finds the cells one write touched and plans a revert; ``store.py`` keeps the records
 in SQLite; ``service.py`` records the edits of MCP tool calls, lists, keeps and reverts them;

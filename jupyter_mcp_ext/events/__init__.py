@@ -1,4 +1,4 @@
-"""The extension's event schemas for Jupyter Server's event system (``jupyter_events``).
+"""The extension's event schemas (infrastructure) for Jupyter Server's event system (``jupyter_events``).
 
 Each schema is a YAML file in this package; ``register_schemas`` registers them with the
 server's ``event_logger``, so that ``/api/events/subscribe`` (JupyterLab's

@@ -10,7 +10,8 @@ replaces ``ProcessJobExecutor`` through ``MCPExtensionApp.job_executor_class`` b
 
 Events (dicts with ``"event"`` and ``"t"``, seconds since the epoch): ``launched``
 (``runner_pid``, ``runner_start``), ``accepted``, ``kernel_started`` (``kernel_pid``,
-``kernel_start``, ``kernel_name``), ``progress`` (``cells_total``, ``cells_executed``,
+``kernel_start``, ``kernel_name``, ``warm``: whether it was started ahead of the job), ``kernel_ready``
+(the kernel answered, and a warm one was moved to the job's directory), ``progress`` (``cells_total``, ``cells_executed``,
 ``cells_succeeded``, ``cells_failed``, ``current_cell``), ``output_saved`` (``path``: the
 output notebook was saved whole at ``RunSpec.output_staging_path``; the job service then writes it
 under the server root through the ContentsManager), ``stopping`` (``reason``) and ``finished``
@@ -86,6 +87,12 @@ class JobExecutor(LoggingConfigurable, Generic[ActiveT]):
     on_event : callable
         ``on_event(job_id, event)``, called on the server's event loop for every event.
     """
+
+    #: Set by the job service before ``start``, for executors that start kernels ahead of jobs:
+    #: ``await resolve_kernelspec(name)`` gives ``(name, kernelspec dict)`` as a job's is resolved
+    #: (raises KernelSpecNotFound), and the server's default kernelspec name.
+    resolve_kernelspec: Callable[[str], Awaitable[tuple[str, dict[str, Any]]]] | None = None
+    default_kernel_name: str = "python3"
 
     def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -32,6 +33,7 @@ from .papermill_engine import (
     register_engine,
     register_staging,
 )
+from .warm_kernel import MOVE_CODE, WarmKernel
 
 #: Seconds between interrupting the kernel and killing it, when stopping a job.
 STOP_GRACE_SECONDS = 3.0
@@ -42,6 +44,17 @@ SUCCESS_EXIT_VALUES = ("", "0", "None", "False")
 #: Environment variable carrying the PYTHONPATH the server had before adding this package's path.
 ORIGINAL_PYTHONPATH = "JUPYTER_MCP_EXT_ORIGINAL_PYTHONPATH"
 MAX_TRACEBACK_CHARS = 20_000
+
+
+def restore_environment() -> None:
+    """Give this process the server's PYTHONPATH back (the runner's own put this package first),
+    before any kernel starts from its environment. Safe to call twice."""
+    original = os.environ.pop(ORIGINAL_PYTHONPATH, None)
+    if original is not None:
+        if original:
+            os.environ["PYTHONPATH"] = original
+        else:
+            os.environ.pop("PYTHONPATH", None)
 
 
 def strip_ansi(text: str) -> str:
@@ -84,12 +97,26 @@ def index_map(raw_cells: list[Any], final_cells: list[Any]) -> list[int | None]:
 class JobRun:
     """One job inside the job process: its reporting, its stop logic and its outcome."""
 
-    def __init__(self, spec: dict[str, Any], sink: files.LogWriter | None = None) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        sink: files.LogWriter | None = None,
+        *,
+        warm_kernel: WarmKernel | None = None,
+        nudge_fd: int | None = None,
+    ) -> None:
         """``spec``: a ``RunSpec`` as a dict, with ``job_dir`` (file mode) or ``input_notebook``
         (the notebook's JSON text, in-memory mode). ``sink``: where events, log lines and output
         notebook saves go in in-memory mode (one writer keeps them in order); else the job
-        directory's files."""
+        directory's files. ``warm_kernel``: a kernel this process started ahead, which the job
+        takes if it would get the same kernel cold (else it is killed). ``nudge_fd``: a
+        non-blocking pipe to the server, written a byte after each event so that the server reads
+        the events file at once instead of at its next poll."""
         self.spec = spec
+        self.warm_kernel = warm_kernel
+        #: Whether the job took the warm kernel (decided just before Papermill starts).
+        self.warm = False
+        self.nudge_fd = nudge_fd
         self.job_dir: str | None = spec.get("job_dir")
         if sink is not None:
             self.events: files.JsonLinesWriter = sink
@@ -128,6 +155,13 @@ class JobRun:
 
     def event(self, name: str, **fields: Any) -> None:
         self.events.write({"event": name, "t": time.time(), **fields})
+        if self.nudge_fd is not None:
+            try:
+                os.write(self.nudge_fd, b"\n")
+            except BlockingIOError:
+                pass  # the server is not reading (it left the job running): it polls instead
+            except OSError:
+                self.nudge_fd = None  # the server is gone
 
     def input_index(self, index: int | None) -> int | None:
         if index is None:
@@ -182,11 +216,77 @@ class JobRun:
         self.kernel_pid = pid
         self.kernel_start = process.start_time(pid) if pid else None
         self.phase = "cells"
-        self.event("kernel_started", kernel_pid=pid, kernel_start=self.kernel_start, kernel_name=km.kernel_name)
-        self.log.log("info", f"Kernel {km.kernel_name} started (pid {pid}).")
+        self.event(
+            "kernel_started", kernel_pid=pid, kernel_start=self.kernel_start, kernel_name=km.kernel_name, warm=self.warm
+        )
+        if self.warm:
+            assert self.warm_kernel is not None and self.warm_kernel.started_at is not None
+            ahead = self.started - self.warm_kernel.started_at
+            self.log.log(
+                "info", f"Kernel {km.kernel_name} (pid {pid}) was started {ahead:.1f} s before the job: warm start."
+            )
+        else:
+            self.log.log("info", f"Kernel {km.kernel_name} started (pid {pid}).")
         if self.stop_reason is not None:
             self.kill_kernel()
             raise JobStopped(self.stop_reason)
+
+    def take_warm_kernel(self) -> Any:
+        """The warm kernel's manager if the job takes it (see ``choose_kernel``), else None."""
+        return self.warm_kernel.take() if self.warm and self.warm_kernel is not None else None
+
+    def choose_kernel(self) -> None:
+        """Take the warm kernel if the job would get the same kernel cold; else kill it and say why."""
+        warm = self.warm_kernel
+        if warm is None:
+            return
+        reason = warm.unusable(self.spec)
+        if reason is None:
+            self.warm = True
+            return
+        self.log.log("info", f"Starting the kernel cold: {reason}.")
+        warm.discard()
+
+    async def move_kernel(self, kc: Any, timeout: float) -> None:
+        """Move a warm kernel to the job's working directory before its first cell (silently:
+        no output, no history, no execution count, no name left in the user's namespace), and
+        make sure that the client hears the kernel's IOPub messages.
+
+        The kernel's reply comes on the shell channel; its idle status for the request, on IOPub,
+        shows that the client's subscription is in place (a client that missed it could miss the
+        first cell's outputs). Until it is seen, a ``kernel_info`` request asks again, as
+        jupyter_client's ``wait_for_ready`` does. Raises TimeoutError after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+
+        async def reply_to(msg_id: str, channel: Any, within: float) -> dict[str, Any] | None:
+            end = min(deadline, time.monotonic() + within)
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg: dict[str, Any] = await channel.get_msg(timeout=left)
+                except queue.Empty:
+                    break
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if channel is kc.shell_channel or msg["content"].get("execution_state") == "idle":
+                    return msg
+            return None
+
+        msg_id = kc.execute(MOVE_CODE.format(cwd=self.spec["cwd"]), silent=True, store_history=False, allow_stdin=False)
+        reply = await reply_to(msg_id, kc.shell_channel, timeout)
+        if reply is None:
+            raise TimeoutError(f"The kernel started ahead did not answer within {timeout:g} s.")
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(
+                f"The kernel started ahead could not be moved to the job's directory {self.spec['cwd']!r}: "
+                f"{content.get('ename')}: {content.get('evalue')}"
+            )
+        while await reply_to(msg_id, kc.iopub_channel, 0.5) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"The kernel started ahead sent no IOPub message within {timeout:g} s.")
+            msg_id = kc.kernel_info()
+            await reply_to(msg_id, kc.shell_channel, timeout)
 
     def on_cell_start(self, cell: Any, cell_index: int, **_: Any) -> None:
         if cell.cell_type != "code" or not str(cell.source).strip():
@@ -426,12 +526,7 @@ class JobRun:
         signal.signal(signal.SIGTERM, self.on_sigterm)
         self.event("accepted", runner_pid=os.getpid(), runner_start=process.start_time(os.getpid()))
         self.log.log("info", f"Runner {os.getpid()} started job {spec['job_id']}: {spec['notebook_path']}.")
-        original = os.environ.pop(ORIGINAL_PYTHONPATH, None)
-        if original is not None:
-            if original:
-                os.environ["PYTHONPATH"] = original
-            else:
-                os.environ.pop("PYTHONPATH", None)
+        restore_environment()
         os.environ.update(spec.get("env_overrides") or {})
         timeout = spec.get("timeout_seconds") or 0
         if timeout > 0:
@@ -448,6 +543,7 @@ class JobRun:
 
             if self.stop_reason is not None:
                 raise JobStopped(self.stop_reason)
+            self.choose_kernel()
             input_path, output_path = self.notebook_paths()
             self.raw_cells = list(load_notebook_node(input_path).cells)
             register_engine(self)
@@ -474,4 +570,6 @@ class JobRun:
             self.done.set()
             if self.kernel_pid and process.is_alive(self.kernel_pid, self.kernel_start):
                 self.kill_kernel()
+            if self.warm_kernel is not None:
+                self.warm_kernel.discard()  # the job ended before it took its warm kernel
         self.finish(self.outcome(exc))

@@ -108,37 +108,91 @@ def register_staging(run: JobRun, staging_path: str, output_path: str) -> None:
     papermill_io.register(staging_path, StagingHandler)
 
 
+def served_kernel_spec_manager(kernel_name: str, kernelspec: dict[str, Any] | None) -> Any:
+    """A KernelSpecManager that serves ``kernelspec`` (as the server resolved it: the server's
+    KernelSpecManager may differ from this process's) under ``kernel_name``, and looks up others."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class JobKernelSpecManager(KernelSpecManager):
+        def get_kernel_spec(self, name: str) -> KernelSpec:
+            if kernelspec and name == kernel_name:
+                known = set(KernelSpec.class_trait_names()) - {"resource_dir"}
+                fields = {k: v for k, v in kernelspec.items() if k in known}
+                return KernelSpec(resource_dir=kernelspec.get("resource_dir", ""), **fields)
+            return super().get_kernel_spec(name)
+
+    return JobKernelSpecManager()
+
+
+_KERNEL_MANAGER_CLASS: Any = None
+
+
+def kernel_manager_class() -> Any:
+    """The kernel manager of job kernels, warm or cold: jupyter_client's ``AsyncKernelManager``,
+    which waits for a kernel's graceful exit checking every 0.1 s, here every 10 ms (the job's end
+    waits for its kernel's exit, so that the notebook's atexit handlers have run)."""
+    global _KERNEL_MANAGER_CLASS
+    if _KERNEL_MANAGER_CLASS is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class JobKernelManager(AsyncKernelManager):  # type: ignore[misc]
+            async def _async_finish_shutdown(
+                self, waittime: float | None = None, pollinterval: float = 0.1, restart: bool = False
+            ) -> None:
+                await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+
+        _KERNEL_MANAGER_CLASS = JobKernelManager
+    return _KERNEL_MANAGER_CLASS
+
+
 def register_engine(run: JobRun) -> None:
     """Register the Papermill engine that reports to ``run`` (one job per process)."""
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient.util import run_sync
+    from nbclient.util import ensure_async, run_hook, run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
     from papermill.utils import merge_kwargs, remove_args
 
     spec = run.spec
-    kernelspec = spec.get("kernelspec")
-
-    class JobKernelSpecManager(KernelSpecManager):
-        """Serves the kernelspec the server resolved (its KernelSpecManager may differ from ours)."""
-
-        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-            if kernelspec and kernel_name == spec["kernel_name"]:
-                known = set(KernelSpec.class_trait_names()) - {"resource_dir"}
-                fields = {k: v for k, v in kernelspec.items() if k in known}
-                return KernelSpec(resource_dir=kernelspec.get("resource_dir", ""), **fields)
-            return super().get_kernel_spec(kernel_name)
 
     class JobClient(PapermillNotebookClient):
         def create_kernel_manager(self) -> Any:
-            self.km = AsyncKernelManager(
+            warm = run.take_warm_kernel()
+            if warm is not None:
+                # nbclient starts no kernel for a manager that has one, and still owns it: it
+                # connects its client, and shuts the kernel down at the end as its own.
+                self.km = warm
+                run.kernel_started(warm)
+                return self.km
+            self.km = kernel_manager_class()(
                 kernel_name=self.kernel_name or spec["kernel_name"],
-                kernel_spec_manager=JobKernelSpecManager(),
+                kernel_spec_manager=served_kernel_spec_manager(spec["kernel_name"], spec.get("kernelspec")),
                 config=self.config,
             )
             return self.km
+
+        async def async_start_new_kernel_client(self) -> Any:
+            if not run.warm:
+                kc = await super().async_start_new_kernel_client()
+                run.event("kernel_ready")
+                return kc
+            # As nbclient's, but without wait_for_ready's last step, 0.2 s of listening for IOPub
+            # messages: a warm kernel is up, and its answer to the move, on both channels, shows
+            # that the client is connected (``JobRun.move_kernel``).
+            assert self.km is not None
+            try:
+                self.kc = self.km.client()
+                await ensure_async(self.kc.start_channels())
+                await run.move_kernel(self.kc, self.startup_timeout)
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            run.event("kernel_ready")
+            return self.kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
         async def async_start_new_kernel(self, **kwargs: Any) -> None:
             if run.stop_reason is not None:

@@ -16,14 +16,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from traitlets import Bool, Float, Int
+from traitlets import Bool, Float, Int, List, Unicode
 
-from . import files, outcomes, process, runner
+from . import files, outcomes, process, runner, warm_kernel
 from .executor import STOP_KILL_AFTER, ActiveJob, EventSink, JobExecutor
 from .models import RunSpec
 
 #: The note of a job cancelled by stopping its runner (the runner reports its own when it can).
 CANCELLED_NOTE = "Cancelled; the runner was stopped."
+#: Seconds after a job took an idle runner before the one replacing it is started: a runner and its
+#: kernel take about 1.5 s of CPU to start, which a small job would otherwise share its cores with.
+REFILL_DELAY = 1.0
 
 
 @dataclass
@@ -34,23 +37,61 @@ class _Active(ActiveJob):
     runner_start: int | None = None
     kernel_pid: int | None = None
     kernel_start: int | None = None
+    #: The job process's end of its runner's stdout: a line after each event it records.
+    nudges: asyncio.StreamReader | None = None
+    #: Its runner, kept so that the pipe stays open while the job runs.
+    runner_proc: asyncio.subprocess.Process | None = None
+
+
+@dataclass(eq=False)
+class _Runner:
+    """A runner process started ahead of its job, and the job process it forked (which starts
+    the kernel of ``kernel_name`` ahead, if any, and waits for the job on the runner's stdin)."""
+
+    proc: asyncio.subprocess.Process
+    kernel_name: str | None
+    pid: int | None = None
+    start: int | None = None
+
+    def alive(self) -> bool:
+        return process.is_alive(self.pid, self.start)
 
 
 class ProcessJobExecutor(JobExecutor[_Active]):
     """Runs each job in its own process: ``python -m jupyter_mcp_ext.jobs.runner`` (see runner.py).
 
-    From the first job on, runners are started ahead of need (``warm_runners``) with their
-    imports done, so that a job starts without Papermill's import time. Each job process lives in its own session: a crash,
-    hang, ``os.chdir``, environment change or memory blow-up in a job never touches the server,
-    and a job outlives a server crash, to be followed again after the restart.
+    From the server's start, runners wait for jobs with their imports done (``warm_runners``), each
+    with the kernel of a kernelspec of ``warm_kernelspecs`` already started: a job of that
+    kernelspec runs on it (a warm start) when it would get the same kernel cold, and the pool is
+    filled again after each job. Each job process lives in its own session: a crash, hang,
+    ``os.chdir``, environment change or memory blow-up in a job never touches the server, and a
+    job outlives a server crash, to be followed again after the restart.
     """
 
     warm_runners = Int(
-        1,
+        None,
+        allow_none=True,
         config=True,
-        help="Runner processes kept started and idle (from the first job on), Papermill already imported, "
-        "so that a job starts at once instead of paying the import (~0.7 s). Default 1. 0 starts a runner "
-        "per job on demand.",
+        help="Runner processes kept started and idle for each kernelspec of warm_kernelspecs (from the "
+        "server's start), Papermill imported and, where the kernelspec allows it, its kernel started, so "
+        "that a job starts without the import (~0.7 s) and the kernel's start (~1 s). Each runner serves "
+        "one job, and the pool is filled again as jobs take them. Default None: as many as jobs may run "
+        "at once (MCPExtensionApp.max_concurrent_jobs). 0: none; each job starts its own runner and kernel.",
+    )
+    warm_kernels = Bool(
+        True,
+        config=True,
+        help="Start the kernels of jobs ahead: each warm runner starts the kernel of a kernelspec of "
+        "warm_kernelspecs, and a job of that kernelspec runs on it (moved to its working directory before "
+        "its first cell). Default True. False: runners start no kernel; every job starts its kernel cold.",
+    )
+    warm_kernelspecs = List(
+        Unicode(),
+        config=True,
+        help="Kernelspecs whose kernels the warm runners start ahead of jobs (warm_runners runners for each). "
+        "Default []: the server's default kernelspec (MappingKernelManager.default_kernel_name, python3). "
+        "Only ipykernel kernelspecs start ahead; jobs of other kernelspecs, and jobs with env_overrides, "
+        "start their kernel cold.",
     )
     keep_running_on_shutdown = Bool(
         False,
@@ -62,7 +103,8 @@ class ProcessJobExecutor(JobExecutor[_Active]):
     poll_interval = Float(
         0.1,
         config=True,
-        help="Seconds between checks of a running job's events and process. Default 0.1.",
+        help="Seconds between checks of a running job's process (and of its events, for a job followed "
+        "after a server restart; otherwise the job process signals each event at once). Default 0.1.",
     )
     runner_start_timeout = Float(
         120.0,
@@ -72,14 +114,35 @@ class ProcessJobExecutor(JobExecutor[_Active]):
 
     def __init__(self, *, state_dir: str, on_event: EventSink, **kwargs: Any) -> None:
         super().__init__(state_dir=state_dir, on_event=on_event, **kwargs)
-        self._pool: list[asyncio.subprocess.Process] = []
-        self._spawning = 0
+        self._pool: list[_Runner] = []
+        #: Runners being started, by kernelspec name ('' for none).
+        self._spawning: dict[str, int] = {}
+        #: Every runner started ahead that has not been given a job (idle or starting), to end at stop.
+        self._unused: set[_Runner] = set()
+        #: The kernelspecs to start kernels of ahead: name -> kernelspec, as resolved for jobs.
+        self._warm_specs: dict[str, dict[str, Any]] = {}
+        self._pool_changed = asyncio.Event()
         self._stopping = False
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": "process", "warm_runners": self.warm_runners, "idle_runners": len(self._pool)}
+        idle: dict[str, int] = {}
+        for entry in self._pool:
+            key = entry.kernel_name or ""
+            idle[key] = idle.get(key, 0) + 1
+        return {
+            "executor": "process",
+            "warm_runners": self._pool_size(),
+            "idle_runners": len(self._pool),
+            "warm_kernels": {name: idle.get(name, 0) for name in self._warm_specs},
+        }
 
     # -- runner processes ------------------------------------------------------------------
+
+    def _pool_size(self) -> int:
+        """Idle runners to keep per kernelspec (``warm_runners``, by default ``max_concurrent_jobs``)."""
+        if self.warm_runners is not None:
+            return max(0, self.warm_runners)
+        return max(1, int(getattr(self.parent, "max_concurrent_jobs", 1) or 1))
 
     def _runner_env(self) -> dict[str, str]:
         # The runner restores the original PYTHONPATH before it starts the kernel.
@@ -104,84 +167,188 @@ class ProcessJobExecutor(JobExecutor[_Active]):
         finally:
             os.close(errors)
 
-    def _fill_pool(self) -> None:
-        while not self._stopping and len(self._pool) + self._spawning < self.warm_runners:
-            self._spawning += 1
-            self._background(self._add_to_pool())
+    async def _prepare_warm_kernels(self) -> None:
+        """Resolve ``warm_kernelspecs`` (the ones whose kernels can start ahead), then fill the pool."""
+        names = list(self.warm_kernelspecs) or [self.default_kernel_name]
+        if self.warm_kernels and self.resolve_kernelspec is not None:
+            for name in names:
+                try:
+                    resolved, kernelspec = await self.resolve_kernelspec(name)
+                except Exception as e:
+                    self.log.warning("No kernel is started ahead of jobs for kernelspec %r: %s", name, e)
+                    continue
+                reason = warm_kernel.cold_reason(kernelspec)
+                if reason:
+                    self.log.info("Jobs of kernelspec %r start their kernel cold: %s.", resolved, reason)
+                else:
+                    self._warm_specs[resolved] = kernelspec
+        self._fill_pool()
 
-    async def _add_to_pool(self) -> None:
+    def _fill_pool(self) -> None:
+        size = self._pool_size()
+        for name in list(self._warm_specs) or [""]:
+            idle = sum(1 for r in self._pool if (r.kernel_name or "") == name)
+            while not self._stopping and idle + self._spawning.get(name, 0) < size:
+                self._spawning[name] = self._spawning.get(name, 0) + 1
+                self._background(self._add_to_pool(name))
+
+    async def _fill_pool_later(self) -> None:
+        await asyncio.sleep(REFILL_DELAY)
+        self._fill_pool()
+
+    async def _add_to_pool(self, name: str) -> None:
+        try:
+            await self._start_idle_runner(name)
+        finally:
+            self._pool_changed.set()  # a job waiting for this runner looks again, whatever happened
+
+    async def _start_idle_runner(self, name: str) -> None:
         try:
             proc = await self._spawn()
         except Exception:
+            self._spawning[name] -= 1
             self.log.exception("Could not start a job runner process")
             return
+        entry = _Runner(proc, name or None)
+        self._unused.add(entry)
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            warm = {"kernel_name": name, "kernelspec": self._warm_specs[name]} if name else None
+            proc.stdin.write((json.dumps({"warm": warm}) + "\n").encode())
+            await proc.stdin.drain()
+            line = await asyncio.wait_for(proc.stdout.readline(), self.runner_start_timeout)
+            info = json.loads(line) if line else {}
+            entry.pid, entry.start = info.get("runner_pid"), info.get("runner_start")
+        except (OSError, ValueError, asyncio.TimeoutError):
+            entry.pid = None
         finally:
-            self._spawning -= 1
-        if self._stopping:
-            await self._dismiss(proc)
+            self._spawning[name] -= 1
+        if entry.pid is None:
+            self.log.warning("A job runner did not start; see %s", self._runners_log())
+            await self._dismiss(entry)
+        elif self._stopping:
+            await self._dismiss(entry)
         else:
-            self._pool.append(proc)
+            self._pool.append(entry)
 
-    async def _take_runner(self) -> asyncio.subprocess.Process:
-        while self._pool:
-            proc = self._pool.pop(0)
-            if proc.returncode is None:
-                self._fill_pool()
-                return proc
-            self.log.warning("A warm job runner exited (code %s); see %s", proc.returncode, self._runners_log())
-        proc = await self._spawn()
+    def _pick(self, spec: RunSpec) -> _Runner | None:
+        """The idle runner for a job: one whose kernel the job can take, else any (its kernel is
+        then killed, and the job starts its own)."""
+        for dead in [r for r in self._pool if not r.alive()]:
+            self._pool.remove(dead)
+            self.log.warning("An idle job runner (pid %s) exited; see %s", dead.pid, self._runners_log())
+            self._background(self._dismiss(dead))
+        if not self._pool:
+            return None
+        want = spec.kernel_name if not spec.env_overrides else None
+        chosen = next((r for r in self._pool if want and r.kernel_name == want), None)
+        if chosen is None:
+            chosen = next((r for r in self._pool if r.kernel_name is None), self._pool[0])
+        self._pool.remove(chosen)
+        return chosen
+
+    async def _take_runner(self, spec: RunSpec) -> _Runner:
+        """An idle runner, one being started (it is further along than a new one), or a new one."""
+        known = self._warm_specs.get(spec.kernel_name)
+        if known is not None and spec.kernelspec is not None and known != spec.kernelspec:
+            # The kernelspec changed on disk: kernels of the old one go unused; start the new one ahead.
+            self._warm_specs[spec.kernel_name] = spec.kernelspec
+            stale = [r for r in self._pool if r.kernel_name == spec.kernel_name]
+            for entry in stale:
+                self._pool.remove(entry)
+                self._background(self._dismiss(entry))
+        while True:
+            chosen = self._pick(spec)
+            if chosen is not None or not sum(self._spawning.values()) or self._stopping:
+                break
+            self._pool_changed.clear()
+            try:
+                await asyncio.wait_for(self._pool_changed.wait(), self.runner_start_timeout)
+            except asyncio.TimeoutError:
+                break  # the runners being started are stuck: start one for this job
+        if chosen is not None:
+            self._background(self._fill_pool_later())
+            return chosen
         self._fill_pool()
-        return proc
+        entry = _Runner(await self._spawn(), None)
+        self._unused.add(entry)
+        return entry
 
     def _runners_log(self) -> str:
         return os.path.join(self.state_dir, "runners.log")
 
-    async def _dismiss(self, proc: asyncio.subprocess.Process) -> None:
-        """End an idle runner: EOF on its stdin makes it exit; kill it if it does not."""
-        if proc.returncode is None and proc.stdin is not None:
+    async def _dismiss(self, entry: _Runner) -> None:
+        """End a runner that has no job: EOF on its stdin makes it (or its job process, which
+        kills its warm kernel) exit; kill it if it does not."""
+        self._unused.discard(entry)
+        proc = entry.proc
+        if proc.stdin is not None:
             with contextlib.suppress(Exception):
                 proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 3)
-        except asyncio.TimeoutError:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and (proc.returncode is None or entry.alive()):  # noqa: ASYNC110 - a pid
+            await asyncio.sleep(0.05)
+        if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            await proc.wait()
+        if entry.alive():
+            # ipykernel ends by itself once its parent (the job process) is gone.
+            process.kill_group(entry.pid, entry.start)
+        await proc.wait()
+        if entry.pid:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(self.state_dir, f"runner-{entry.pid}.log"))
 
-    async def _hand_over(self, proc: asyncio.subprocess.Process, payload: bytes) -> dict[str, Any] | None:
+    async def _hand_over(self, entry: _Runner, payload: bytes) -> dict[str, Any] | None:
         """Give a runner its job; returns the job process's ``{"pid", "start"}`` or None if it died."""
+        self._unused.discard(entry)
+        proc = entry.proc
         assert proc.stdin is not None and proc.stdout is not None
         try:
             proc.stdin.write(payload)
             await proc.stdin.drain()
             proc.stdin.close()
-            line = await asyncio.wait_for(proc.stdout.readline(), self.runner_start_timeout)
+            line = await asyncio.wait_for(self._protocol_line(proc.stdout), self.runner_start_timeout)
         except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError):
             line = b""
         if not line:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
+            if entry.alive():
+                process.kill_group(entry.pid, entry.start)
             await proc.wait()
             return None
         await proc.wait()
         info: dict[str, Any] = json.loads(line)
         return info
 
+    @staticmethod
+    async def _protocol_line(stdout: asyncio.StreamReader) -> bytes:
+        """The runner's next line, past the empty lines its job process writes after each event
+        (a job process started for its job writes them as soon as it runs, maybe before the
+        runner's own line); b"" at the end of the stream."""
+        while True:
+            line = await stdout.readline()
+            if not line or line.strip():
+                return line
+
     # -- JobExecutor -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        # The warm pool fills at the first job, so that a server that runs no job starts no runner.
         os.makedirs(self.state_dir, exist_ok=True)
         self._stopping = False
+        # Runners (and their kernels) start with the server, in the background.
+        self._background(self._prepare_warm_kernels())
 
     async def stop(self) -> None:
         self._stopping = True
-        pool, self._pool = self._pool, []
+        self._pool_changed.set()
+        self._pool = []
         if self.keep_running_on_shutdown:
             for active in self._active.values():
                 active.detached = True
                 self.job_log(active.job_id, "info", "The Jupyter server shut down; the job keeps running.")
-        await self._end_all(*[self._dismiss(proc) for proc in pool])
+        await self._end_all(*[self._dismiss(entry) for entry in list(self._unused)])
         self._active.clear()  # what is left was detached: the next start resumes it
 
     async def run(self, spec: RunSpec) -> dict[str, Any] | None:
@@ -192,7 +359,8 @@ class ProcessJobExecutor(JobExecutor[_Active]):
             payload = (json.dumps({**spec.model_dump(), "job_dir": job_dir}) + "\n").encode()
             info = None
             for _ in range(2):  # a warm runner may have died while idle: one retry with a fresh one
-                info = await self._hand_over(await self._take_runner(), payload)
+                entry = await self._take_runner(spec)
+                info = await self._hand_over(entry, payload)
                 if info is not None or active.stop_reason is not None:
                     break
             if info is None:
@@ -205,6 +373,7 @@ class ProcessJobExecutor(JobExecutor[_Active]):
                     "The job's runner process could not be started" + (f": {detail}" if detail else "."),
                 )
             active.runner_pid, active.runner_start = info.get("pid"), info.get("start")
+            active.runner_proc, active.nudges = entry.proc, entry.proc.stdout
             self.on_event(
                 spec.job_id,
                 {
@@ -292,7 +461,7 @@ class ProcessJobExecutor(JobExecutor[_Active]):
             if active.detached:
                 return None
             self._timeout_backstop(active)
-            await asyncio.sleep(self.poll_interval)
+            await self._wait_for_news(active)
         # The runner kills its kernel before it reports; make sure, and never leave one behind.
         if process.kill_group(active.kernel_pid, active.kernel_start):
             self.job_log(active.job_id, "warning", f"Killed the job's kernel (pid {active.kernel_pid}), left running.")
@@ -301,6 +470,18 @@ class ProcessJobExecutor(JobExecutor[_Active]):
         return self._stopped_outcome(
             active, files.tail_text(os.path.join(self.job_dir(active.job_id), files.RUNNER_LOG))
         )
+
+    async def _wait_for_news(self, active: _Active) -> None:
+        """Wait for the job process's next event (its line on the pipe), at most ``poll_interval``."""
+        reader = active.nudges
+        if reader is None:
+            await asyncio.sleep(self.poll_interval)
+            return
+        try:
+            if not await asyncio.wait_for(reader.read(65536), self.poll_interval):
+                active.nudges = None  # the job process has ended, or was started by an earlier server
+        except asyncio.TimeoutError:
+            pass
 
     def _stopped_outcome(self, active: _Active, detail: str | None) -> dict[str, Any]:
         """The outcome of a job whose runner ended without reporting one."""

@@ -199,7 +199,9 @@ class JobQueue:
         elif kind == "kernel_started":
             job.runner.kernel_pid = event.get("kernel_pid")
             job.runner.kernel_start = event.get("kernel_start")
-            job.message = f"Kernel {event.get('kernel_name')} started."
+            job.message = f"Kernel {event.get('kernel_name')} " + (
+                "started ahead of the job (warm start)." if event.get("warm") else "started."
+            )
         elif kind == "progress":
             current = event.get("current_cell")
             job.progress = JobProgress(

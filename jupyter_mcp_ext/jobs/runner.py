@@ -3,11 +3,21 @@
 It takes one job spec on its stdin and runs it (``job_run.JobRun``) in a process of its own.
 
 ``ProcessJobExecutor`` starts ``python -m jupyter_mcp_ext.jobs.runner`` ahead of need (a warm
-runner: its imports, about 0.7 s, are paid before a job arrives), then writes one job spec as a
-JSON line to its stdin. The runner forks: the child detaches into a session of its own and
-runs the job, the parent prints ``{"pid": <child pid>, "start": <its start time>}`` and exits.
-The job process is then nobody's child but init's, so it outlives a server restart and the
-server follows it by pid, reading its job directory (see ``files``).
+runner: its imports, about 0.7 s, are paid before a job arrives) and writes JSON lines to its
+stdin. The job runs in a child of the runner, forked into a session of its own: it is then
+nobody's child but init's, so it outlives a server restart and the server follows it by pid,
+reading its job directory (see ``files``). Two ways:
+
+- ``{"warm": {"kernel_name", "kernelspec"} | null}`` first: the runner forks the job process at
+  once and prints ``{"runner_pid", "runner_start"}`` (the job process) and exits. The job process
+  starts the kernelspec's kernel (``warm_kernel``) and waits for the job spec, the next line; it
+  prints ``{"pid", "start"}`` when it has it, and takes the warm kernel if the job would get the
+  same kernel cold. End of stdin before a job (the server stopped, or dropped it) kills the kernel.
+- a job spec first: the runner forks the job process, prints its ``{"pid", "start"}`` and exits;
+  the kernel starts cold.
+
+Either way the job process keeps the stdout pipe, non-blocking, and writes a newline to it after
+each event it records, so that the server reads the events at once (``JobRun.nudge_fd``).
 
 The same ``JobRun`` also runs a job whose notebook travels in memory (``DaskJobExecutor``: no
 file system is shared with the server): ``python -m jupyter_mcp_ext.jobs.runner --pipe`` reads
@@ -20,6 +30,7 @@ job stops and its kernel is killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -28,7 +39,8 @@ import traceback
 from typing import Any
 
 from . import files, outcomes, process
-from .job_run import ORIGINAL_PYTHONPATH, JobRun
+from .job_run import ORIGINAL_PYTHONPATH, JobRun, restore_environment
+from .warm_kernel import WarmKernel
 
 
 def child_env(env: dict[str, str]) -> dict[str, str]:
@@ -46,8 +58,9 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def _detach(job_dir: str) -> None:
-    """Become a session leader with stdin from /dev/null and stdout/stderr to ``runner.log``."""
-    os.setsid()
+    """Become a session leader (if not yet) with stdin from /dev/null and stdout/stderr to ``runner.log``."""
+    if os.getsid(0) != os.getpid():
+        os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -66,7 +79,28 @@ def _warm_up() -> None:
     import nbclient  # noqa: F401
     import papermill  # noqa: F401
     import papermill.engines  # noqa: F401
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager  # noqa: F401
+
+    # The first kernelspec lookup imports ipykernel's kernelspec module (30-60 ms): a job whose
+    # kernel is found by name (on a Dask worker) then does not wait for it.
+    try:
+        KernelSpecManager().get_kernel_spec(NATIVE_KERNEL_NAME)
+    except Exception:
+        pass
+
+
+def _compile_validators() -> None:
+    """Compile nbformat's validators of every nbformat 4 version, as a job's loads and saves of
+    its notebook would on first use (about 80 ms each): done while the runner waits for its job."""
+    try:
+        import nbformat
+        from nbformat.validator import get_validator
+
+        for minor in range(nbformat.v4.nbformat_minor + 1):
+            get_validator(4, minor)
+    except Exception:
+        pass
 
 
 def _read_commands(run: JobRun) -> None:
@@ -125,27 +159,33 @@ def pipe_main() -> int:
             os._exit(code)
 
 
-def main() -> int:
-    """Warm up, wait for one job spec on stdin, fork the job process, report its pid, exit."""
-    if sys.argv[1:] == ["--pipe"]:
-        return pipe_main()
-    _warm_up()
-
-    line = sys.stdin.readline()
-    if not line.strip():
-        return 0  # the server stopped (or dropped this warm runner) before giving it a job
-    spec = json.loads(line)
+def _fork(report: str) -> None:
+    """Fork; the parent prints the child's pid and start time as ``{"<report>_pid", ...}`` (or
+    ``{"pid", "start"}``) and exits, the child returns in a session of its own."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid:
-        sys.stdout.write(json.dumps({"pid": pid, "start": process.start_time(pid)}) + "\n")
+        pid_key, start_key = ("pid", "start") if report == "job" else (f"{report}_pid", f"{report}_start")
+        sys.stdout.write(json.dumps({pid_key: pid, start_key: process.start_time(pid)}) + "\n")
         sys.stdout.flush()
         os._exit(0)
+    os.setsid()
+
+
+def _nudge_fd() -> int:
+    """A non-blocking copy of stdout (the pipe to the server), for ``JobRun.nudge_fd``."""
+    fd = os.dup(1)
+    os.set_blocking(fd, False)
+    return fd
+
+
+def _run(spec: dict[str, Any], nudge_fd: int, warm_kernel: WarmKernel | None = None) -> None:
+    """Run the job in this (job) process and exit."""
     code = 0
     try:
         _detach(spec["job_dir"])
-        JobRun(spec).run()
+        JobRun(spec, warm_kernel=warm_kernel, nudge_fd=nudge_fd).run()
     except BaseException:
         traceback.print_exc()
         code = 1
@@ -155,6 +195,60 @@ def main() -> int:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _wait_warm(warm: dict[str, Any] | None) -> None:
+    """The job process of a warm runner: start the kernel ahead, wait for the job, run it."""
+    # Until the job comes, this process and its kernel write to a log of their own (the pipe to
+    # the server carries the protocol only); the job's directory then takes that file over.
+    protocol = os.dup(1)
+    early_log = os.path.abspath(f"runner-{os.getpid()}.log")
+    out = os.open(early_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    restore_environment()
+    kernel = None
+    if warm and warm.get("kernel_name"):
+        kernel = WarmKernel(warm["kernel_name"], warm.get("kernelspec") or {})
+        try:
+            kernel.start()
+        except Exception:
+            traceback.print_exc()
+            kernel.discard()
+    _compile_validators()
+    line = sys.stdin.readline()
+    if not line.strip():
+        # The server stopped, or dropped this runner, before giving it a job.
+        if kernel is not None:
+            kernel.discard()
+        with contextlib.suppress(OSError):
+            os.remove(early_log)
+        os._exit(0)
+    spec = json.loads(line)
+    os.write(protocol, (json.dumps({"pid": os.getpid(), "start": process.start_time(os.getpid())}) + "\n").encode())
+    os.set_blocking(protocol, False)
+    with contextlib.suppress(OSError):
+        os.replace(early_log, os.path.join(spec["job_dir"], files.RUNNER_LOG))
+    _run(spec, protocol, kernel)
+
+
+def main() -> int:
+    """Warm up, then run one job in a forked job process (see the module's docstring)."""
+    if sys.argv[1:] == ["--pipe"]:
+        return pipe_main()
+    _warm_up()
+
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # the server stopped (or dropped this warm runner) before giving it a job
+    message = json.loads(line)
+    if "warm" in message:
+        _fork("runner")
+        _wait_warm(message["warm"])
+    _fork("job")
+    _run(message, _nudge_fd())
+    return 0
 
 
 if __name__ == "__main__":

@@ -103,8 +103,10 @@ class JobService:
         executor_class: type[JobExecutor],
         log: logging.Logger | None = None,
         event_logger: Any = None,
+        default_kernel_name: str = "python3",
     ) -> None:
         self.app = app
+        self.default_kernel_name = default_kernel_name
         self.notebooks = notebooks
         self.contents_manager = contents_manager
         self.kernel_spec_manager = kernel_spec_manager
@@ -159,6 +161,7 @@ class JobService:
             executor_class=app.job_executor_class,
             log=app.log,
             event_logger=getattr(serverapp, "event_logger", None),
+            default_kernel_name=getattr(serverapp.kernel_manager, "default_kernel_name", None) or "python3",
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -209,6 +212,8 @@ class JobService:
         self.unreadable = dict(store.unreadable)
         try:
             executor = self.executor_class(parent=self.app, state_dir=self.state_dir, on_event=self.queue.on_event)
+            executor.resolve_kernelspec = self._resolve_kernelspec
+            executor.default_kernel_name = self.default_kernel_name
             await executor.start()
         except Exception as e:
             self.log.exception("The job executor %s could not start", self.executor_class.__name__)
@@ -219,6 +224,10 @@ class JobService:
         self.queue.open(store, executor, jobs)
         self._started = True
         self.schedules.start(store)
+
+    async def _resolve_kernelspec(self, name: str) -> tuple[str, dict[str, Any]]:
+        """A kernelspec by name, as a job's is resolved (for kernels started ahead of jobs)."""
+        return await self.submission.kernelspec(name, argument="kernel_name")
 
     async def stop(self) -> None:
         """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued.

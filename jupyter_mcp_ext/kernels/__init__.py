@@ -1,1 +1,1 @@
-"""The kernel service: lifecycle through the server's MultiKernelManager, connections, execution."""
+"""Kernels (service layer): lifecycle through the server's MultiKernelManager, connections, execution."""

@@ -1,4 +1,4 @@
-"""The kernel connection seam: one frontend connection to one kernel, whatever carries its messages.
+"""The kernel connection seam (service layer): one frontend connection to one kernel, however carried.
 
 ``KernelConnection`` is what execution and the lifecycle use. It owns what every transport shares
 (the Jupyter messaging protocol): routing replies and IOPub messages to the execution they belong to

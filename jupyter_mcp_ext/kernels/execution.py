@@ -1,4 +1,4 @@
-"""Execution: running code on a kernel connection, with timeouts, interrupts, progress and death detection."""
+"""Execution (service layer): code on a kernel connection, with timeouts, interrupts, progress, death detection."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The kernel connection through a kernel gateway's websocket, for a server started with ``--gateway-url``.
+"""The kernel connection through a kernel gateway's websocket (service layer), for ``--gateway-url`` servers.
 
 A gateway's kernels (Jupyter Kernel Gateway, Enterprise Gateway) have no ZMQ ports the server could reach:
 their channels are the gateway's ``/api/kernels/<id>/channels`` websocket, which carries the Jupyter messages

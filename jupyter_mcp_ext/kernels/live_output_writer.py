@@ -1,5 +1,5 @@
-"""The output writer of a notebook run while the notebook is open in JupyterLab with real-time collaboration:
-each output goes into the cell of the live document as it arrives."""
+"""A notebook run's outputs streamed into the live document (service layer), while JupyterLab has it open:
+each output goes into its cell as it arrives."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the kernel service is configured with and what its executions return (plain data)."""
+"""What the kernel service is configured with and what its executions return (service layer, plain data)."""
 
 from __future__ import annotations
 

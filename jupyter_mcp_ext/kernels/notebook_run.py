@@ -1,4 +1,4 @@
-"""Notebook-mode execution: run a notebook's code cells on a kernel and write their outputs back."""
+"""Notebook-mode execution (service layer): a notebook's code cells run on a kernel, outputs written back."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a notebook run's outputs go: the output writer seam, and the writer into the notebook file."""
+"""Where a notebook run's outputs go (service layer): the output writer seam, and the writer into the file."""
 
 from __future__ import annotations
 

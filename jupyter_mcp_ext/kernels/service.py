@@ -1,4 +1,4 @@
-"""The kernel service: kernel lifecycle on the server's MultiKernelManager, and its front door.
+"""The kernel service (service layer): kernel lifecycle on the server's MultiKernelManager, and its front door.
 
 Kernels are the server's own: started, stopped, interrupted and restarted through
 ``ServerApp.kernel_manager`` (an ``AsyncMappingKernelManager``), so they are the kernels

@@ -1,4 +1,4 @@
-"""The kernel connection over our own ZMQ sockets, for kernels the server runs itself."""
+"""The kernel connection over our own ZMQ sockets (service layer), for kernels the server runs itself."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The notebook service: ContentsManager-backed reads/writes, per-path locks, cell addressing."""
+"""Notebooks (service layer): reads, edits and writes of notebooks, as files or as live documents."""

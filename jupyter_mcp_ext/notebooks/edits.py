@@ -78,6 +78,9 @@ class NotebookEdits:
     before_writers : list
         Called as ``hook(api_path, cells, indices)`` by writers that change a live document directly
         (a run's outputs streamed into it), before they change cells ``indices`` of ``cells``.
+    replaced : list
+        Called as ``hook(api_path)`` right after each write of ``replace`` (a job's output), for those
+        who follow a notebook's changes (resource subscriptions) rather than record them.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class NotebookEdits:
         self.log = log or logging.getLogger(__name__)
         self.observers: list[Callable[[str, NotebookNode | None, NotebookNode], None]] = []
         self.before_writers: list[Callable[[str, list[Any], list[int]], None]] = []
+        self.replaced: list[Callable[[str], None]] = []
 
     def written(self, api_path: str, before: NotebookNode | None, after: NotebookNode) -> None:
         """Tell the observers of a write (see ``observers``)."""
@@ -264,7 +268,10 @@ class NotebookEdits:
             await store.ensure_parent(api_path)
             return Written(await store.save(api_path, nb, argument=argument), typed_digest(nb))
 
-        return await self.in_document_or_file(api_path, into_document, into_file, observed=False)
+        written = await self.in_document_or_file(api_path, into_document, into_file, observed=False)
+        for hook in self.replaced:
+            hook(api_path)
+        return written
 
 
 __all__ = ["EDIT_ATTEMPTS", "NotebookEdits", "Written", "typed_digest", "working_copy"]

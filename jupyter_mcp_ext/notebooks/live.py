@@ -1,4 +1,4 @@
-"""Live notebooks: the shared documents of notebooks open in JupyterLab's real-time collaboration.
+"""Live notebooks (service layer): the shared documents of notebooks open in JupyterLab's collaboration.
 
 With ``jupyter-collaboration`` installed, a notebook open in JupyterLab lives in a room of its
 server extension ``jupyter_server_ydoc``: a Y document (``jupyter_ydoc.YNotebook`` on a

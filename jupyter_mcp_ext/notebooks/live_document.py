@@ -1,4 +1,4 @@
-"""The shared document of one notebook open in JupyterLab, read as nbformat and edited cell by cell.
+"""The shared document of one open notebook (service layer), read as nbformat and edited cell by cell.
 
 ``LiveNotebook`` wraps the ``jupyter_ydoc.YNotebook`` of a jupyter-collaboration room: it reads the
 document as an nbformat notebook (cells converted once and kept until the document changes them:

@@ -1,4 +1,4 @@
-"""The per-path lock and the ContentsManager wrapper: one writer at a time for every file of the server.
+"""The per-path lock and the ContentsManager wrapper (service layer): one writer at a time for every file.
 
 Jupyter's file manager writes a notebook in place (after copying it to a ``.~name`` backup) from a
 worker thread, and a read that meets the half-written file moves it aside to ``name.invalid`` and

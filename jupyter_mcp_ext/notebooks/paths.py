@@ -1,4 +1,4 @@
-"""API paths: normalization and confinement to the server root, as Jupyter's REST API uses them."""
+"""API paths (service layer): normalization and confinement to the server root, as Jupyter's REST API uses them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Presence: a client working on a live notebook appears among its collaborators in JupyterLab.
+"""Presence (service layer): a client working on a live notebook appears among its collaborators in Lab.
 
 JupyterLab learns who else is there from awareness states (``{"user": {"name", "display_name",
 "initials", "color", ...}}``): jupyter-collaboration's "Online Collaborators" panel lists the

@@ -1,4 +1,4 @@
-"""The MCP tools: thin functions that translate arguments in and result shapes out.
+"""The MCP tools (tool layer): thin functions that translate arguments in and result shapes out.
 
 One module per tool group of the spec (notebooks, kernels, jobs, system). Each exposes
 ``register(mcp, services)``; ``server.build_mcp_server`` calls them all.

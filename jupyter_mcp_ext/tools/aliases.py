@@ -1,4 +1,4 @@
-"""Deprecated aliases: the spec's older tool names, forwarded to the consolidated tools.
+"""Deprecated aliases (tool layer): the spec's older tool names, forwarded to the consolidated tools.
 
 Registered only when ``MCPExtensionApp.enable_legacy_tool_names`` is set, so that the default
 tool list stays short for the model's context. Each alias calls the consolidated tool through

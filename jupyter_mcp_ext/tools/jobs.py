@@ -1,4 +1,4 @@
-"""MCP tools of the execution group (spec module C): execute_notebook and manage_async_job."""
+"""MCP tools of the execution group (tool layer; spec module C): execute_notebook and manage_async_job."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MCP tools of the kernel group (spec module B): kernel lifecycle and execute_on_kernel."""
+"""MCP tools of the kernel group (tool layer; spec module B): kernel lifecycle and execute_on_kernel."""
 
 from __future__ import annotations
 

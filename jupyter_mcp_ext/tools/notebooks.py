@@ -1,4 +1,4 @@
-"""MCP tools of the notebook group (spec module A): read, write, create, cell CRUD, read_cells, inspect."""
+"""MCP tools of the notebook group (tool layer; spec module A): read, write, create, cells, inspect."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tool results as a model receives them: compact JSON beside the structured content, images as
+"""Tool results as a model receives them (tool layer): compact JSON beside the structured content, images as
 image blocks, and a size budget on every result.
 
 The SDK would send a tool's dict as pretty-printed JSON text (``indent=2``) *and* as structured

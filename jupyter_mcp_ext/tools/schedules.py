@@ -1,4 +1,4 @@
-"""MCP tool of the schedules (issue 18): manage_schedule, notebook jobs run on cron times."""
+"""MCP tool of schedules (tool layer): manage_schedule, notebook jobs run on cron times."""
 
 from __future__ import annotations
 

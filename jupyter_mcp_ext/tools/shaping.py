@@ -1,4 +1,4 @@
-"""The read tools' view of notebooks: cells as a model uses them, within the result budget.
+"""The read tools' view of notebooks (tool layer): cells as a model uses them, within the result budget.
 
 The notebook service returns nbformat dicts (from a file or a live document alike); this module
 turns them into what ``read_cells``, ``read_notebook`` and ``inspect_notebook`` return:

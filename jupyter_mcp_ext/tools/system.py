@@ -1,4 +1,4 @@
-"""MCP tools about the system and the Jupyter server itself: system_info, start/stop_jupyter_server."""
+"""MCP tools about the system and the Jupyter server (tool layer): system_info, start/stop_jupyter_server."""
 
 from __future__ import annotations
 

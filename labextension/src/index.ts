@@ -1,7 +1,7 @@
 /**
  * The jupyter-mcp-ext Lab plugins: the MCP sidebar panel and its palette command,
- * the Notebook Jobs panel (jobs/plugin.ts), and the review of agent changes
- * (changes/plugin.ts).
+ * the Notebook Jobs panel (jobs/plugin.ts), the review of agent changes
+ * (changes/plugin.ts), and the report of the active notebook (context/plugin.ts).
  */
 import {
   ILayoutRestorer,
@@ -11,6 +11,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 
 import { changesPlugin } from './changes/plugin';
+import { contextPlugin } from './context/plugin';
 import { mcpIcon } from './icon';
 import { jobsPlugin } from './jobs/plugin';
 import { MCPPanel } from './panel';
@@ -58,4 +59,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, jobsPlugin, changesPlugin];
+export default [plugin, jobsPlugin, changesPlugin, contextPlugin];

@@ -1,41 +1,42 @@
 /**
- * The MCP sidebar panel: endpoint URL, server status and how to connect a client.
+ * The MCP sidebar panel: endpoint URL, how to connect a client, and server status.
  */
 import { Clipboard } from '@jupyterlab/apputils';
 import {
   copyIcon,
+  LabIcon,
   refreshIcon,
   SidePanel,
+  Styling,
   Toolbar,
   ToolbarButton
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
-import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
+import { Panel, Widget } from '@lumino/widgets';
 
 import { fetchConnectInfo, IClientSnippet, IConnectInfo, IMCPStatus } from './status';
+import { actionButton } from './toolbar';
 
 /**
- * A sidebar panel showing where the MCP endpoint is and what the server reports.
+ * A sidebar panel showing where the MCP endpoint is, how to connect a client
+ * and what the server reports.
  *
- * Three accordion sections, as in Lab's own sidebars: "Endpoint", "Status"
- * (with a refresh button in its title) and "Connect a client".
+ * Three sections in one scrolling column, each as tall as what it holds:
+ * "Endpoint", "Connect a client" and "Status" (with a refresh button in its
+ * title). At 1400×900 a new user sees the first two whole without scrolling.
  */
 export class MCPPanel extends SidePanel {
   constructor(options: MCPPanel.IOptions) {
-    super();
+    super({ content: new Panel() });
     this.addClass('jp-mcp-ext-Panel');
+    this.content.addClass('jp-mcp-ext-content');
     this.header.addWidget(textWidget('h2', 'MCP', 'jp-text-truncated'));
 
-    const endpoint = new Panel();
-    endpoint.title.label = 'Endpoint';
-    endpoint.addClass('jp-mcp-ext-section');
+    const endpoint = new Section('Endpoint', 'jp-mcp-ext-endpoint');
     endpoint.addWidget(
       codeRow(options.endpoint, 'Copy the MCP endpoint URL', 'jp-mcp-ext-url')
     );
     this.addWidget(endpoint);
-
-    this._status = new StatusSection(options.fetchStatus);
-    this.addWidget(this._status);
 
     this.addWidget(
       new ConnectSection(
@@ -45,7 +46,8 @@ export class MCPPanel extends SidePanel {
       )
     );
 
-    (this.content as AccordionPanel).setRelativeSizes([1, 3, 2]);
+    this._status = new StatusSection(options.fetchStatus);
+    this.addWidget(this._status);
   }
 
   /**
@@ -76,6 +78,25 @@ export namespace MCPPanel {
   }
 }
 
+/**
+ * One section of the panel: a title row (with an optional toolbar) over what
+ * is added to it.
+ */
+class Section extends Panel {
+  constructor(title: string, className: string, toolbar?: Toolbar) {
+    super();
+    this.addClass('jp-mcp-ext-section');
+    this.addClass(className);
+    const titleRow = new Panel();
+    titleRow.addClass('jp-mcp-ext-sectionTitle');
+    titleRow.addWidget(textWidget('h3', title));
+    if (toolbar) {
+      titleRow.addWidget(toolbar);
+    }
+    this.addWidget(titleRow);
+  }
+}
+
 type StatusState =
   | { kind: 'loading' }
   | { kind: 'ok'; status: IMCPStatus }
@@ -84,26 +105,17 @@ type StatusState =
 /**
  * The "Status" section: fetches the status whenever it is shown or refreshed.
  */
-class StatusSection extends Widget {
+class StatusSection extends Section {
   constructor(fetchStatus: () => Promise<IMCPStatus>) {
-    super();
+    const toolbar = new Toolbar();
+    super('Status', 'jp-mcp-ext-status', toolbar);
     this._fetchStatus = fetchStatus;
-    this.title.label = 'Status';
-    this.addClass('jp-mcp-ext-section');
-    this.addClass('jp-mcp-ext-status');
-    // SidePanel's accordion puts a section's `toolbar` in the section title.
-    this.toolbar = new Toolbar();
-    this.toolbar.addItem(
+    toolbar.addItem(
       'refresh',
-      new ToolbarButton({
-        icon: refreshIcon,
-        tooltip: 'Refresh the server status',
-        onClick: () => void this.refresh()
-      })
+      iconButton(refreshIcon, 'Refresh the server status', () => void this.refresh())
     );
+    this.addWidget(this._body);
   }
-
-  readonly toolbar: Toolbar;
 
   async refresh(): Promise<void> {
     const request = ++this._requests;
@@ -133,7 +145,7 @@ class StatusSection extends Widget {
   }
 
   private _render(state: StatusState): void {
-    const node = this.node;
+    const node = this._body.node;
     if (state.kind === 'loading') {
       // Keep the last answer on screen while a refresh is in flight.
       if (!node.hasChildNodes()) {
@@ -152,28 +164,35 @@ class StatusSection extends Widget {
     );
   }
 
+  private _body = new Widget();
   private _fetchStatus: () => Promise<IMCPStatus>;
   private _requests = 0;
 }
 
 /**
  * The "Connect a client" section: the same snippets as `jupyter mcp-ext connect`,
- * one client at a time. Shown and copied with a `<token>` placeholder; the
- * server's token is fetched only for an explicit "Copy with token", straight
- * into the clipboard, and never shown or kept.
+ * one client at a time, picked in a dropdown. Shown and copied with a
+ * `<token>` placeholder; the server's token is fetched only for an explicit
+ * "Copy with token", straight into the clipboard, and never shown or kept.
  */
-class ConnectSection extends Widget {
+class ConnectSection extends Section {
   constructor(fetchConnect: (withToken: boolean) => Promise<IConnectInfo>) {
-    super();
+    super('Connect a client', 'jp-mcp-ext-connect');
     this._fetchConnect = fetchConnect;
-    this.title.label = 'Connect a client';
-    this.addClass('jp-mcp-ext-section');
-    this.addClass('jp-mcp-ext-connect');
+    this.addWidget(this._body);
   }
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    void this._load();
+    if (!this._loaded) {
+      this._loaded = true;
+      void this._load();
+    }
+  }
+
+  dispose(): void {
+    this._copy?.dispose();
+    super.dispose();
   }
 
   private async _load(): Promise<void> {
@@ -181,7 +200,7 @@ class ConnectSection extends Widget {
     try {
       info = await this._fetchConnect(false);
     } catch (error) {
-      this.node.replaceChildren(
+      this._body.node.replaceChildren(
         element(
           'p',
           `Could not load the client snippets: ${errorMessage(error)}`,
@@ -196,11 +215,10 @@ class ConnectSection extends Widget {
   private _render(info: IConnectInfo): void {
     const intro = element(
       'p',
-      'Configuration for an MCP client, with the endpoint URL filled in and ' +
-        '<token> standing for this server’s token.'
+      'Configuration for your MCP client; <token> stands for this server’s token.',
+      'jp-mcp-ext-intro'
     );
     const select = element('select', '', 'jp-mcp-ext-clientSelect');
-    select.classList.add('jp-mod-styled');
     select.setAttribute('aria-label', 'MCP client');
     for (const client of info.clients) {
       const option = element('option', client.title);
@@ -212,11 +230,9 @@ class ConnectSection extends Widget {
     const row = element('div', '', 'jp-mcp-ext-codeRow');
     row.classList.add('jp-mcp-ext-snippet');
     row.appendChild(code);
-    const copy = new ToolbarButton({
-      icon: copyIcon,
-      tooltip: 'Copy (with <token> to fill in)',
-      onClick: () => Clipboard.copyToSystem(code.textContent ?? '')
-    });
+    const copy = iconButton(copyIcon, 'Copy (with <token> to fill in)', () =>
+      Clipboard.copyToSystem(code.textContent ?? '')
+    );
     const withToken = element('button', 'Copy with token', 'jp-mcp-ext-copyWithToken');
     withToken.classList.add('jp-mod-styled', 'jp-mod-accept');
     withToken.disabled = !info.token_available;
@@ -225,8 +241,8 @@ class ConnectSection extends Widget {
       : 'This server has no token of its own (password or JupyterHub login)';
     const note = element('p', '', 'jp-mcp-ext-note');
     const show = (client: IClientSnippet | undefined): void => {
-      where.textContent = client ? `${client.title}: ${client.where}` : '';
-      code.textContent = client?.snippet ?? '';
+      where.textContent = client ? capitalized(client.where) + ':' : '';
+      breakablePath(code, client?.snippet ?? '');
     };
     select.onchange = () =>
       show(info.clients.find(c => c.id === select.value));
@@ -245,11 +261,18 @@ class ConnectSection extends Widget {
       }
     };
     show(info.clients[0]);
-    this.node.replaceChildren(intro, select, where, row, withToken, note);
+    // Lab's own dropdown: the select in a wrapper with the caret icon.
+    const picker = Styling.wrapSelect(select);
+    picker.classList.add('jp-mcp-ext-clientPicker');
+    this._body.node.replaceChildren(intro, picker, where, row, withToken, note);
     // A Lumino widget inside a plain DOM tree: attach it through the node.
+    this._copy = copy;
     Widget.attach(copy, row);
   }
 
+  private _body = new Widget();
+  private _copy: ToolbarButton | null = null;
+  private _loaded = false;
   private _fetchConnect: (withToken: boolean) => Promise<IConnectInfo>;
 }
 
@@ -274,32 +297,83 @@ function textWidget(
   return new Widget({ node: element(tag, text, className) });
 }
 
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /**
- * A block of code text with a copy button beside it.
+ * Where a URL or path may break: after a single "/" ("http://" stays whole),
+ * and before "?", "&" or "#".
+ */
+const PATH_BREAKS = /(?<=[^/]\/)(?=[^/])|(?=[?&#])/;
+
+/**
+ * Show `text` (a URL, a path, or a snippet holding them) in `node` so that
+ * its lines break at spaces or after a "/", never inside a host name or a
+ * word: each part is a text node of its own, with a `<wbr>` between them
+ * (`textContent`, and so what is copied, stays `text`).
+ */
+export function breakablePath(node: HTMLElement, text: string): void {
+  node.replaceChildren();
+  text.split(PATH_BREAKS).forEach((part, index) => {
+    if (index > 0) {
+      node.appendChild(document.createElement('wbr'));
+    }
+    node.appendChild(document.createTextNode(part));
+  });
+}
+
+/**
+ * A URL in code type with a copy button beside it; it wraps after a "/" only.
  */
 function codeRow(text: string, tooltip: string, className: string): Panel {
   const row = new Panel();
   row.addClass('jp-mcp-ext-codeRow');
   row.addClass(className);
-  row.addWidget(textWidget('code', text, 'jp-mcp-ext-code'));
-  row.addWidget(
-    new ToolbarButton({
-      icon: copyIcon,
-      tooltip,
-      onClick: () => Clipboard.copyToSystem(text)
-    })
-  );
+  const code = textWidget('code', '', 'jp-mcp-ext-code');
+  breakablePath(code.node, text);
+  row.addWidget(code);
+  row.addWidget(iconButton(copyIcon, tooltip, () => Clipboard.copyToSystem(text)));
   return row;
+}
+
+/**
+ * A toolbar button with an icon that does `action` (see `actionButton`).
+ */
+function iconButton(icon: LabIcon, tooltip: string, action: () => void): ToolbarButton {
+  return actionButton({ icon, tooltip, onClick: action });
+}
+
+/**
+ * What the "Clients" row says: how many MCP clients are connected now.
+ */
+export function clientsText(status: IMCPStatus): { text: string; title: string } {
+  const connected = status.active_sessions ?? 0;
+  const seconds = status.active_session_seconds;
+  const recent = seconds
+    ? `an open stream or a request in the last ${seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} s`}`
+    : 'an open session';
+  let title = `MCP sessions with ${recent}.`;
+  const idle = (status.open_sessions ?? connected) - connected;
+  if (idle > 0) {
+    title += ` ${idle} idle session${idle === 1 ? '' : 's'} not counted (closed after the idle timeout).`;
+  }
+  title += ' Stateless clients (protocol 2026-07-28) keep no session.';
+  return { text: connected ? `${connected} connected` : 'none connected', title };
 }
 
 function statusList(status: IMCPStatus): HTMLElement {
   const list = element('dl', '', 'jp-mcp-ext-statusList');
-  const add = (label: string, value: string, className: string): void => {
+  const add = (label: string, value: string, className: string): HTMLElement => {
     list.appendChild(element('dt', label));
-    list.appendChild(element('dd', value, className));
+    const dd = element('dd', value, className);
+    list.appendChild(dd);
+    return dd;
   };
-  add('Version', status.version, 'jp-mcp-ext-version');
-  add('MCP path', status.mcp_path, 'jp-mcp-ext-path');
+  if (status.active_sessions !== undefined) {
+    const { text, title } = clientsText(status);
+    add('Clients', text, 'jp-mcp-ext-sessions').title = title;
+  }
   add(
     'Tools',
     String(status.tool_count ?? status.tools.length),
@@ -319,17 +393,6 @@ function statusList(status: IMCPStatus): HTMLElement {
       'jp-mcp-ext-withheld'
     );
   }
-  if (status.protocol_versions?.length) {
-    add('Protocols', '', 'jp-mcp-ext-protocols');
-    // One unbreakable chip per version: a line break inside a date misleads.
-    const versions = list.lastElementChild as HTMLElement;
-    for (const version of status.protocol_versions) {
-      versions.appendChild(element('span', version, 'jp-mcp-ext-protocol'));
-    }
-  }
-  if (status.active_sessions !== undefined) {
-    add('MCP sessions', String(status.active_sessions), 'jp-mcp-ext-sessions');
-  }
   if (status.kernels !== undefined) {
     add('Kernels', String(status.kernels), 'jp-mcp-ext-kernels');
   }
@@ -337,8 +400,16 @@ function statusList(status: IMCPStatus): HTMLElement {
     const { queued = 0, running = 0 } = status.jobs;
     add('Jobs', `${running} running, ${queued} queued`, 'jp-mcp-ext-jobs');
   }
+  if (status.protocol_versions?.length) {
+    // One unbreakable chip per version: a line break inside a date misleads.
+    const versions = add('Protocols', '', 'jp-mcp-ext-protocols');
+    for (const version of status.protocol_versions) {
+      versions.appendChild(element('span', version, 'jp-mcp-ext-protocol'));
+    }
+  }
+  add('Version', status.version, 'jp-mcp-ext-version');
   if (status.root_dir) {
-    add('Root dir', status.root_dir, 'jp-mcp-ext-rootDir');
+    breakablePath(add('Root dir', '', 'jp-mcp-ext-rootDir'), status.root_dir);
   }
 
   const wrapper = element('div');

@@ -4,6 +4,8 @@
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { requestAPI } from './request';
+
 /**
  * The JSON body of `GET <baseUrl>jupyter-mcp-ext/status`.
  *
@@ -19,7 +21,16 @@ export interface IMCPStatus {
   withheld_tools?: string[];
   protocol_versions?: string[];
   root_dir?: string;
+  /**
+   * MCP sessions with an open stream or a request in the last
+   * `active_session_seconds`: the clients connected now.
+   */
   active_sessions?: number;
+  /**
+   * Every session the server holds, idle ones included.
+   */
+  open_sessions?: number;
+  active_session_seconds?: number;
   kernels?: number;
   jobs?: { queued?: number; running?: number };
 }
@@ -62,31 +73,11 @@ export async function fetchConnectInfo(
   withToken = false,
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<IConnectInfo> {
-  const query = new URLSearchParams({ url: endpoint });
+  const query: { [key: string]: string } = { url: endpoint };
   if (withToken) {
-    query.set('with_token', '1');
+    query.with_token = '1';
   }
-  const url =
-    URLExt.join(settings.baseUrl, 'jupyter-mcp-ext', 'connect') +
-    '?' +
-    query.toString();
-  return request<IConnectInfo>(url, settings);
-}
-
-async function request<T>(
-  url: string,
-  settings: ServerConnection.ISettings
-): Promise<T> {
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, {}, settings);
-  } catch (error) {
-    throw new ServerConnection.NetworkError(error as TypeError);
-  }
-  if (!response.ok) {
-    throw await ServerConnection.ResponseError.create(response);
-  }
-  return (await response.json()) as T;
+  return requestAPI<IConnectInfo>(['connect'], { query, settings });
 }
 
 /**
@@ -98,6 +89,5 @@ async function request<T>(
 export async function fetchStatus(
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<IMCPStatus> {
-  const url = URLExt.join(settings.baseUrl, 'jupyter-mcp-ext', 'status');
-  return request<IMCPStatus>(url, settings);
+  return requestAPI<IMCPStatus>(['status'], { settings });
 }

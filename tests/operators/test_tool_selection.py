@@ -17,6 +17,7 @@ READ_ONLY_TOOLS = {
     "list_kernels",
     "list_variables",
     "start_jupyter_server",
+    "get_active_notebook",
 }
 
 

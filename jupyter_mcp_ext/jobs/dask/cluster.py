@@ -16,6 +16,10 @@ from typing import Any
 from ...exceptions import JobsUnavailable
 
 
+class ClusterNotRunning(ConnectionError):
+    """The Dask Gateway reports the cluster stopped (or failed)."""
+
+
 class ClusterConnection:
     """One asynchronous ``distributed.Client`` on the server's event loop, kept connected by a
     background task that also looks at the workers every ``monitor_interval`` seconds.
@@ -55,6 +59,8 @@ class ClusterConnection:
         self.on_connected = on_connected
         self.client: Any = None
         self._gateway: Any = None
+        #: The ``GatewayCluster`` connected to (it watches the cluster's workers until closed).
+        self._gateway_cluster: Any = None
         self._ready: asyncio.Event | None = None
         self._monitor_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -107,10 +113,20 @@ class ClusterConnection:
         if client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.close(), 5)
-        if self._gateway is not None:
+        await self._close_gateway()
+
+    async def _close_gateway(self) -> None:
+        """Let go of the Gateway cluster object (its worker watch and connections) and of the
+        Gateway client, whose HTTP session the cluster object's close ends; the cluster, which the
+        server did not start, keeps running."""
+        cluster, self._gateway_cluster = self._gateway_cluster, None
+        gateway, self._gateway = self._gateway, None
+        if cluster is not None:
             with contextlib.suppress(Exception):
-                await self._gateway.close()
-            self._gateway = None
+                await asyncio.wait_for(cluster.close(shutdown=False), 5)
+        if gateway is not None:
+            with contextlib.suppress(Exception):
+                await gateway.close()
 
     # -- connecting -----------------------------------------------------------------------------
 
@@ -120,9 +136,10 @@ class ClusterConnection:
         if self.gateway_cluster:
             from dask_gateway import Gateway
 
-            if self._gateway is None:
-                self._gateway = Gateway(asynchronous=True)
+            await self._close_gateway()
+            self._gateway = Gateway(asynchronous=True)
             cluster = await asyncio.wait_for(self._gateway.connect(self.gateway_cluster), self.connect_timeout)
+            self._gateway_cluster = cluster
             return await asyncio.wait_for(cluster.get_client(set_as_default=False), self.connect_timeout)
         return await Client(
             self.scheduler_address, asynchronous=True, timeout=self.connect_timeout, set_as_default=False
@@ -166,10 +183,19 @@ class ClusterConnection:
     def _set_unreachable(self, error: BaseException) -> None:
         assert self._ready is not None
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        message = (
-            f"Notebook jobs run on {self.where()}, which cannot be reached ({detail}). New jobs are refused "
-            "until it answers; the server keeps trying."
-        )
+        if isinstance(error, ClusterNotRunning) or (self.gateway_cluster and "stopped" in str(error)):
+            message = (
+                f"Notebook jobs run on {self.where()}, which is not running ({detail}). A Dask Gateway stops a "
+                "cluster that has run nothing for its idle_timeout: start a cluster "
+                "(dask_gateway.Gateway().new_cluster()) and set MCPExtensionApp.dask_gateway_cluster to its "
+                "name, or raise the gateway's idle_timeout. New jobs are refused until it runs; the server keeps "
+                "trying."
+            )
+        else:
+            message = (
+                f"Notebook jobs run on {self.where()}, which cannot be reached ({detail}). New jobs are refused "
+                "until it answers; the server keeps trying."
+            )
         if message != self._error:
             self.log.warning("%s", message)
         self._error = message
@@ -179,6 +205,12 @@ class ClusterConnection:
     async def _check(self) -> None:
         client = self.client
         if client.status != "running":
+            if self.gateway_cluster and self._gateway is not None:
+                # The scheduler is gone or cut off: the gateway says whether the cluster still runs.
+                report = await asyncio.wait_for(self._gateway.get_cluster(self.gateway_cluster), self.connect_timeout)
+                status = getattr(report.status, "name", str(report.status))
+                if status not in ("PENDING", "RUNNING"):
+                    raise ClusterNotRunning(f"the gateway reports it {status}")
             raise ConnectionError(f"the client is {client.status}")
         # An asynchronous client's scheduler_info() carries no workers: ask the scheduler.
         info = await asyncio.wait_for(client.scheduler.identity(n_workers=-1), max(2.0, self.connect_timeout / 2))

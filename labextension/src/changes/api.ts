@@ -2,8 +2,9 @@
  * A small typed client of the agent changes REST API (`jupyter-mcp-ext/changes`)
  * and the shapes of its records and of the change events.
  */
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from '../request';
 
 // One sentence for a failed request, the same in every panel of the extension.
 export { errorMessage } from '../jobs/api';
@@ -143,6 +144,20 @@ export class ChangeConflictError extends Error {
 }
 
 /**
+ * A 409 that names the cells in conflict, as a `ChangeConflictError`; null for any other refusal.
+ */
+async function conflict(response: Response): Promise<Error | null> {
+  if (response.status !== 409) {
+    return null;
+  }
+  const body = await response.json().catch(() => null);
+  if (body && Array.isArray(body.cells)) {
+    return new ChangeConflictError(String(body.message || body.reason || ''), body.cells);
+  }
+  return null;
+}
+
+/**
  * The changes REST API of the server.
  *
  * Every method throws `ServerConnection.NetworkError` when the server cannot be
@@ -196,39 +211,16 @@ export class ChangesClient {
     return this._request<IChange>([id, 'keep'], { method: 'POST', body: '{}' });
   }
 
-  private async _request<T>(
+  private _request<T>(
     parts: string[],
     init: RequestInit = {},
     query?: { [key: string]: string }
   ): Promise<T> {
-    const settings = this.serverSettings;
-    let url = URLExt.join(
-      settings.baseUrl,
-      'jupyter-mcp-ext',
-      'changes',
-      ...parts.map(encodeURIComponent)
-    );
-    if (query) {
-      url += URLExt.objectToQueryString(query);
-    }
-    let response: Response;
-    try {
-      response = await ServerConnection.makeRequest(url, init, settings);
-    } catch (error) {
-      throw new ServerConnection.NetworkError(error as TypeError);
-    }
-    if (response.status === 409) {
-      const body = await response
-        .clone()
-        .json()
-        .catch(() => null);
-      if (body && Array.isArray(body.cells)) {
-        throw new ChangeConflictError(String(body.message || body.reason || ''), body.cells);
-      }
-    }
-    if (!response.ok) {
-      throw await ServerConnection.ResponseError.create(response);
-    }
-    return (await response.json()) as T;
+    return requestAPI<T>(['changes', ...parts], {
+      init,
+      query,
+      settings: this.serverSettings,
+      refusal: conflict
+    });
   }
 }

@@ -10,10 +10,11 @@ import { IEditorServices } from '@jupyterlab/codeeditor';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon, ToolbarButton } from '@jupyterlab/ui-components';
+import { refreshIcon } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
 import { baseName } from '../jobs/format';
+import { actionButton } from '../toolbar';
 
 import { ChangesClient } from './api';
 import { CellMarkers } from './cellmarkers';
@@ -106,7 +107,7 @@ export const changesPlugin: JupyterFrontEndPlugin<void> = {
         const review = content;
         widget.toolbar.addItem(
           'refresh',
-          new ToolbarButton({
+          actionButton({
             icon: refreshIcon,
             tooltip: trans.__('Reload the changes from the server'),
             onClick: () => void review.refresh()

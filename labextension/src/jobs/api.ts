@@ -2,8 +2,9 @@
  * A small typed client of the jobs REST API (docs/jobs-api.md, docs/jobs-openapi.yaml)
  * and the shapes of its records and of the job events.
  */
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from '../request';
 
 /**
  * A job's status; `queued` and `running` are active, the others final.
@@ -414,33 +415,12 @@ export class JobsClient {
     });
   }
 
-  private async _request<T>(
+  private _request<T>(
     parts: string[],
     init: RequestInit = {},
     query?: { [key: string]: string }
   ): Promise<T> {
-    const settings = this.serverSettings;
-    let url = URLExt.join(
-      settings.baseUrl,
-      'jupyter-mcp-ext',
-      ...parts.map(encodeURIComponent)
-    );
-    if (query) {
-      url += URLExt.objectToQueryString(query);
-    }
-    let response: Response;
-    try {
-      response = await ServerConnection.makeRequest(url, init, settings);
-    } catch (error) {
-      throw new ServerConnection.NetworkError(error as TypeError);
-    }
-    if (!response.ok) {
-      throw await ServerConnection.ResponseError.create(response);
-    }
-    if (response.status === 204) {
-      return undefined as T;
-    }
-    return (await response.json()) as T;
+    return requestAPI<T>(parts, { init, query, settings: this.serverSettings });
   }
 }
 

@@ -8,12 +8,12 @@ import {
   caretDownEmptyIcon,
   refreshIcon,
   SidePanel,
-  Toolbar,
-  ToolbarButton
+  Toolbar
 } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { actionButton } from '../toolbar';
 import { isActive, JOB_STATUSES, JobStatus } from './api';
 import { jobsIcon, scheduleIcon } from './icons';
 import { IJobActions, JobRow, statusLabel } from './jobrow';
@@ -51,7 +51,7 @@ export class JobsPanel extends SidePanel {
     this.toolbar.addItem('spacer', Toolbar.createSpacerItem());
     this.toolbar.addItem(
       'refresh',
-      new ToolbarButton({
+      actionButton({
         icon: refreshIcon,
         tooltip: trans.__('Reload from the server'),
         onClick: () =>

@@ -20,9 +20,10 @@ import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import { listIcon, ToolbarButton } from '@jupyterlab/ui-components';
+import { listIcon } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 
+import { actionButton } from '../toolbar';
 import { errorMessage, IJob, ISchedule, JobsClient } from './api';
 import { baseName } from './format';
 import { jobsIcon } from './icons';
@@ -88,7 +89,7 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
         widget.title.closable = true;
         widget.toolbar.addItem(
           'output',
-          new ToolbarButton({
+          actionButton({
             label: trans.__('Open Output'),
             tooltip: trans.__('Open the output notebook %1', job.output_path),
             onClick: () => open(job.output_path)
@@ -362,7 +363,7 @@ class RunAsJobButton implements DocumentRegistry.IWidgetExtension<NotebookPanel,
   ) {}
 
   createNew(panel: NotebookPanel): IDisposable {
-    const button = new ToolbarButton({
+    const button = actionButton({
       className: 'jp-mcp-ext-RunAsJobButton',
       icon: jobsIcon,
       tooltip: this._trans.__('Run as Job…'),
