@@ -311,14 +311,17 @@ class ProcessJobExecutor(JobExecutor[_Active]):
             line = await asyncio.wait_for(self._protocol_line(proc.stdout), self.runner_start_timeout)
         except (BrokenPipeError, ConnectionResetError, asyncio.TimeoutError):
             line = b""
+        # The runner exits once it has handed the job to its job process; that process keeps the
+        # runner's stdout (its nudges), and asyncio's wait() also waits for that pipe to close, i.e.
+        # for the job's end: reap the runner in the background, never on the way to following the job.
         if not line:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             if entry.alive():
                 process.kill_group(entry.pid, entry.start)
-            await proc.wait()
+            self._background(proc.wait())
             return None
-        await proc.wait()
+        self._background(proc.wait())
         info: dict[str, Any] = json.loads(line)
         return info
 
@@ -337,6 +340,8 @@ class ProcessJobExecutor(JobExecutor[_Active]):
     async def start(self) -> None:
         os.makedirs(self.state_dir, exist_ok=True)
         self._stopping = False
+        # A stop cancels the runners' starts, some before they ran (their count was never taken back).
+        self._spawning.clear()
         # Runners (and their kernels) start with the server, in the background.
         self._background(self._prepare_warm_kernels())
 
