@@ -134,10 +134,7 @@ class Executor:
                 if execution.done.is_set():
                     break
                 if conn.shutting_down():
-                    raise KernelDied(
-                        f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
-                        "while this code ran. Start a kernel with start_kernel and run it there."
-                    )
+                    raise self._shut_down(conn)
                 if not await conn.is_alive():
                     raise await self._died(conn, execution)
                 now = time.monotonic()
@@ -159,6 +156,8 @@ class Executor:
                     )
             if execution.failure is not None:
                 raise execution.failure
+            if status is None and self._interrupted_by_shutdown(conn, execution):
+                raise self._shut_down(conn)
         except asyncio.CancelledError:
             # The client gave up (notifications/cancelled, closed stream): stop the code too.
             self.withdraw(conn, execution, interrupt_queued=not silent)
@@ -190,6 +189,21 @@ class Executor:
             execution_time=round(time.monotonic() - sent, 6),
             message=message,
             user_expressions=(execution.reply or {}).get("user_expressions"),
+        )
+
+    @staticmethod
+    def _interrupted_by_shutdown(conn: KernelConnection, execution: Execution) -> bool:
+        """Whether the code ended in KeyboardInterrupt because the kernel is being shut down: a shutdown
+        interrupts the kernel first, so its reply can arrive before the shutdown is seen."""
+        reply = execution.reply or {}
+        ename = (execution.error or {}).get("ename") or reply.get("ename")
+        return ename == "KeyboardInterrupt" and conn.shutting_down()
+
+    @staticmethod
+    def _shut_down(conn: KernelConnection) -> KernelDied:
+        return KernelDied(
+            f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
+            "while this code ran. Start a kernel with start_kernel and run it there."
         )
 
     async def evaluate(self, conn: KernelConnection, expressions: dict[str, str], timeout: float) -> dict[str, Any]:
