@@ -491,10 +491,16 @@ class MCPExtensionApp(ExtensionApp):
         from .jobs.handlers import default_handlers as job_handlers
         from .jobs.schedule_handlers import default_handlers as schedule_handlers
         from .lab.handlers import default_handlers as lab_handlers
+        from .probes import discovery_handlers, root_discovery_handlers
 
+        base_url = self.serverapp.base_url if self.serverapp is not None else "/"
+        if base_url != "/" and self.serverapp is not None:
+            # OAuth discovery puts the well-known path before the endpoint's: at the server's root.
+            self.serverapp.web_app.add_handlers(".*$", root_discovery_handlers())
         self.handlers.extend(
             [
                 (rf"/{self.mcp_path}/?", MCPHandler),
+                *discovery_handlers(self.mcp_path),
                 (r"/jupyter-mcp-ext/status", StatusHandler),
                 (r"/jupyter-mcp-ext/connect", ConnectHandler),
                 *job_handlers,

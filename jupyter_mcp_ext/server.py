@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from mcp.server import MCPServer
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .config import ConfigurationError
+from .names import closest
 from .notebooks.paths import shown
 from .services import Services
 
@@ -38,16 +40,32 @@ def _type_name(value: Any) -> str:
     )
 
 
-def argument_errors(tool: str, error: ValidationError) -> str:
+def unknown_arguments(names: Sequence[str], valid: Sequence[str]) -> str:
+    """What to say of arguments a tool does not take: each with the closest valid one, then all of
+    them, e.g. ``unknown argument 'dir'; did you mean 'directory'? valid: directory, recursive, start_index``."""
+    listed = "valid: " + (", ".join(valid) if valid else "none (this tool takes no arguments)")
+    matches = [closest(name, valid) for name in names]
+    if len(names) == 1:
+        return f"unknown argument {names[0]!r}; " + (f"did you mean {matches[0]!r}? " if matches[0] else "") + listed
+    each = [f"{n!r}" + (f" (did you mean {m!r}?)" if m else "") for n, m in zip(names, matches, strict=True)]
+    return f"unknown arguments {', '.join(each[:-1])} and {each[-1]}; {listed}"
+
+
+def argument_errors(tool: str, error: ValidationError, valid: Sequence[str] = ()) -> str:
     """A short message for arguments that do not fit a tool's input schema: each argument named,
     what it must be, and what was given (cut to a few dozen characters), instead of pydantic's dump.
-    Alternatives of one argument (``int | None``, ``dict | str``) are said together."""
+    Alternatives of one argument (``int | None``, ``dict | str``) are said together. Arguments the
+    tool does not take are named with the closest of ``valid`` (the tool's arguments) and all of them."""
     per_argument: dict[str, dict[str, Any]] = {}
+    unknown: list[str] = []
     for item in error.errors(include_url=False):
         loc = [str(p) for p in item.get("loc", ())]
         name = loc[0] if loc else "arguments"
-        entry = per_argument.setdefault(name, {"expected": [], "input": item.get("input"), "other": None})
         kind = item.get("type", "")
+        if kind == "extra_forbidden" and len(loc) == 1:
+            unknown.append(name)
+            continue
+        entry = per_argument.setdefault(name, {"expected": [], "input": item.get("input"), "other": None})
         if kind == "missing":
             entry["other"] = "is required"
         elif kind == "literal_error":
@@ -61,6 +79,8 @@ def argument_errors(tool: str, error: ValidationError) -> str:
         else:
             entry["other"] = f"is not valid ({item.get('msg', kind)})"
     parts = []
+    if unknown:
+        parts.append(unknown_arguments(unknown, valid))
     for name, entry in list(per_argument.items())[:MAX_ARGUMENT_ERRORS]:
         if entry["other"] == "is required":
             parts.append(f"{name} is required")
@@ -84,14 +104,26 @@ class JupyterMCPServer(MCPServer):
         except ToolError as e:
             if isinstance(e, UnexpectedToolError) or not isinstance(e.__cause__, ValidationError):
                 raise
-            raise ToolError(argument_errors(name, e.__cause__)) from e.__cause__
+            raise ToolError(argument_errors(name, e.__cause__, self.argument_names(name))) from e.__cause__
+
+    def argument_names(self, name: str) -> list[str]:
+        """The arguments tool ``name`` takes, in the order of its signature (none for an unknown tool)."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return []
+        fields = tool.fn_metadata.arg_model.model_fields
+        return [field.alias or key for key, field in fields.items()]
 
     def make_arguments_strict(self) -> None:
         """Validate every tool's arguments strictly: no boolean or numeric string where an integer is
-        expected, no "true" for a boolean (pydantic's lax mode would turn ``True`` into cell 1)."""
+        expected, no "true" for a boolean (pydantic's lax mode would turn ``True`` into cell 1), and no
+        argument the tool does not take (the SDK's models ignore them: a misspelt ``dir`` would list
+        the root, as a success). Through the argument models' ``model_config``, as the SDK validates
+        with them in both protocol generations."""
         for tool in self._tool_manager.list_tools():
             model = tool.fn_metadata.arg_model
             model.model_config["strict"] = True
+            model.model_config["extra"] = "forbid"
             model.model_rebuild(force=True)
 
 

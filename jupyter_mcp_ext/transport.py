@@ -28,6 +28,8 @@ from tornado import web
 from tornado.httputil import responses
 from tornado.iostream import StreamClosedError
 
+from .probes import DebugLog
+
 if TYPE_CHECKING:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
@@ -45,6 +47,10 @@ MCP_REQUEST_HEADERS = ("mcp-session-id", "mcp-protocol-version", "mcp-method", "
 MCP_EXPOSED_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version"
 
 STOPPED_MESSAGE = "The MCP endpoint is not running (the server is starting or stopping)."
+
+#: What the SDK answers a GET without a session (400 "Missing session ID"; 405 where it offers no GET
+#: stream): expected from clients that probe the endpoint before they connect.
+GET_PROBE_STATUSES = (400, 405)
 
 #: Seconds the headers and events of a POST's SSE response may wait to be written together (in one
 #: socket write, and with the end of the response, so the client can reuse the connection). A GET
@@ -241,6 +247,15 @@ class MCPHandler(ExplainedRefusalsHandler):
 
     auth_resource = AUTH_RESOURCE
     _mcp_after_response: list[Callable[[], object]] | None = None
+    #: Whether this response is the refusal of a GET probe (a GET without a session: mcp-remote sends one
+    #: before it connects), which the request log writes at debug level rather than as a warning.
+    _mcp_quiet: bool = False
+
+    @property
+    def log(self) -> Any:
+        if self._mcp_quiet:
+            return DebugLog(super().log, {})
+        return super().log
 
     async def mcp_session_manager(self) -> StreamableHTTPSessionManager:
         """The SDK's session manager, started on first use if the server's start hook has not run
@@ -378,6 +393,12 @@ class MCPHandler(ExplainedRefusalsHandler):
                     await self._flush_or_disconnect(disconnected)
             elif message["type"] == "http.response.start":
                 self.set_status(message["status"])
+                if (
+                    self.request.method == "GET"
+                    and message["status"] in GET_PROBE_STATUSES
+                    and not self.request.headers.get("Mcp-Session-Id")
+                ):
+                    self._mcp_quiet = True
                 self.clear_header("Content-Type")
                 for name, value in message.get("headers", []):
                     key, val = name.decode("latin-1"), value.decode("latin-1")

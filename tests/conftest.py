@@ -25,6 +25,7 @@ TOOLS = frozenset(
         "read_notebook", "write_notebook", "create_notebook", "add_cell", "remove_cell", "update_cell", "read_cells",
         "inspect_notebook", "list_notebook_files",
         "list_kernels", "start_kernel", "stop_kernel", "interrupt_kernel", "restart_kernel", "execute_on_kernel",
+        "list_variables",
         "execute_notebook", "manage_async_job", "manage_schedule",
         "system_info", "start_jupyter_server", "stop_jupyter_server",
         "get_active_notebook",
@@ -92,6 +93,15 @@ def result_json(result: Any) -> dict[str, Any]:
     if result.structured_content is not None:
         return result.structured_content
     return json.loads(result.content[0].text)
+
+
+def listed_cells(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of a ``read_cells(mode="list")`` result as objects: its rows keyed by its ``columns`` (a trailing
+    column a row leaves out is null), or its objects as they are (``list_format="objects"``)."""
+    columns = data.get("columns")
+    if columns is None:
+        return data["cells"]
+    return [dict(zip(columns, row + [None] * (len(columns) - len(row)), strict=True)) for row in data["cells"]]
 
 
 def error_text(result: Any) -> str:

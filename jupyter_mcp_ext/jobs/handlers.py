@@ -70,6 +70,7 @@ class JobsHandler(_JobsAPIHandler):
             "timeout_seconds",
             "working_dir_override",
             "env_overrides",
+            "allow_undeclared_parameters",
         }
         unknown = sorted(set(body) - known)
         if unknown:

@@ -134,6 +134,11 @@ class Job(BaseModel):
     started_by: JobStarter | None = None
     schedule_id: str | None = Field(default=None, description="The schedule this job is a run of.")
     scheduled_for: float | None = Field(default=None, description="The run's scheduled time, for a run of a schedule.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Sentences about what the run does that its caller may not expect: parameters the notebook has "
+        "no 'parameters' cell for, or does not declare (let through by allow_undeclared_parameters).",
+    )
 
     @property
     def active(self) -> bool:

@@ -75,11 +75,48 @@ def has_parameters_cell(nb: Any) -> bool:
 def infer_parameters(nb: Any, kernel_name: str | None, language: str | None) -> list[NotebookParameter]:
     """The parameters of ``nb``'s first ``parameters``-tagged cell, by Papermill's translator for
     the kernel's language (an empty list for a language Papermill cannot inspect)."""
-    # papermill.inspection.inspect_notebook reads a file path; its core takes the notebook we already have.
-    from papermill.inspection import _infer_parameters
+    return declared_parameters(nb, kernel_name, language) or []
 
-    found = _infer_parameters(papermill_node(nb), name=kernel_name, language=language)
+
+def declared_parameters(nb: Any, kernel_name: str | None, language: str | None) -> list[NotebookParameter] | None:
+    """What the first ``parameters``-tagged cell of ``nb`` assigns, as Papermill's translator for the
+    kernel's language reads it (``papermill.inspection``'s core, on the notebook we already have): an
+    empty list without such a cell; None when Papermill cannot read parameters cells of that
+    language (it has no translator for it, or its translator cannot inspect), so nothing can be
+    checked against them."""
+    from papermill.exceptions import PapermillException
+    from papermill.translators import papermill_translators
+    from papermill.utils import find_first_tagged_cell_index
+
+    node = papermill_node(nb)
+    index = find_first_tagged_cell_index(node, "parameters")
+    if index < 0:
+        return []
+    kernelspec = node.metadata.get("kernelspec") or {}
+    kernel_name = kernel_name or kernelspec.get("name")
+    language = language or kernelspec.get("language") or (node.metadata.get("language_info") or {}).get("name")
+    try:
+        translator = papermill_translators.find_translator(kernel_name, language)
+        found = translator.inspect(node.cells[index])
+    except (PapermillException, NotImplementedError):
+        return None
     return [_parameter(p._asdict(), language) for p in found]
+
+
+def type_label(parameter: NotebookParameter) -> str | None:
+    """The parameter's type for a person or a model: Papermill's inferred type (from an annotation or a
+    ``# type:`` comment), else the type of its literal default (``delay = 0.1`` -> ``float``); None
+    when neither tells."""
+    if parameter.inferred_type_name:
+        return parameter.inferred_type_name
+    if parameter.has_value and parameter.value is not None:
+        return type(parameter.value).__name__
+    return None
+
+
+def described(parameters: list[NotebookParameter]) -> str:
+    """``delay (float), n (int), start`` : the names of ``parameters`` with their types where known."""
+    return ", ".join(p.name + (f" ({t})" if (t := type_label(p)) else "") for p in parameters)
 
 
 def _parameter(raw: dict[str, Any], language: str | None) -> NotebookParameter:

@@ -54,6 +54,7 @@ FIELDS = (
     "cron",
     "timezone",
     "parameters",
+    "allow_undeclared_parameters",
     "kernel_name",
     "output_path",
     "timeout_seconds",
@@ -131,9 +132,10 @@ class ScheduleService:
         """Make a schedule of ``fields`` (``FIELDS``; ``notebook_path`` and ``cron`` are required).
 
         Every field is checked first, the notebook, kernel and parameters as a job's would be
-        (``JobSubmission.check``). Raises InvalidArgument naming the field (``cron`` with a valid
-        example, ``timezone``, ``env_overrides``, ...), NotebookNotFound (``notebook_path``),
-        KernelSpecNotFound, PathError.
+        (``JobSubmission.check``: a parameter the notebook's ``parameters`` cell does not declare is
+        refused unless ``allow_undeclared_parameters``). Raises InvalidArgument naming the field
+        (``cron`` with a valid example, ``timezone``, ``env_overrides``, ``parameters``, ...),
+        NotebookNotFound (``notebook_path``), KernelSpecNotFound, PathError.
         """
         store = await self._store()
         checked = await self._check({"timezone": "UTC", "overlap": "skip", "catch_up": "run_once", **fields}, None)
@@ -287,9 +289,13 @@ class ScheduleService:
             raise InvalidArgument(f"end_date {fields['end_date']!r} is in the past: the schedule would never run.")
         if not isinstance(fields.get("notebook_path"), str) or not fields["notebook_path"]:
             raise InvalidArgument("notebook_path is required: the notebook to run, relative to the server root.")
+        allow_undeclared = fields.get("allow_undeclared_parameters")
+        if allow_undeclared is None:
+            allow_undeclared = False
         request = await self.jobs.submission.check(
             fields["notebook_path"],
             parameters=fields.get("parameters"),
+            allow_undeclared_parameters=allow_undeclared,
             kernel_name=fields.get("kernel_name"),
             timeout_seconds=check_timeout(fields.get("timeout_seconds"), float(self.jobs.app.job_timeout or 0)),
         )
@@ -307,6 +313,7 @@ class ScheduleService:
             "cron": cron,
             "timezone": tz.key,
             "parameters": request.parameters,
+            "allow_undeclared_parameters": allow_undeclared,
             "kernel_name": request.kernel_name,
             "output_path": template,
             "timeout_seconds": request.timeout_seconds,

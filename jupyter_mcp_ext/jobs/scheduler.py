@@ -250,6 +250,7 @@ class Scheduler:
                 schedule.notebook_path,
                 output_path=output_path,
                 parameters=schedule.parameters,
+                allow_undeclared_parameters=schedule.allow_undeclared_parameters,
                 kernel_name=schedule.kernel_name,
                 timeout_seconds=schedule.timeout_seconds,
                 started_by=SCHEDULE_STARTER,

@@ -83,6 +83,7 @@ class Schedule(BaseModel):
     schedule_id: str
     notebook_path: str
     parameters: dict[str, Any] = Field(default_factory=dict)
+    allow_undeclared_parameters: bool = False
     kernel_name: str
     output_path: str
     timeout_seconds: float
@@ -129,6 +130,7 @@ class ScheduleInfo(BaseModel):
     schedule_id: str
     notebook_path: str
     parameters: dict[str, Any]
+    allow_undeclared_parameters: bool = False
     kernel_name: str
     output_path: str
     timeout_seconds: float

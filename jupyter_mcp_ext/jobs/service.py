@@ -135,6 +135,8 @@ class JobService:
         #: Job records of the database that could not be read: job_id -> why (skipped, kept on disk).
         self.unreadable: dict[str, str] = {}
         self._started = False
+        #: Set while the service stops with the server: a job that leaves the records then was not deleted.
+        self._stopping = False
 
     @property
     def store(self) -> JobStore | None:
@@ -170,6 +172,7 @@ class JobService:
         Called with the server; a job database that cannot be opened is logged, not raised, so
         that the server and the other tools start anyway (job calls then report the error).
         """
+        self._stopping = False
         try:
             await self._ensure_started()
         except JobsUnavailable as e:
@@ -178,6 +181,8 @@ class JobService:
     async def _ensure_started(self) -> None:
         if self._started:
             return
+        if self._stopping:
+            raise JobsUnavailable("Notebook jobs are unavailable: the Jupyter server is shutting down.")
         failed = self._start_failed
         if failed is not None and time.monotonic() - failed[0] < START_RETRY_SECONDS:
             raise failed[1]  # the same answer, without opening the database again on every call
@@ -225,12 +230,17 @@ class JobService:
         return await self.submission.kernelspec(name, argument="kernel_name")
 
     async def stop(self) -> None:
-        """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued."""
+        """Stop (or leave running, per the executor's config) the running jobs; queued jobs stay queued.
+        Whoever waits for a job (``wait``) is told how the shutdown left it."""
         if not self._started:
             return
-        await self.schedules.stop()
-        await self.queue.close()
-        self._started = False
+        self._stopping = True
+        try:
+            await self.schedules.stop()
+            await self.queue.close()
+        finally:
+            self._started = False
+            self.queue.notify()
 
     # -- operations ------------------------------------------------------------------------
 
@@ -244,11 +254,15 @@ class JobService:
         timeout_seconds: float | None = None,
         working_dir_override: str | None = None,
         env_overrides: dict[str, str] | None = None,
+        allow_undeclared_parameters: bool = False,
         started_by: JobStarter | None = None,
         schedule_id: str | None = None,
         scheduled_for: float | None = None,
     ) -> Job:
-        """Validate a job and queue it; it starts at once when a slot is free. Returns its record.
+        """Validate a job and queue it; it starts at once when a slot is free. Returns its record,
+        whose ``warnings`` say what the run does that the caller may not expect (parameters without
+        a ``parameters`` cell to follow, or undeclared ones let through by
+        ``allow_undeclared_parameters``).
 
         ``started_by`` records who asked for it (an MCP client and its name, the REST API, or a
         schedule: then ``schedule_id`` and ``scheduled_for``, the run's scheduled time, are recorded).
@@ -266,6 +280,7 @@ class JobService:
             timeout_seconds=timeout_seconds,
             working_dir_override=working_dir_override,
             env_overrides=env_overrides,
+            allow_undeclared_parameters=allow_undeclared_parameters,
             active_jobs=self.queue.jobs.values(),
         )
         assert self.executor is not None
@@ -287,6 +302,7 @@ class JobService:
             schedule_id=schedule_id,
             scheduled_for=scheduled_for,
             message="Queued.",
+            warnings=list(request.warnings),
         )
         self.queue.add(job)
         return job.model_copy(deep=True)
@@ -466,6 +482,9 @@ class JobService:
         """Start a new job of a finished job's notebook, with its parameters, kernel, output path,
         timeout, working directory and environment overrides. Returns the new job's record.
 
+        The parameters are the ones that job ran with, asked for again: names its notebook does not
+        declare (now) go through, and the new job's ``warnings`` name them.
+
         Raises JobNotFound, Conflict while the job is still active, and whatever ``submit`` raises
         when the notebook or the kernel has changed since (e.g. NotebookNotFound).
         """
@@ -482,6 +501,7 @@ class JobService:
             timeout_seconds=job.timeout_seconds,
             working_dir_override=None if job.working_dir == default_dir else job.working_dir,
             env_overrides=job.env_overrides,
+            allow_undeclared_parameters=True,
             started_by=started_by,
         )
 
@@ -491,17 +511,51 @@ class JobService:
         return await self.submission.notebook_parameters(notebook_path)
 
     async def wait(self, job_id: str, on_change: ChangeCallback | None = None, heartbeat: float = 5.0) -> Job:
-        """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s)."""
+        """Wait until the job ends; call ``on_change(job)`` after each change (and every ``heartbeat`` s).
+
+        When the server shuts down meanwhile: the job's last record if the shutdown ended it (stopped, with
+        reason ``server_shutdown``); else raises JobsUnavailable saying what becomes of it (queued, or left
+        running for the next server start).
+        """
         await self._ensure_started()
-        while True:
-            job = self._job(job_id)
-            if not job.active:
-                return job.model_copy(deep=True)
-            changed = self.queue.changed
-            if on_change is not None:
-                await on_change(job.model_copy(deep=True))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(changed.wait(), heartbeat)
+        last: list[Job] = []
+
+        def seen(job: Job) -> None:
+            if job.job_id == job_id:
+                last[:] = [job.model_copy(deep=True)]
+
+        self.queue.listeners.append(seen)
+        try:
+            while True:
+                if job_id not in self.queue.jobs and (self._stopping or not self._started):
+                    return self._left_by_shutdown(job_id, last[0] if last else None)
+                job = self._job(job_id)
+                if not job.active:
+                    return job.model_copy(deep=True)
+                changed = self.queue.changed
+                if on_change is not None:
+                    await on_change(job.model_copy(deep=True))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(changed.wait(), heartbeat)
+        finally:
+            self.queue.listeners.remove(seen)
+
+    @staticmethod
+    def _left_by_shutdown(job_id: str, job: Job | None) -> Job:
+        """What ``wait`` answers for a job whose record the server's shutdown closed: the record, if it ended."""
+        if job is not None and not job.active:
+            return job
+        if job is not None and job.status == "running":
+            fate = (
+                "it goes on running (the server's executor leaves jobs running when it stops), and the next server "
+                "start follows it and records its result"
+            )
+        else:
+            fate = "it stays queued and runs when the server starts again"
+        raise JobsUnavailable(
+            f"The Jupyter server is shutting down: job {job_id} was not waited for to the end; {fate}. Once the "
+            f"server is back, manage_async_job(operation='status', job_id={job_id!r}) says how it ended."
+        )
 
     async def recommendation(self, notebook_path: str) -> dict[str, Any]:
         """Sync or async for this notebook, from the run times of its latest completed jobs.
@@ -509,6 +563,13 @@ class JobService:
         Under 5 minutes sync is fine; 5-10 minutes sync works but async is safer; over 10
         minutes use async. Without history there is no estimate.
         """
+        if self._stopping:
+            return {
+                "should_use_async": False,
+                "reason": "The server is shutting down: no duration estimate.",
+                "estimated_duration_minutes": None,
+                "based_on_runs": 0,
+            }
         await self._ensure_started()
         assert self.store is not None
         durations = self.store.durations(notebook_path, HISTORY_SIZE)

@@ -16,9 +16,17 @@ from typing import TYPE_CHECKING, Any
 from jupyter_core.utils import ensure_async
 
 from ..exceptions import Conflict, InvalidArgument, JobsUnavailable, KernelSpecNotFound, NotebookNotFound
+from ..names import closest
 from ..notebooks.paths import normalize_api_path
 from .models import Job, RunSpec
-from .parameters import KernelSpecInfo, NotebookParameters, has_parameters_cell, infer_parameters
+from .parameters import (
+    KernelSpecInfo,
+    NotebookParameters,
+    declared_parameters,
+    described,
+    has_parameters_cell,
+    infer_parameters,
+)
 
 if TYPE_CHECKING:
     from ..notebooks.service import NotebookService
@@ -27,7 +35,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class JobRequest:
     """A job request whose every argument was checked: what a new job records (API paths, the
-    kernelspec name as installed, ``timeout_seconds`` in seconds with 0 meaning no limit)."""
+    kernelspec name as installed, ``timeout_seconds`` in seconds with 0 meaning no limit), and
+    ``warnings``: sentences about what the run will do that the caller may not expect (parameters
+    that the notebook has no ``parameters`` cell for, or that it does not declare)."""
 
     notebook_path: str
     output_path: str
@@ -36,6 +46,7 @@ class JobRequest:
     timeout_seconds: float
     working_dir: str
     env_overrides: dict[str, str]
+    warnings: tuple[str, ...] = ()
 
 
 class JobSubmission:
@@ -72,16 +83,21 @@ class JobSubmission:
         timeout_seconds: float | None = None,
         working_dir_override: str | None = None,
         env_overrides: dict[str, str] | None = None,
+        allow_undeclared_parameters: bool = False,
         active_jobs: Iterable[Job] = (),
     ) -> JobRequest:
         """Check every argument of a job request, writing and starting nothing; returns the request
         as a job would record it (API paths, the kernelspec name, the defaults filled in).
 
-        ``active_jobs``: the jobs that are queued or running; one that writes the same output path
-        is a Conflict. Raises NotebookNotFound / NotANotebook (notebook_path), KernelSpecNotFound
-        (listing the installed kernelspecs), PathError (a path outside the root), InvalidArgument
-        (parameters that cannot be serialized, output_path equal to the input, a negative timeout,
-        bad env_overrides), Conflict, or JobsUnavailable (no notebooks on this machine's disk).
+        ``parameters`` are checked against the notebook's ``parameters`` cell as Papermill reads it
+        (``parameters.declared_parameters``): a name it does not declare is refused, unless
+        ``allow_undeclared_parameters`` (then, as without a ``parameters`` cell, the request's
+        ``warnings`` say so). ``active_jobs``: the jobs that are queued or running; one that writes
+        the same output path is a Conflict. Raises NotebookNotFound / NotANotebook (notebook_path),
+        KernelSpecNotFound (listing the installed kernelspecs), PathError (a path outside the root),
+        InvalidArgument (parameters that cannot be serialized or that the notebook does not declare,
+        output_path equal to the input, a negative timeout, bad env_overrides), Conflict, or
+        JobsUnavailable (no notebooks on this machine's disk).
         """
         timeout = self._check_timeout(timeout_seconds)
         env = self._check_env(env_overrides)
@@ -97,7 +113,14 @@ class JobSubmission:
                     f"unknown: pass kernel_name, one of the installed kernelspecs: {', '.join(names) or 'none'}."
                 )
             kernel, spec = await self.kernelspec(nb_kernel, argument="kernel_name", from_notebook=True)
+        if not isinstance(allow_undeclared_parameters, bool):
+            raise InvalidArgument(
+                f"allow_undeclared_parameters must be true or false, got {allow_undeclared_parameters!r}."
+            )
         params = self._check_parameters(parameters, spec.get("language"))
+        warnings = self._check_declared(
+            nb, api_path, params, kernel, spec.get("language"), allow_undeclared=allow_undeclared_parameters
+        )
         out = self._output_path(output_path, api_path, active_jobs)
         working_dir = self._working_dir(working_dir_override, api_path)
         return JobRequest(
@@ -108,6 +131,7 @@ class JobSubmission:
             timeout_seconds=timeout,
             working_dir=working_dir,
             env_overrides=env,
+            warnings=tuple(warnings),
         )
 
     async def notebook_parameters(self, notebook_path: str) -> NotebookParameters:
@@ -229,6 +253,59 @@ class JobSubmission:
                     "(string, number, boolean, null, list, object)."
                 ) from e
         return dict(parameters)
+
+    def _check_declared(
+        self,
+        nb: Any,
+        api_path: str,
+        params: dict[str, Any],
+        kernel: str,
+        language: str | None,
+        *,
+        allow_undeclared: bool,
+    ) -> list[str]:
+        """Check the names of ``params`` against what the notebook's ``parameters`` cell declares;
+        returns the warnings of a run that goes ahead (no such cell: Papermill puts the parameters
+        first, where the notebook's own assignments override them; names let through by
+        ``allow_undeclared``; a language Papermill cannot inspect). Raises InvalidArgument naming each
+        undeclared name, the closest declared one and all of them, with their types."""
+        if not params:
+            return []
+        names = ", ".join(params)
+        if not has_parameters_cell(nb):
+            return [
+                f"{api_path} has no cell tagged 'parameters', so Papermill put the parameters ({names}) in a new "
+                "first cell: an assignment of the same name further down overrides them. Tag the cell that sets "
+                "their defaults 'parameters' to inject them after it and have their names checked."
+            ]
+        declared = declared_parameters(nb, kernel, language)
+        if declared is None:
+            return [
+                f"The parameters ({names}) were not checked against the parameters cell of {api_path}: Papermill "
+                f"cannot read parameters cells of {language or kernel} notebooks."
+            ]
+        known = [p.name for p in declared]
+        undeclared = [name for name in params if name not in known]
+        if not undeclared:
+            return []
+        declares = f"declares {described(declared)}" if declared else "declares no parameter"
+        if allow_undeclared:
+            listed = ", ".join(repr(n) for n in undeclared)
+            return [
+                f"parameters {listed}: not declared by the parameters cell of {api_path} (it {declares}); injected "
+                "anyway, after that cell: the notebook uses them only if its code reads those names."
+            ]
+        each = []
+        for name in undeclared:
+            match = closest(name, known)
+            each.append(f"{name!r}" + (f" (did you mean {match!r}?)" if match else ""))
+        one = len(each) == 1
+        which = each[0] if one else ", ".join(each[:-1]) + " and " + each[-1]
+        raise InvalidArgument(
+            f"parameters: {which} {'is not a parameter' if one else 'are not parameters'} of {api_path}: its "
+            f"parameters cell {declares}. Papermill would inject {'it' if one else 'them'} anyway and run the "
+            "notebook with its defaults; pass allow_undeclared_parameters=true if that is what you want."
+        )
 
     def _check_env(self, env_overrides: Any) -> dict[str, str]:
         if env_overrides is None:

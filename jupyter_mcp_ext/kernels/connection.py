@@ -219,9 +219,10 @@ class KernelConnection(ABC):
         returns without waiting for the kernel (``wait_ready`` does)."""
 
     @abstractmethod
-    def _send_execute(self, code: str) -> str:
-        """Send an execute_request (not silent, stored in history, no stdin, not stopping the
-        kernel's queue on error); returns its ``msg_id``."""
+    def _send_execute(self, code: str, *, silent: bool = False, user_expressions: dict[str, str] | None = None) -> str:
+        """Send an execute_request (no stdin, not stopping the kernel's queue on error), stored in
+        the kernel's history unless ``silent`` (which also leaves its execution count alone), with
+        ``user_expressions`` to evaluate after it; returns its ``msg_id``."""
 
     @abstractmethod
     def _send_kernel_info(self) -> str:
@@ -233,9 +234,9 @@ class KernelConnection(ABC):
 
     # -- what execution and the lifecycle use ----------------------------------------------
 
-    def execute(self, code: str) -> Execution:
-        """Send an execute_request; returns the handle its messages are routed to."""
-        execution = Execution(self._send_execute(code))
+    def execute(self, code: str, *, silent: bool = False, user_expressions: dict[str, str] | None = None) -> Execution:
+        """Send an execute_request (see ``_send_execute``); returns the handle its messages are routed to."""
+        execution = Execution(self._send_execute(code, silent=silent, user_expressions=user_expressions))
         self.pending[execution.msg_id] = execution
         return execution
 

@@ -69,11 +69,26 @@ class Executor:
         """
         await self.acquire(conn, timeout)
         try:
+            await self.check_alive(conn)
             outcome = await self.run(conn, code, timeout, progress, label="code")
         finally:
             conn.lock.release()
         EXECUTION_DURATION_SECONDS.labels(kind="code").observe(outcome.execution_time)
         return outcome
+
+    async def check_alive(self, conn: KernelConnection) -> None:
+        """Before a call sends anything: raise KernelDied if the kernel is dead already (it died, or was
+        killed, since the last call, and the server has not restarted it yet), rather than send the code
+        and report it as having died while running it."""
+        if await conn.is_alive():
+            return
+        exit_code = await conn.exit_code()
+        how = f", exit code {exit_code}" if exit_code is not None else ""
+        raise KernelDied(
+            f"Kernel {conn.kernel_id} is dead (it died or was killed since the last call{how}): its variables are "
+            "lost, and nothing was run. The server restarts dead kernels automatically within seconds; call "
+            "restart_kernel to get a fresh kernel now (same kernel_id), then run the code needed to rebuild its state."
+        )
 
     async def run(
         self,
@@ -86,6 +101,8 @@ class Executor:
         progress_done: float = 0.0,
         progress_total: float | None = None,
         on_sent: Callable[[Execution], None] | None = None,
+        silent: bool = False,
+        user_expressions: dict[str, str] | None = None,
     ) -> ExecutionOutcome:
         """Send ``code`` on ``conn`` (whose lock the caller holds) and wait for its end.
 
@@ -93,9 +110,12 @@ class Executor:
         so far come back with status "timeout". ``label`` names the run in progress messages;
         ``progress_done`` / ``progress_total`` replace elapsed / timeout as the progress figures
         when given. ``on_sent(execution)`` is called as soon as the request is sent, before any of
-        its messages are routed. Raises KernelDied; a cancelled caller withdraws the code.
+        its messages are routed. ``silent`` and ``user_expressions`` go into the execute_request
+        (a silent one leaves the execution count and the history alone; it is harmless, so when it
+        is withdrawn before it started it is left to run rather than interrupted). Raises
+        KernelDied; a cancelled caller withdraws the code.
         """
-        execution = conn.execute(code)
+        execution = conn.execute(code, silent=silent, user_expressions=user_expressions)
         sent = execution.sent_at
         deadline = sent + timeout if timeout else math.inf
         next_progress = sent + PROGRESS_INTERVAL
@@ -114,15 +134,12 @@ class Executor:
                 if execution.done.is_set():
                     break
                 if conn.shutting_down():
-                    raise KernelDied(
-                        f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
-                        "while this code ran. Start a kernel with start_kernel and run it there."
-                    )
+                    raise self._shut_down(conn)
                 if not await conn.is_alive():
                     raise await self._died(conn, execution)
                 now = time.monotonic()
                 if now >= deadline:
-                    status, message = await self._on_timeout(conn, execution, timeout)
+                    status, message = await self._on_timeout(conn, execution, timeout, interrupt_queued=not silent)
                     break
                 if progress is not None and now >= next_progress:
                     next_progress = now + PROGRESS_INTERVAL
@@ -139,9 +156,11 @@ class Executor:
                     )
             if execution.failure is not None:
                 raise execution.failure
+            if status is None and self._interrupted_by_shutdown(conn, execution):
+                raise self._shut_down(conn)
         except asyncio.CancelledError:
             # The client gave up (notifications/cancelled, closed stream): stop the code too.
-            self.withdraw(conn, execution)
+            self.withdraw(conn, execution, interrupt_queued=not silent)
             raise
         finally:
             if not execution.orphaned:
@@ -169,7 +188,56 @@ class Executor:
             error=execution.error,
             execution_time=round(time.monotonic() - sent, 6),
             message=message,
+            user_expressions=(execution.reply or {}).get("user_expressions"),
         )
+
+    @staticmethod
+    def _interrupted_by_shutdown(conn: KernelConnection, execution: Execution) -> bool:
+        """Whether the code ended in KeyboardInterrupt because the kernel is being shut down: a shutdown
+        interrupts the kernel first, so its reply can arrive before the shutdown is seen."""
+        reply = execution.reply or {}
+        ename = (execution.error or {}).get("ename") or reply.get("ename")
+        return ename == "KeyboardInterrupt" and conn.shutting_down()
+
+    @staticmethod
+    def _shut_down(conn: KernelConnection) -> KernelDied:
+        return KernelDied(
+            f"Kernel {conn.kernel_id} was shut down (from JupyterLab, the REST API or the idle culler) "
+            "while this code ran. Start a kernel with start_kernel and run it there."
+        )
+
+    async def evaluate(self, conn: KernelConnection, expressions: dict[str, str], timeout: float) -> dict[str, Any]:
+        """Evaluate ``expressions`` (name: Python expression) in the kernel's namespace without a trace: a
+        silent execute_request with no code, so that nothing is printed and neither the execution count nor
+        the history (``In``) changes. Returns the reply's ``user_expressions`` (each ``{"status", "data",
+        ...}``). ``timeout``: seconds to wait for the kernel (0 = none).
+
+        Raises KernelBusy when the kernel is busy with other work (a cell run from JupyterLab, another
+        call) for the whole timeout (the request is withdrawn), or when the evaluation itself takes longer
+        (it is interrupted); KernelDied.
+        """
+        await self.acquire(conn, timeout)
+        try:
+            await self.check_alive(conn)
+            outcome = await self.run(
+                conn, "", timeout, None, label="inspection", silent=True, user_expressions=expressions
+            )
+        finally:
+            conn.lock.release()
+        if outcome.status == "timeout" and "before the code started" not in (outcome.message or ""):
+            raise KernelBusy(
+                f"Kernel {conn.kernel_id} took longer than {timeout:g} s to describe its namespace (a slow __repr__ "
+                "or __len__ of one of its values?) and was interrupted; its variables are kept. Look at the values you "
+                "need with execute_on_kernel."
+            )
+        if outcome.status == "timeout":
+            raise KernelBusy(
+                f"Kernel {conn.kernel_id} did not answer within {timeout:g} s: it is busy with other work (a cell run "
+                "from JupyterLab, or a long execute_on_kernel call) and reads its namespace only once that ends. "
+                "Try again when it is idle (list_kernels shows its execution_state), or stop that work with "
+                "interrupt_kernel."
+            )
+        return outcome.user_expressions or {}
 
     async def report(self, progress: ProgressFn, done: float, total: float | None, message: str) -> None:
         try:
@@ -179,10 +247,15 @@ class Executor:
         except Exception:
             self.log.debug("Could not report progress", exc_info=True)
 
-    def withdraw(self, conn: KernelConnection, execution: Execution) -> None:
+    def withdraw(self, conn: KernelConnection, execution: Execution, *, interrupt_queued: bool = True) -> None:
         """Stop an execution nobody waits for any more: interrupt it if it runs, or as soon as it
-        starts if it still waits in the kernel's queue (behind a JupyterLab user's cell)."""
+        starts if it still waits in the kernel's queue (behind a JupyterLab user's cell), unless
+        ``interrupt_queued`` is false (then it is left to run: an interrupt sent when a quick
+        request starts may reach the person's next cell instead)."""
         if execution.reply is not None or execution.failure is not None:
+            return
+        if execution.started_at is None and not interrupt_queued:
+            execution.orphaned = True
             return
 
         def interrupt() -> None:
@@ -201,9 +274,11 @@ class Executor:
         except Exception:
             self.log.warning("Could not interrupt kernel %s", conn.kernel_id, exc_info=True)
 
-    async def _on_timeout(self, conn: KernelConnection, execution: Execution, timeout: float) -> tuple[str, str]:
+    async def _on_timeout(
+        self, conn: KernelConnection, execution: Execution, timeout: float, *, interrupt_queued: bool = True
+    ) -> tuple[str, str]:
         if execution.started_at is None:
-            self.withdraw(conn, execution)
+            self.withdraw(conn, execution, interrupt_queued=interrupt_queued)
             return "timeout", (
                 f"Timed out after {timeout:g} s before the code started: the kernel was busy with other work "
                 "(e.g. a cell run from JupyterLab) the whole time. The code was withdrawn: it is interrupted as "

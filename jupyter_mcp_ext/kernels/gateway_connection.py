@@ -167,14 +167,14 @@ class GatewayKernelConnection(KernelConnection):
         self.ws.write_message(json.dumps(msg, default=json_default))
         return str(msg["header"]["msg_id"])
 
-    def _send_execute(self, code: str) -> str:
+    def _send_execute(self, code: str, *, silent: bool = False, user_expressions: dict[str, str] | None = None) -> str:
         return self._send(
             "execute_request",
             {
                 "code": code,
-                "silent": False,
-                "store_history": True,
-                "user_expressions": {},
+                "silent": silent,
+                "store_history": not silent,
+                "user_expressions": user_expressions or {},
                 "allow_stdin": False,
                 "stop_on_error": False,
             },

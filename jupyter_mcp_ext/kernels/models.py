@@ -34,6 +34,7 @@ class ExecutionOutcome:
     error: the raw ``{"ename", "evalue", "traceback"}`` of the error output, if any.
     execution_time: seconds from sending the request to its end.
     message: a sentence about what happened when it is not plain (timeouts).
+    user_expressions: the reply's ``user_expressions`` (each ``{"status", "data", ...}``), when asked.
     """
 
     status: str
@@ -42,6 +43,7 @@ class ExecutionOutcome:
     error: dict[str, Any] | None
     execution_time: float
     message: str | None = None
+    user_expressions: dict[str, Any] | None = None
 
 
 @dataclass
@@ -60,7 +62,8 @@ class NotebookRun:
     """The result of running cells of a notebook: per-cell outcomes, in order.
 
     ``stopped_at`` is the index of the cell whose error stopped the run (None if it ran to the
-    end); ``not_run`` the indices of the code cells left unrun after it.
+    end); ``not_run`` the indices of the code cells left unrun after it. ``notice``: a sentence
+    about the kernel the caller should know (it was restarted since the previous call).
     """
 
     path: str
@@ -69,3 +72,4 @@ class NotebookRun:
     not_run: list[int] = field(default_factory=list)
     write_error: str | None = None
     execution_time: float = 0.0
+    notice: str | None = None

@@ -99,6 +99,7 @@ class NotebookRunner:
         conn = await self.connect(kernel_id)
         await self.executor.acquire(conn, seconds)
         try:
+            await self.executor.check_alive(conn)
             for position, index in enumerate(targets):
                 source = cell_source(cells[index])
                 if progress is not None:

@@ -35,9 +35,13 @@ from .execution import Executor
 from .gateway_connection import GatewayKernelConnection, gateway_error, is_gateway_kernel, is_gateway_manager
 from .models import CellOutcome, ExecutionOutcome, KernelSettings, NotebookRun, ProgressFn
 from .notebook_run import NotebookRunner
+from .variables import expression, kernel_language, parse
 from .zmq_connection import ZMQKernelConnection
 
 __all__ = ["CellOutcome", "ExecutionOutcome", "KernelService", "KernelSettings", "NotebookRun", "ProgressFn"]
+
+#: Seconds list_variables waits for a kernel busy with other work, and for its answer.
+VARIABLES_TIMEOUT = 10.0
 
 
 class KernelService:
@@ -76,6 +80,9 @@ class KernelService:
         self._connecting: dict[str, asyncio.Lock] = {}
         self._start_lock = asyncio.Lock()
         self._started_at: dict[str, float] = {}
+        #: Kernels the server restarted on its own (they had died) while no call of ours ran on them: the
+        #: next call's result says so, as its code runs in a fresh kernel without the variables it had.
+        self._restarted_unseen: set[str] = set()
         self._ours: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._culler: asyncio.Task[None] | None = None
@@ -117,7 +124,15 @@ class KernelService:
 
     async def stop(self) -> None:
         """Stop the culler and close this service's kernel connections (the kernels keep running:
-        the server shuts them down itself)."""
+        the server shuts them down itself); the calls running code are told the server is stopping."""
+        for conn in self._connections.values():
+            conn.fail_all(
+                KernelDied(
+                    f"The Jupyter server is shutting down: this call on kernel {conn.kernel_id} was stopped, and the "
+                    "kernel shuts down with the server (its variables are lost). Run the code again once the server "
+                    "is back."
+                )
+            )
         if self._culler is not None:
             self._culler.cancel()
             await asyncio.gather(self._culler, return_exceptions=True)
@@ -388,6 +403,7 @@ class KernelService:
             await ensure_async(self.kernel_manager.shutdown_kernel(kernel_id))
         self._ours.discard(kernel_id)
         self._started_at.pop(kernel_id, None)
+        self._restarted_unseen.discard(kernel_id)
 
     async def interrupt_kernel(self, kernel_id: str) -> None:
         """Interrupt what the kernel is running (KeyboardInterrupt in Python); its state is kept."""
@@ -401,6 +417,7 @@ class KernelService:
         Pending executions fail with KernelDied. Returns the kernel's summary.
         """
         kernel = self._check_kernel(kernel_id)
+        self._restarted_unseen.discard(kernel_id)
         conn = self._connections.get(kernel_id)
         if conn is not None:
             conn.fail_all(KernelDied(f"Kernel {kernel_id} was restarted (restart_kernel) while this code ran."))
@@ -447,6 +464,8 @@ class KernelService:
 
                 def on_restart(conn: KernelConnection = conn) -> None:
                     # The server's restarter found the kernel dead and restarts it (maybe on new ports).
+                    if not conn.pending:
+                        self._restarted_unseen.add(kernel_id)
                     conn.fail_all(
                         KernelDied(
                             f"Kernel {kernel_id} died while running this code; the server is restarting it "
@@ -523,7 +542,45 @@ class KernelService:
             raise InvalidArgument("code must be a string of source code.")
         seconds = self.resolve_timeout(timeout)
         conn = await self._connection(kernel_id)
-        return await self._executor.execute(conn, code, seconds, progress)
+        outcome = await self._executor.execute(conn, code, seconds, progress)
+        notice = self.restart_notice(kernel_id)
+        if notice:
+            outcome.message = f"{notice} {outcome.message or ''}".strip()
+        return outcome
+
+    def restart_notice(self, kernel_id: str) -> str | None:
+        """Once, after a call that ran on a kernel the server restarted on its own since the previous call (it
+        had died or been killed): the sentence that says its variables were lost; else None."""
+        if kernel_id not in self._restarted_unseen:
+            return None
+        self._restarted_unseen.discard(kernel_id)
+        return (
+            f"The server restarted kernel {kernel_id} on its own since the previous call (it had died or been "
+            "killed): its variables were lost, and this call ran in the fresh kernel."
+        )
+
+    async def list_variables(self, kernel_id: str, *, include_private: bool = False) -> dict[str, Any]:
+        """The variables a Python kernel holds, read without a trace (``variables.py``): ``{"variables":
+        [{"name", "type", "shape" or "length", "dtype", "repr"}], "count", "hidden": {kind: n}}``, names in
+        order, modules, functions, classes, IPython's own names and (unless ``include_private``) names
+        starting with ``_`` left out and counted in ``hidden``.
+
+        Raises KernelNotFound, InvalidArgument for a kernel whose language is not Python (naming it),
+        KernelBusy when the kernel is busy for VARIABLES_TIMEOUT seconds, KernelDied.
+        """
+        conn = await self._connection(kernel_id)
+        kernel = self.kernel_manager.get_kernel(kernel_id)
+        language, name = await kernel_language(conn, kernel, self.kernel_spec_manager)
+        if (language or "").lower() != "python":
+            raise InvalidArgument(
+                f"list_variables reads the variables of Python kernels (ipykernel, and other kernels whose language "
+                f"is Python); kernel {kernel_id} is a {language or 'unknown-language'} kernel ({name}). Look at its "
+                "variables with execute_on_kernel instead."
+            )
+        answers = await self._executor.evaluate(conn, {"variables": expression(include_private)}, VARIABLES_TIMEOUT)
+        listed = parse(answers.get("variables"), kernel_id)
+        notice = self.restart_notice(kernel_id)
+        return {**listed, "message": notice} if notice else listed
 
     async def execute_notebook(
         self,
@@ -546,7 +603,7 @@ class KernelService:
         sent (as in JupyterLab). Raises NotebookNotFound, CellIndexError, InvalidArgument,
         KernelNotFound, KernelBusy or KernelDied (outputs of cells finished before are written).
         """
-        return await self._notebook_runner.run(
+        run = await self._notebook_runner.run(
             kernel_id,
             path,
             cell_index=cell_index,
@@ -555,3 +612,5 @@ class KernelService:
             progress=progress,
             cell_id=cell_id,
         )
+        run.notice = self.restart_notice(kernel_id)
+        return run

@@ -57,9 +57,14 @@ class ZMQKernelConnection(KernelConnection):
             except Exception:
                 self.log.exception("Kernel %s: could not handle a %s message", self.kernel_id, channel_name)
 
-    def _send_execute(self, code: str) -> str:
+    def _send_execute(self, code: str, *, silent: bool = False, user_expressions: dict[str, str] | None = None) -> str:
         msg_id: str = self.client.execute(
-            code, silent=False, store_history=True, allow_stdin=False, stop_on_error=False
+            code,
+            silent=silent,
+            store_history=not silent,
+            user_expressions=user_expressions or {},
+            allow_stdin=False,
+            stop_on_error=False,
         )
         return msg_id
 

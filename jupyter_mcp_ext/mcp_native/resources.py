@@ -23,7 +23,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from ..exceptions import InvalidArgument, JobNotFound, JobsUnavailable, MCPExtError, NotFound
 from ..services import Services
 from ..tools.results import dumps, fit
-from ..tools.shaping import continuation, list_entry, list_page, source_text
+from ..tools.shaping import continuation, list_columns, list_entry, list_page, source_text
 from . import sdk
 from .identity import reader_of, reader_of_context
 from .uris import CELL_TEMPLATE, JOB_TEMPLATE, NOTEBOOK_TEMPLATE, RESOURCE_NOT_FOUND, cell_uri, job_uri, notebook_uri
@@ -63,6 +63,7 @@ async def notebook_view(services: Services, path: str, *, argument: str = "uri")
     cells = list(nb.cells)
     limit = services.app.max_result_chars
     payload: dict[str, Any] = {"uri": notebook_uri(api_path), "path": api_path, "mode": "list"}
+    payload["columns"] = list_columns(True)
     entries, next_index = list_page(cells, 0, len(cells) - 1, True, PREVIEW_CHARS, limit) if cells else ([], None)
     payload["cells"] = entries
     payload["cell_count"] = len(cells)

@@ -36,6 +36,7 @@ def list_entry(job: Job) -> dict[str, Any]:
         "execution_time": job.execution_time,
         "progress_percent": job.progress.percent,
         "message": job.message,
+        **({"warnings": job.warnings} if job.warnings else {}),
     }
 
 
@@ -60,6 +61,7 @@ def sync_result(job: Job, recommendation: dict[str, Any]) -> dict[str, Any]:
         "note": result.note if result else None,
         "recommendation": recommendation,
         "message": job.message,
+        **({"warnings": job.warnings} if job.warnings else {}),
         "success": True,
     }
 
@@ -94,9 +96,12 @@ def register(mcp: MCPServer, services: Services) -> None:
             dict[str, Any] | None,
             Field(
                 description="Values for the notebook's parameters, injected after its cell tagged 'parameters' "
-                "(Papermill's way), e.g. {'n': 1000}."
+                "(Papermill's way), e.g. {'n': 1000}. Names that cell does not declare are refused."
             ),
         ] = None,
+        allow_undeclared_parameters: Annotated[
+            bool, Field(description="Inject parameters the notebook does not declare anyway (a warning says so).")
+        ] = False,
         kernel_name: Annotated[
             str | None,
             Field(description="Kernelspec to run with. Default: the notebook's own."),
@@ -134,6 +139,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             timeout_seconds=timeout_seconds,
             working_dir_override=working_dir_override,
             env_overrides=env_overrides,
+            allow_undeclared_parameters=allow_undeclared_parameters,
             started_by=JobStarter(via="mcp", client_name=current_caller().client),
         )
         if mode == "async":
@@ -158,6 +164,7 @@ def register(mcp: MCPServer, services: Services) -> None:
                     if job.status == "running"
                     else f"Job queued ({job.message}). Use manage_async_job() to check status."
                 ),
+                **({"warnings": job.warnings} if job.warnings else {}),
                 "success": True,
             }
 

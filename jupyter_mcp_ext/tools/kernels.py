@@ -57,7 +57,7 @@ def code_result(kernel_id: str, outcome: ExecutionOutcome, options: ShapeOptions
 def notebook_result(kernel_id: str, mode: str, run: NotebookRun, options: ShapeOptions) -> CallToolResult:
     """The spec's mode="notebook" or mode="notebook_cell" result, with images as image content."""
     shaped = shape_outputs([c.outcome.outputs for c in run.cells], options)
-    notes = []
+    notes = [run.notice] if run.notice else []
     if run.stopped_at is not None and run.not_run:
         notes.append(
             f"Stopped at cell {run.stopped_at} ({run.cells[-1].outcome.status}); cells "
@@ -150,6 +150,20 @@ def register(mcp: MCPServer, services: Services) -> None:
             "kernel_count": len(active),
             "success": True,
         }
+
+    @mcp.tool(annotations=READ_ONLY)
+    @tool_call(("execute", "kernels"))
+    async def list_variables(
+        ctx: Context,
+        kernel_id: KernelId,
+        include_private: Annotated[bool, Field(description="Also list names starting with _.")] = False,
+    ) -> dict[str, Any]:
+        """List the variables a Python kernel holds (JupyterLab's too) without printing them: name, type, shape
+        or length, dtype and a short repr. Modules, functions, classes, IPython's own names and _names are left
+        out (counted in hidden). Runs nothing visible: the execution count and history stay as they were.
+        """
+        listed = await kernels.list_variables(kernel_id, include_private=include_private)
+        return {"kernel_id": kernel_id, **listed, "success": True}
 
     @mcp.tool(annotations=LIFECYCLE)
     @tool_call(("write", "kernels"))

@@ -31,6 +31,7 @@ from .shaping import (
     file_metadata,
     fit_cell,
     lean_notebook_metadata,
+    list_columns,
     list_page,
     page,
     protect_write,
@@ -359,14 +360,19 @@ def register(mcp: MCPServer, services: Services) -> None:
         preview_length: Annotated[
             int, Field(description="mode='list': most characters of a preview.", ge=0, le=100_000)
         ] = 100,
+        list_format: Annotated[
+            Literal["rows", "objects"],
+            Field(description="mode='list': a row per cell under columns (default), or an object per cell."),
+        ] = "rows",
         outputs: Outputs = "shaped",
         max_result_chars: MaxResultChars = None,
     ) -> CallToolResult:
-        """Read a notebook's cells. Start with mode="list": per cell its index, id, cell_type, a preview (the
-        first line) and full_length, its tags, and for code cells has_outputs, execution_count, the kinds of
-        output and the error. Then read what you need in full: mode="single" (one cell, by index or cell_id) or "range"
-        (start_index..end_index); "all" reads every cell. Images come as image content. A result over the
-        budget stops at a cell boundary: truncated names the call that continues.
+        """Read a notebook's cells. Start with mode="list": a row per cell with the columns the result names:
+        index, id, cell_type, full_length, preview (the first line; for code the first that is not an import,
+        magic or comment), execution_count, has_outputs, the kinds of output, the error and tags (empty trailing
+        columns left out). Then read what you need in full: mode="single" (one cell, by index or cell_id) or
+        "range" (start_index..end_index); "all" reads every cell. Images come as image content. A result over
+        the budget stops at a cell boundary: truncated names the call that continues.
         """
         if mode == "single" and index is None and cell_id is None:
             raise_missing("index", "mode='single'", "the 0-based index of the cell to read, or its cell_id")
@@ -395,7 +401,12 @@ def register(mcp: MCPServer, services: Services) -> None:
                 )
         result: dict[str, Any] = {"path": api_path, "mode": mode}
         if mode == "list":
-            result["cells"], next_index = list_page(cells, start, end, include_preview, preview_length, opts.limit)
+            rows = list_format == "rows"
+            if rows:
+                result["columns"] = list_columns(include_preview)
+            result["cells"], next_index = list_page(
+                cells, start, end, include_preview, preview_length, opts.limit, rows=rows
+            )
             if start_index is not None:
                 result["start_index"] = start
         else:
@@ -408,7 +419,11 @@ def register(mcp: MCPServer, services: Services) -> None:
         result["cell_count"] = len(cells)
         if next_index is not None:
             result["next_start_index"] = next_index
-            extra = {"end_index": end_index, "outputs": None if outputs == "shaped" else outputs}
+            extra = {
+                "end_index": end_index,
+                "outputs": None if outputs == "shaped" else outputs,
+                "list_format": "objects" if mode == "list" and list_format == "objects" else None,
+            }
             result["truncated"] = continuation(
                 api_path,
                 "list" if mode == "list" else "range",

@@ -192,19 +192,35 @@ def finish(result: Any, limit: int) -> Any:
 def lean_schema(schema: Any) -> Any:
     """A tool's input schema as a model needs to read it: without pydantic's ``title`` entries
     (property names stay, of course), without ``"default": null`` (an argument that is not
-    required is left out to not give it; ``anyOf [X, null]`` still says that null is accepted), and
-    without ``additionalProperties: true``, which JSON Schema implies."""
+    required is left out to not give it), without ``additionalProperties: true``, which JSON Schema
+    implies, and with ``anyOf [{"type": X, ...}, {"type": "null"}]`` said as ``{"type": [X, "null"],
+    ...}``: the same schema, and null still accepted, in half the characters."""
     if isinstance(schema, list):
         return [lean_schema(v) for v in schema]
     if not isinstance(schema, dict):
         return schema
-    return {
+    lean = {
         key: {k: lean_schema(v) for k, v in value.items()} if key == "properties" else lean_schema(value)
         for key, value in schema.items()
         if key != "title"
         and not (key == "additionalProperties" and value is True)
         and not (key == "default" and value is None)
     }
+    return _nullable_type(lean)
+
+
+def _nullable_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with an ``anyOf`` of one typed schema and null folded into a type list."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return schema
+    other = options[0] if options[1] == {"type": "null"} else options[1]
+    if not isinstance(other, dict) or not isinstance(other.get("type"), str) or set(other) & set(schema):
+        return schema
+    folded = {k: v for k, v in schema.items() if k != "anyOf"}
+    folded.update(other)
+    folded["type"] = [other["type"], "null"]
+    return folded
 
 
 def lean_description(text: str) -> str:

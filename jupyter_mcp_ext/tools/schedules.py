@@ -60,7 +60,7 @@ def register(mcp: MCPServer, services: Services) -> None:
             dict[str, Any] | None,
             Field(
                 description="create/update: notebook_path, cron (5 fields, e.g. '0 7 * * 1-5'), timezone (IANA; "
-                "default UTC), parameters, kernel_name, output_path (may use {name} {date} {time}; default "
+                "default UTC), parameters, allow_undeclared_parameters, kernel_name, output_path (may use {name} {date} {time}; default "
                 "scheduled-runs/{name}-{date}-{time}.ipynb beside the notebook), timeout_seconds, overlap (a run due "
                 "while one runs: 'skip' or 'queue'), catch_up (runs missed while the server was down: 'run_once' or "
                 "'skip'), start_date, end_date (ISO 8601)."

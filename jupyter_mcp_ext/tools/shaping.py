@@ -269,35 +269,58 @@ def page(
 
 #: What ends a preview of a cell whose source goes on.
 PREVIEW_MORE = "\u2026"
+#: Lines a code cell's preview passes over: imports, IPython magics and shell escapes, comments.
+_PREAMBLE = re.compile(r"(import\s|from\s+\S+\s+import\b|%|!|#)")
 
 
-def preview(source: str, length: int) -> str:
-    """The start of a cell for a list: its first non-blank line, at most ``length`` characters,
-    ending in ``PREVIEW_MORE`` when the source has more than that."""
+def _telling_line(source: str) -> str:
+    """The first line of code that is not an import, a magic or a comment (where five cells start
+    with ``import time``, what each then does); the first line when every line is one of those."""
+    lines = source.split("\n")
+    open_import = False
+    for line in lines:
+        text = line.strip()
+        if open_import:
+            open_import = ")" not in text
+            continue
+        if not text:
+            continue
+        if _PREAMBLE.match(text):
+            # A parenthesized import goes on until its closing parenthesis.
+            open_import = text.startswith(("import", "from")) and "(" in text and ")" not in text
+            continue
+        return text
+    return lines[0].strip()
+
+
+def preview(source: str, length: int, *, code: bool = False) -> str:
+    """The start of a cell for a list: its first non-blank line (for code, the first line that is
+    not an import, a magic or a comment), at most ``length`` characters, ending in
+    ``PREVIEW_MORE`` when the source has more than that."""
     stripped = source.strip()
     if not stripped or length <= 0:
         return ""
-    line = stripped.split("\n", 1)[0].rstrip()
+    line = _telling_line(stripped) if code else stripped.split("\n", 1)[0].strip()
     shown = line[:length]
     return shown if shown == stripped else shown + PREVIEW_MORE
 
 
 def list_entry(cell: dict[str, Any], index: int, include_preview: bool, preview_length: int) -> dict[str, Any]:
-    """A cell in ``read_cells(mode="list")``: the spec's index, cell_type, preview and full_length,
-    with its id; for code cells the spec's has_outputs and execution_count. Keys that would say
-    nothing are left out: ``outputs`` (what the outputs are) only when there are some, ``tags``
-    and ``error`` only when the cell has them, ``preview`` without ``include_preview``."""
+    """A cell in ``read_cells(mode="list", list_format="objects")``: the spec's index, cell_type,
+    preview and full_length, with its id; for code cells the spec's has_outputs and
+    execution_count. Keys that would say nothing are left out: ``outputs`` (what the outputs are)
+    only when there are some, ``tags`` and ``error`` only when the cell has them, ``preview``
+    without ``include_preview``."""
     source = source_text(cell.get("source", ""))
     out: dict[str, Any] = {"index": index}
     if cell.get("id"):
         out["id"] = cell["id"]
     out["cell_type"] = cell.get("cell_type")
     if include_preview:
-        out["preview"] = preview(source, preview_length)
+        out["preview"] = preview(source, preview_length, code=cell.get("cell_type") == "code")
     out["full_length"] = len(source)
-    metadata = cell.get("metadata")
-    tags = metadata.get("tags") if isinstance(metadata, dict) else None
-    if isinstance(tags, list) and tags:
+    tags = _tags(cell)
+    if tags:
         out["tags"] = tags
     if cell.get("cell_type") == "code":
         outputs = cell_outputs(cell)
@@ -311,15 +334,73 @@ def list_entry(cell: dict[str, Any], index: int, include_preview: bool, preview_
     return out
 
 
+def _tags(cell: dict[str, Any]) -> list[str]:
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return [str(t) for t in tags] if isinstance(tags, list) else []
+
+
+#: The columns of ``read_cells(mode="list")``'s rows, in order (``preview`` only with include_preview).
+LIST_COLUMNS = (
+    "index",
+    "id",
+    "cell_type",
+    "full_length",
+    "preview",
+    "execution_count",
+    "has_outputs",
+    "outputs",
+    "error",
+    "tags",
+)
+
+
+def list_columns(include_preview: bool) -> list[str]:
+    """The columns of a list's rows."""
+    return [c for c in LIST_COLUMNS if include_preview or c != "preview"]
+
+
+def list_row(cell: dict[str, Any], index: int, include_preview: bool, preview_length: int) -> list[Any]:
+    """A cell in ``read_cells(mode="list")``: the values of ``list_columns`` in a row, the
+    trailing empty ones left out (a Markdown cell's row ends at its preview). ``outputs`` and
+    ``tags`` are comma-separated; ``has_outputs`` and ``execution_count`` are null for cells
+    other than code."""
+    source = source_text(cell.get("source", ""))
+    code = cell.get("cell_type") == "code"
+    outputs = cell_outputs(cell) if code else []
+    row: list[Any] = [index, cell.get("id") or None, cell.get("cell_type"), len(source)]
+    if include_preview:
+        row.append(preview(source, preview_length, code=code))
+    row += [
+        cell.get("execution_count") if code else None,
+        bool(outputs) if code else None,
+        ",".join(output_kinds(outputs)) or None,
+        error_line(outputs),
+        ",".join(_tags(cell)) or None,
+    ]
+    while row and row[-1] is None:
+        row.pop()
+    return row
+
+
 def list_page(
-    cells: list[dict[str, Any]], start: int, end: int, include_preview: bool, preview_length: int, limit: int
-) -> tuple[list[dict[str, Any]], int | None]:
-    """``list_entry`` of ``cells[start..end]`` while they fit ``limit`` characters (0 = all; at
-    least one); the index of the first one left out, or None."""
-    entries: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]],
+    start: int,
+    end: int,
+    include_preview: bool,
+    preview_length: int,
+    limit: int,
+    *,
+    rows: bool = True,
+) -> tuple[list[Any], int | None]:
+    """The list of ``cells[start..end]`` (``list_row``s, or ``list_entry`` objects without
+    ``rows``) while they fit ``limit`` characters (0 = all; at least one); the index of the first
+    one left out, or None."""
+    entries: list[Any] = []
     used = ENVELOPE_CHARS
+    entry_of = list_row if rows else list_entry
     for i in range(start, end + 1):
-        entry = list_entry(cells[i], i, include_preview, preview_length)
+        entry = entry_of(cells[i], i, include_preview, preview_length)
         used += len(dumps(entry)) + 1
         if limit and used > limit and entries:
             return entries, i

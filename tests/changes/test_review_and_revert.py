@@ -8,7 +8,7 @@ import datetime as dt
 
 import nbformat
 
-from ..conftest import poll
+from ..conftest import listed_cells, poll
 from .conftest import assert_matches_openapi, call
 
 
@@ -66,13 +66,13 @@ async def test_reverting_an_add_removes_the_cell_and_reverting_a_remove_puts_it_
 ):
     path = make_notebook("r.ipynb", ["first", "second", "third"])
     async with agent() as client:
-        ids = [c["id"] for c in (await call(client, "read_cells", path=path))["cells"]]
+        ids = [c["id"] for c in listed_cells(await call(client, "read_cells", path=path))]
         await call(client, "add_cell", path=path, cell_type="markdown", source="# added", index=1)
         await call(client, "remove_cell", path=path, cell_id=ids[1])
         assert await sources(client, path) == ["first", "# added", "third"]
         remove, add = await changes_api.list(path)
         assert (await changes_api.revert(remove["id"])).status_code == 200
-        cells = (await call(client, "read_cells", path=path))["cells"]
+        cells = listed_cells(await call(client, "read_cells", path=path))
         assert [c["id"] for c in cells] == [ids[0], add["cells"][0], ids[1], ids[2]], "back between its neighbours"
         assert (await changes_api.revert(add["id"])).status_code == 200
         assert await sources(client, path) == ["first", "second", "third"]
@@ -163,7 +163,7 @@ async def test_reverting_all_of_a_session_since_a_change_is_all_or_nothing(
         await call(client, "update_cell", path=path, index=1, source="TWO")
         ids = [c["id"] for c in await changes_api.list(path)]
         # The person edits the cell the agent added: its removal is refused, so nothing is reverted.
-        added = (await call(client, "read_cells", path=path))["cells"][2]["id"]
+        added = listed_cells(await call(client, "read_cells", path=path))[2]["id"]
         await call(client, "update_cell", path=path, index=2, source="three!")  # stands for the person's typing
         ids_then = [c["id"] for c in await changes_api.list(path)]
         response = await changes_api.revert_all(ids)

@@ -14,7 +14,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from ..conftest import poll, result_json
+from ..conftest import listed_cells, poll, result_json
 from .conftest import STRESS_SECONDS
 
 #: Filler cells that make each save of the notebook take long enough to be caught half-way.
@@ -93,7 +93,7 @@ async def read_write_trial(mcp_client: Any, make_notebook: Any, root: Path, path
                 if result.is_error:
                     problems.append(f"read_cells failed: {result.content[0].text[:200]}")
                     return
-                seen = marker(result_json(result)["cells"][0]["preview"], "v")
+                seen = marker(listed_cells(result_json(result))[0]["preview"], "v")
                 if seen < floor:
                     problems.append(f"read_cells saw v = {seen} after update_cell reported v = {floor}")
 

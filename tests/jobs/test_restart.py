@@ -3,6 +3,7 @@ runners are followed again, and a clean shutdown stops running jobs without losi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import httpx2
 import nbformat
 import pytest
 
+from ..conftest import error_text, result_json
 from .conftest import NOTEBOOKS, WAIT_FOR_GO, poll, process_alive, tool, wait_finished, wait_until
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
@@ -172,10 +174,20 @@ async def test_with_keep_running_on_shutdown_a_job_outlives_a_clean_shutdown_and
     mcp_client, make_notebook, services, jp_root_dir
 ):
     make_notebook("long.ipynb", [WAIT_FOR_GO + "print('kept running')"])
-    async with mcp_client() as client:
+    async with mcp_client() as client, mcp_client() as waiting:
         job = await tool(client, "execute_notebook", notebook_path="long.ipynb", mode="async")
         running = await wait_until(client, job["job_id"], lambda s: s["progress"]["current_cell"] is not None)
+        # A sync call of the same notebook waits too: the shutdown tells it what becomes of its job.
+        sync = asyncio.ensure_future(
+            waiting.call_tool("execute_notebook", {"notebook_path": "long.ipynb", "output_path": "long2.ipynb"})
+        )
+        await wait_until(
+            client,
+            (await tool(client, "manage_async_job", operation="list"))["jobs"][0]["job_id"],
+            lambda s: s["progress"]["current_cell"] is not None,
+        )
         await services.jobs.stop()
+        told = error_text(await asyncio.wait_for(sync, 30))
         assert process_alive(running["runner"]["runner_pid"])
         await services.jobs.start()
         (jp_root_dir / "go").touch()
@@ -183,6 +195,8 @@ async def test_with_keep_running_on_shutdown_a_job_outlives_a_clean_shutdown_and
 
     assert status["status"] == "completed"
     assert status["runner"]["runner_pid"] == running["runner"]["runner_pid"]
+    assert "The Jupyter server is shutting down: job job_" in told and "it goes on running" in told
+    assert "the next server start follows it" in told and "manage_async_job(operation='status'" in told
 
 
 @asynccontextmanager
@@ -224,3 +238,36 @@ async def test_done_when_an_mcp_client_runs_polls_reads_cancels_and_lists_both_a
     statuses = {j["job_id"]: j["status"] for j in listed["jobs"]}
     assert statuses == {run["job_id"]: "completed", other["job_id"]: "cancelled"}
     assert {j["job_id"]: j["status"] for j in rest["jobs"]} == statuses
+
+
+async def test_calls_cut_by_the_servers_shutdown_say_the_server_stopped_them(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    waiting = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WAIT_FOR_GO + "print('never')")])
+    waiting.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(waiting, str(root / "waiting.ipynb"))
+
+    with jupyter_server(tmp_path, root) as server:
+        async with _mcp(server) as client, _mcp(server) as watcher:
+            kernel_id = (await tool(client, "start_kernel"))["kernel_id"]
+            code = {"kernel_id": kernel_id, "mode": "code", "code": "import time\ntime.sleep(60)", "timeout": 0}
+            running_code = asyncio.ensure_future(client.call_tool("execute_on_kernel", code))
+            sync_job = asyncio.ensure_future(client.call_tool("execute_notebook", {"notebook_path": "waiting.ipynb"}))
+
+            async def both_running() -> bool:
+                jobs = (await tool(watcher, "manage_async_job", operation="list"))["jobs"]
+                kernel = await tool(watcher, "list_kernels", kernel_id=kernel_id)
+                return bool(jobs) and jobs[0]["status"] == "running" and kernel["execution_state"] == "busy"
+
+            await poll(both_running, 60, "the job and the code to run")
+            await asyncio.sleep(1)  # the job's cell is running
+            server["proc"].send_signal(signal.SIGTERM)
+            code_result, job_result = await asyncio.wait_for(asyncio.gather(running_code, sync_job), 60)
+
+    code_text = error_text(code_result)
+    assert "The Jupyter server is shutting down: this call on kernel" in code_text
+    assert "JupyterLab, the REST API or the idle culler" not in code_text
+    job = result_json(job_result)
+    assert job["execution_status"] == "failed" and job["error"]["reason"] == "server_shutdown", job
+    assert "The Jupyter server shut down while the job was running" in job["error"]["message"]
+    assert "not a known job" not in json.dumps(job)

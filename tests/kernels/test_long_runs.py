@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 
-from ..conftest import MODES, error_text, result_json
+from ..conftest import MODES, error_text, poll, result_json
 from .conftest import run_code, running_marker, start_kernel, stream_text, wait_for_file
 
 pytestmark = pytest.mark.kernel
@@ -104,3 +106,32 @@ async def test_a_call_waiting_behind_a_longer_call_gives_up_at_its_timeout_witho
         await first
         after = result_json(await run_code(client, kernel_id, "print(ran)"))
     assert stream_text(after) == "[]\n"
+
+
+async def test_a_kernel_killed_between_two_calls_is_said_dead_before_the_call_then_restarted(mcp_client, jp_serverapp):
+    async with mcp_client() as client:
+        kernel_id = await start_kernel(client)
+        await run_code(client, kernel_id, "kept = 1")
+        manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        killed = manager.provisioner.pid
+        os.kill(killed, signal.SIGKILL)
+
+        async def gone() -> bool:
+            return not await manager.is_alive()
+
+        await poll(gone, 10, "the kernel's end")  # a kill takes effect within milliseconds; calls come seconds apart
+        message = error_text(await run_code(client, kernel_id, "print('kept' in globals())"))
+        dead = error_text(await client.call_tool("list_variables", {"kernel_id": kernel_id}))
+
+        async def restarted() -> bool:
+            return manager.provisioner.pid not in (None, killed) and await manager.is_alive()
+
+        await poll(restarted, 30, "the server's restart of the kernel")
+        after = result_json(await run_code(client, kernel_id, "print('kept' in globals())"))
+        again = result_json(await run_code(client, kernel_id, "print(1)"))
+    assert f"Kernel {kernel_id} is dead (it died or was killed since the last call, exit code -9)" in message
+    assert "nothing was run" in message and "while running this code" not in message
+    assert "is dead (it died or was killed since the last call" in dead
+    assert after["status"] == "ok" and stream_text(after) == "False\n"
+    assert after["message"].startswith(f"The server restarted kernel {kernel_id} on its own since the previous call")
+    assert "message" not in again, "said once"

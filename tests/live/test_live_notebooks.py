@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from mcp.types import Implementation
 
-from ..conftest import MODES, error_text, poll, result_json
+from ..conftest import MODES, error_text, listed_cells, poll, result_json
 from .conftest import collaboration
 
 SESSION_EVENTS = "https://schema.jupyter.org/jupyter_collaboration/session/v1"
@@ -158,7 +158,7 @@ async def test_cell_id_lands_on_the_intended_cell_after_the_person_inserts_cells
     make_notebook("ids.ipynb", ["a = 1", "b = 2", "c = 3"])
     async with open_lab("ids.ipynb") as tab, mcp_client() as client:
         listed = await call(client, "read_cells", path="ids.ipynb")
-        target = listed["cells"][2]["id"]
+        target = listed_cells(listed)[2]["id"]
         for i in range(3):
             tab.insert_cell(0, f"# inserted by the person {i}")
         await poll(lambda: _count(client, "ids.ipynb", 6), what="the person's inserted cells in the agent's reads")
@@ -184,7 +184,7 @@ async def test_a_cell_id_the_person_deleted_is_an_error_naming_the_cells_around_
     make_notebook("gone.ipynb", [f"v{i}" for i in range(8)])
     before = on_disk(jp_root_dir, "gone.ipynb")
     async with open_lab("gone.ipynb") as tab, mcp_client() as client:
-        ids = [c["id"] for c in (await call(client, "read_cells", path="gone.ipynb"))["cells"]]
+        ids = [c["id"] for c in listed_cells(await call(client, "read_cells", path="gone.ipynb"))]
         with tab.doc.ydoc.transaction():
             del tab.doc.ycells[tab.index_of(ids[4])]
         await poll(lambda: _count(client, "gone.ipynb", 7), what="the deletion in the agent's reads")

@@ -10,7 +10,7 @@ import time
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from ..conftest import MODES, TOKEN
+from ..conftest import MODES, TOKEN, listed_cells
 
 pytestmark = [pytest.mark.kernel, pytest.mark.filterwarnings("ignore:resources/(un)?subscribe is removed")]
 
@@ -29,8 +29,8 @@ async def test_a_notebook_reads_as_read_cells_list_view(mcp_client, make_noteboo
     view = text_of(result)
     assert result.contents[0].uri == "notebook://reports/q1.ipynb"
     assert result.contents[0].mime_type == "application/json"
-    assert view["cells"] == listed["cells"] and view["cell_count"] == 2
-    assert [c["cell_type"] for c in view["cells"]] == ["code", "markdown"]
+    assert view["cells"] == listed["cells"] and view["columns"] == listed["columns"] and view["cell_count"] == 2
+    assert [c["cell_type"] for c in listed_cells(view)] == ["code", "markdown"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -95,7 +95,7 @@ async def test_a_cell_reads_by_its_id_and_a_missing_cell_is_an_error(mcp_client,
     make_notebook("cells.ipynb", ["first = 1", "second = 2\nprint(second)"])
     async with mcp_client(mode=mode) as client:
         listed = text_of(await client.read_resource("notebook://cells.ipynb"))
-        cell_id = listed["cells"][1]["id"]
+        cell_id = listed_cells(listed)[1]["id"]
         cell = text_of(await client.read_resource(f"notebook-cell://cells.ipynb/{cell_id}"))
         with pytest.raises(MCPError) as missing:
             await client.read_resource("notebook-cell://cells.ipynb/no-such-cell")

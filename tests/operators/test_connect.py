@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -123,15 +124,23 @@ async def test_the_printed_inspector_command_lists_the_tools(runtime_dir):
 
 
 @pytest.mark.slow
-async def test_the_printed_stdio_configuration_bridges_a_stdio_client(runtime_dir, make_notebook):
+async def test_the_printed_stdio_configuration_bridges_a_stdio_client_without_warnings_in_the_log(
+    runtime_dir, make_notebook, caplog
+):
     need("npx")
     make_notebook("a.ipynb", ["x = 1"])
     _, out, _ = await connect(runtime_dir, "claude-desktop")
     server = json.loads(out)["mcpServers"]["jupyter"]
     assert server["env"] == {"JUPYTER_AUTHORIZATION": f"token {TOKEN}"}
     params = StdioServerParameters(command=server["command"], args=server["args"], env={**os.environ, **server["env"]})
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
     async with Client(stdio_client(params)) as client:
         assert result_json(await client.call_tool("read_cells", {"path": "a.ipynb"}))["cell_count"] == 1
+    # mcp-remote looks for OAuth metadata and probes the endpoint with a GET before it connects: answered, quietly.
+    probed = [r.getMessage() for r in caplog.records if ".well-known/oauth-" in r.getMessage()]
+    assert probed, "mcp-remote probed no OAuth discovery document (another version?)"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.slow

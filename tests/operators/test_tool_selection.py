@@ -15,6 +15,7 @@ READ_ONLY_TOOLS = {
     "list_notebook_files",
     "system_info",
     "list_kernels",
+    "list_variables",
     "start_jupyter_server",
     "get_active_notebook",
 }

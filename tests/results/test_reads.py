@@ -8,7 +8,7 @@ import json
 import nbformat
 import pytest
 
-from ..conftest import MODES, result_json
+from ..conftest import MODES, listed_cells, result_json
 
 pytestmark = pytest.mark.kernel
 
@@ -45,14 +45,37 @@ async def test_a_chart_cell_reads_as_text_plus_one_image_block_without_base64_in
 async def test_list_mode_shows_tags_output_kinds_and_errors_of_a_run_notebook(analysis_notebook):
     async with analysis_notebook() as client:
         data = result_json(await client.call_tool("read_cells", {"path": "analysis.ipynb"}))
-    cells = data["cells"]
-    assert cells[1]["tags"] == ["parameters"]
-    assert cells[2]["outputs"] == ["stdout"]
-    assert cells[3]["outputs"] == ["text/html"]
-    assert cells[4]["outputs"] == ["image/png"]
-    assert cells[5]["outputs"] == ["error"] and cells[5]["error"] == "KeyError: 'south'"
-    assert "has_outputs" not in cells[0] and cells[2]["has_outputs"] is True
-    assert all("error" not in c for c in cells[:5])
+    cells = listed_cells(data)
+    assert cells[1]["tags"] == "parameters"
+    assert cells[2]["outputs"] == "stdout"
+    assert cells[3]["outputs"] == "text/html"
+    assert cells[4]["outputs"] == "image/png"
+    assert cells[5]["outputs"] == "error" and cells[5]["error"] == "KeyError: 'south'"
+    assert cells[0]["has_outputs"] is None and cells[2]["has_outputs"] is True
+    assert all(c["error"] is None for c in cells[:5])
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_list_previews_tell_apart_cells_that_start_with_imports_magics_or_comments(
+    mcp_client, make_notebook, mode
+):
+    sources = [
+        "import time\nimport os\ntime.sleep(1)\nprint('step 1')",
+        "import time\n# wait for the data\n\nwhile not ready():\n    time.sleep(0.1)",
+        "%%time\nfrom helpers import (\n    load,\n    clean,\n)\ntotal = clean(load())",
+        "!pip install cronsim\nimport cronsim",
+    ]
+    make_notebook("steps.ipynb", [*sources, ("markdown", "\n\n## Results\nWhat the steps gave.")])
+    async with mcp_client(mode=mode) as client:
+        data = result_json(await client.call_tool("read_cells", {"path": "steps.ipynb"}))
+    assert [c["preview"] for c in listed_cells(data)] == [
+        "time.sleep(1)\u2026",
+        "while not ready():\u2026",
+        "total = clean(load())\u2026",  # the source has more than the preview shows
+        "!pip install cronsim\u2026",  # nothing but a shell escape and an import: its first line
+        "## Results\u2026",
+    ]
+    assert [c["full_length"] for c in listed_cells(data)][:4] == [len(source) for source in sources]
 
 
 async def test_shaped_reads_strip_colour_prefer_plain_text_and_give_one_traceback(analysis_notebook):

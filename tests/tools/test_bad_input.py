@@ -14,7 +14,7 @@ from jupyter_server.services.contents.largefilemanager import AsyncLargeFileMana
 from jupyter_mcp_ext.exceptions import PathError
 from jupyter_mcp_ext.notebooks.paths import normalize_api_path
 
-from ..conftest import INITIALIZE, MODES, error_text, result_json
+from ..conftest import INITIALIZE, MODES, error_text, listed_cells, result_json
 
 MAX_SOURCE_CHARS = 1000
 MAX_BODY_BYTES = 200_000
@@ -224,7 +224,7 @@ async def test_a_hidden_file_is_served_where_the_server_allows_hidden_files(mcp_
     async with mcp_client() as client:
         data = result_json(await client.call_tool("read_cells", {"path": ".config/inner.ipynb"}))
         listed = result_json(await client.call_tool("list_notebook_files", {"recursive": True}))
-    assert data["cells"][0]["preview"] == "visible now"
+    assert listed_cells(data)[0]["preview"] == "visible now"
     assert [f["path"] for f in listed["files"]] == [".config/inner.ipynb"]
 
 
@@ -313,7 +313,7 @@ async def test_a_notebook_that_fails_validation_can_still_be_read_inspected_and_
             )
         )
         after = result_json(await client.call_tool("inspect_notebook", {"path": "bad.ipynb", "mode": "validate"}))
-    assert [c["preview"] for c in listed["cells"]] == ["5", "# Title"]
+    assert [c["preview"] for c in listed_cells(listed)] == ["5", "# Title"]
     assert report["validation"]["is_valid"] is False
     assert {e["cell_index"] for e in report["validation"]["errors"]} == {0}
     assert report["output_analysis"]["cells"][0]["output_types"] == ["weird"]

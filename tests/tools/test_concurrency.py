@@ -8,7 +8,7 @@ from collections import Counter
 import nbformat
 import pytest
 
-from ..conftest import MODES, result_json
+from ..conftest import MODES, listed_cells, result_json
 
 CALLS = 100
 
@@ -65,7 +65,7 @@ async def test_cell_id_names_the_same_cell_while_another_client_inserts_cells_ab
     make_notebook("ids.ipynb", [f"v{i} = 0" for i in range(5)])
     async with mcp_client(mode=mode) as agent, mcp_client(mode=mode) as other:
         listed = result_json(await agent.call_tool("read_cells", {"path": "ids.ipynb"}))
-        ids = [c["id"] for c in listed["cells"]]
+        ids = [c["id"] for c in listed_cells(listed)]
         inserts = [
             other.call_tool(
                 "add_cell", {"path": "ids.ipynb", "cell_type": "markdown", "source": f"above {i}", "index": 0}

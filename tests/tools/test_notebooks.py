@@ -10,7 +10,7 @@ import platform
 import nbformat
 import pytest
 
-from ..conftest import MODES, poll, result_json
+from ..conftest import MODES, listed_cells, poll, result_json
 
 
 async def call(client, tool: str, **arguments):
@@ -173,7 +173,7 @@ async def test_cell_ids_are_kept_through_edits_and_returned_on_read(mcp_client, 
         full = await call(client, "read_cells", path="ids.ipynb", mode="all")
     expected = [ids[0], new["cell_id"], ids[1]]
     assert [c["id"] for c in on_disk(jp_root_dir, "ids.ipynb")["cells"]] == expected
-    assert [c["id"] for c in listed["cells"]] == expected
+    assert [c["id"] for c in listed_cells(listed)] == expected
     assert [c["id"] for c in full["cells"]] == expected
     assert single["cell"]["id"] == ids[1] and single["cell"]["source"] == "b2"
     assert new["cell_id"] not in ids
@@ -271,27 +271,45 @@ async def test_read_cells_list_previews_every_cell(mcp_client, data_notebook, mo
         data = await call(client, "read_cells", path="notebook2.ipynb")
         short = await call(client, "read_cells", path="notebook2.ipynb", preview_length=10)
         bare = await call(client, "read_cells", path="notebook2.ipynb", mode="list", include_preview=False)
+        objects = await call(client, "read_cells", path="notebook2.ipynb", list_format="objects")
     assert data["mode"] == "list" and data["cell_count"] == len(source) == 17
-    rows = data["cells"]
+    # A row per cell under the columns the result names; trailing empty columns left out.
+    assert data["columns"] == [
+        "index", "id", "cell_type", "full_length", "preview", "execution_count", "has_outputs", "outputs", "error", "tags"
+    ]  # fmt: skip
+    assert data["cells"][0] == [0, source[0].get("id"), "markdown", 31, "# NumPy and Matplotlib examples"]
+    thirteen = source[13]
+    assert data["cells"][13] == [
+        13, thirteen.get("id"), "code", 18, "plt.hist(evs.real)", thirteen.execution_count, True, "text/plain,image/png"
+    ]  # fmt: skip
+    rows = listed_cells(data)
     assert [c["index"] for c in rows] == list(range(17))
     assert [c["cell_type"] for c in rows] == [c.cell_type for c in source]
     assert [c["full_length"] for c in rows] == [len(c.source) for c in source]
     assert [c.get("id") for c in rows] == [c.get("id") for c in source]
-    # The first line of each cell, marked when the cell goes on.
+    # The first line of each cell, marked when the cell goes on; for code, the first that is not an import, a
+    # magic or a comment (the line that tells the cell from others).
     assert rows[0]["preview"] == "# NumPy and Matplotlib examples"
-    assert rows[2]["preview"] == "%matplotlib inline\u2026"
-    assert rows[5]["preview"] == "import numpy as np"
-    assert short["cells"][7]["preview"] == "a = np.ran\u2026"
+    assert rows[2]["preview"] == "print(matplotlib.backends.backend)\u2026"
+    assert rows[3]["preview"].startswith("set_matplotlib_formats(")
+    assert rows[5]["preview"] == "import numpy as np"  # nothing but an import: its first line
+    assert listed_cells(short)[7]["preview"] == "a = np.ran\u2026"
     for row, cell in zip(rows, source, strict=True):
         if cell.cell_type == "code":
             assert row["has_outputs"] is bool(cell.get("outputs"))
             assert row["execution_count"] == cell.get("execution_count")
-            assert ("outputs" in row) is bool(cell.get("outputs"))
+            assert bool(row["outputs"]) is bool(cell.get("outputs"))
         else:  # the spec's has_outputs and execution_count are for code cells
-            assert not {"has_outputs", "execution_count", "outputs"} & set(row)
-    assert rows[13]["outputs"] == ["text/plain", "image/png"]
-    assert all("preview" not in c for c in bare["cells"])
-    assert [c["full_length"] for c in bare["cells"]] == [len(c.source) for c in source]
+            assert row["has_outputs"] is row["execution_count"] is row["outputs"] is None
+    assert rows[13]["outputs"] == "text/plain,image/png"
+    assert "preview" not in bare["columns"] and bare["cells"][0] == [0, source[0].get("id"), "markdown", 31]
+    assert [c["full_length"] for c in listed_cells(bare)] == [len(c.source) for c in source]
+    # The spec's object per cell, on request.
+    assert "columns" not in objects and objects["cells"][13] == {
+        "index": 13, **({"id": thirteen.id} if thirteen.get("id") else {}), "cell_type": "code", "preview": "plt.hist(evs.real)", "full_length": 18,
+        "has_outputs": True, "execution_count": thirteen.execution_count, "outputs": ["text/plain", "image/png"],
+    }  # fmt: skip
+    assert {k: v for k, v in rows[0].items() if v is not None} == objects["cells"][0]
 
 
 def nbformat_path(name: str):
@@ -323,9 +341,9 @@ async def test_a_nbformat_45_cell_without_id_keeps_the_id_it_was_read_with(mcp_c
         after = await call(client, "read_cells", path="v4_5_no_cell_id.ipynb", mode="list")
     cell_id = first["cells"][0]["id"]
     assert cell_id and again["cell"]["id"] == cell_id
-    assert after["cells"][0]["id"] == cell_id
+    assert listed_cells(after)[0]["id"] == cell_id
     nb = on_disk(jp_root_dir, "v4_5_no_cell_id.ipynb")
-    assert nb["cells"][0]["id"] == cell_id and nb["cells"][1]["id"] == after["cells"][1]["id"]
+    assert nb["cells"][0]["id"] == cell_id and nb["cells"][1]["id"] == listed_cells(after)[1]["id"]
     nbformat.validate(nbformat.from_dict(nb))
 
 
@@ -461,7 +479,7 @@ async def test_a_notebook_edited_over_mcp_reads_back_identical_through_the_conte
 async def test_an_edit_made_through_the_contents_api_is_seen_by_read_cells(mcp_client, make_notebook, contents_api):
     make_notebook("shared.ipynb", ["before"])
     async with mcp_client() as client:
-        assert (await call(client, "read_cells", path="shared.ipynb"))["cells"][0]["preview"] == "before"
+        assert listed_cells(await call(client, "read_cells", path="shared.ipynb"))[0]["preview"] == "before"
         async with contents_api() as http:
             model = (await http.get("api/contents/shared.ipynb")).json()
             model["content"]["cells"][0]["source"] = "after"

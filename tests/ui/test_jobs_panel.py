@@ -267,6 +267,56 @@ def test_run_as_job_from_the_file_browser_injects_the_changed_parameters(jobs_la
     assert rerun["parameters"] == {"quarter": "Q4", "n": 42} and rerun["notebook_path"] == "report.ipynb"
 
 
+def test_run_as_job_shows_the_refusal_of_a_parameter_the_notebook_no_longer_declares(
+    jobs_lab: JobsLab, page: Page
+) -> None:
+    _parameters_notebook(jobs_lab.root / "renamed.ipynb", "quarter = 'Q1'\nn: int = 10")
+    page.evaluate("window.jupyterapp.shell.activateById('filebrowser')")
+    page.locator('.jp-DirListing-item[data-file-type="notebook"]', has_text="renamed.ipynb").first.click(button="right")
+    page.locator(".lm-Menu-item", has_text="Run as Job…").click()
+    dialog = page.locator(".jp-mcp-ext-RunJobDialog")
+    quarter = dialog.locator('input[name="quarter"]')
+    expect(quarter).to_have_value("Q1")
+    # Someone renames the parameter while the dialog is open: the dialog still sends the old name.
+    _parameters_notebook(jobs_lab.root / "renamed.ipynb", "period = 'Q1'\nn: int = 10")
+    quarter.fill("Q4")
+    dialog.get_by_role("button", name="Run the notebook as a job").click()
+
+    error = dialog.locator(".jp-mcp-ext-RunJob-error")
+    expect(error).to_contain_text("'quarter' is not a parameter of renamed.ipynb")
+    expect(error).to_contain_text("declares period (str), n (int)")
+    expect(dialog).to_have_count(1)
+    assert not [
+        j for j in jobs_lab.request("GET", "jupyter-mcp-ext/jobs")["jobs"] if j["notebook_path"] == "renamed.ipynb"
+    ]
+    dialog.get_by_role("button", name="Cancel").click()
+
+
+def test_a_job_row_shows_the_jobs_warnings(jobs_lab: JobsLab, page: Page) -> None:
+    # slow_steps.ipynb has no cell tagged parameters: Papermill puts the parameters first, and the row says so.
+    job = jobs_lab.mcp_job("slow_steps.ipynb", output_path="warned.ipynb", parameters={"label": "Q3"})
+    panel = open_panel(page)
+    warning = row(page, job["job_id"]).locator(".jp-mcp-ext-JobRow-warning")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("slow_steps.ipynb has no cell tagged 'parameters'")
+    assert warning.get_attribute("title") == job["warnings"][0]
+    assert warning.evaluate("node => getComputedStyle(node).borderLeftStyle") == "solid"
+    expect(panel.locator(".jp-mcp-ext-JobRow-warning")).to_have_count(
+        len([j for j in jobs_lab.request("GET", "jupyter-mcp-ext/jobs")["jobs"] if j.get("warnings")])
+    )
+    jobs_lab.request("POST", f"jupyter-mcp-ext/jobs/{job['job_id']}/cancel")
+
+
+def _parameters_notebook(path: Path, parameters: str) -> None:
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("print('done')")]
+    nbformat.write(nb, str(path))
+
+
 def test_a_job_that_finishes_while_the_panel_is_closed_raises_a_notification_that_opens_its_output(
     jobs_lab: JobsLab, page: Page
 ) -> None:

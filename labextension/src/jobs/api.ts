@@ -92,6 +92,11 @@ export interface IJob {
    */
   schedule_id?: string | null;
   scheduled_for?: number | null;
+  /**
+   * What the run does that its starter may not expect: parameters without a
+   * `parameters` cell, or names the notebook does not declare.
+   */
+  warnings?: string[];
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * One job in the Notebook Jobs list: name, status badge, progress, times, who
- * started it, parameters, the error of a failed job, and its actions.
+ * started it, parameters, its warnings, the error of a failed job, and its actions.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import {
@@ -154,6 +154,9 @@ export class JobRow {
     node.appendChild(this._meta);
     this._params = element('div', 'jp-mcp-ext-JobRow-params');
     node.appendChild(this._params);
+    this._warnings = element('ul', 'jp-mcp-ext-JobRow-warnings');
+    this._warnings.setAttribute('aria-label', trans.__('Warnings'));
+    node.appendChild(this._warnings);
     this._error = element('div', 'jp-mcp-ext-JobRow-error');
     node.appendChild(this._error);
 
@@ -361,6 +364,22 @@ export class JobRow {
     }
     this._params.hidden = entries.length === 0;
 
+    // What the run does that its starter may not expect (parameters Papermill put
+    // first for want of a `parameters` cell, or that the notebook does not declare).
+    const warnings = job.warnings ?? [];
+    const warningSignature = JSON.stringify(warnings);
+    if (warningSignature !== this._warningSignature) {
+      this._warningSignature = warningSignature;
+      this._warnings.replaceChildren(
+        ...warnings.map(text => {
+          const item = element('li', 'jp-mcp-ext-JobRow-warning', text);
+          item.title = text;
+          return item;
+        })
+      );
+    }
+    this._warnings.hidden = warnings.length === 0;
+
     // The error of a job that did not complete.
     const error =
       job.status === 'failed' || job.status === 'timeout'
@@ -392,6 +411,8 @@ export class JobRow {
   private _starter: HTMLSpanElement;
   private _via: string | null = null;
   private _params: HTMLDivElement;
+  private _warnings: HTMLUListElement;
+  private _warningSignature = '';
   private _error: HTMLDivElement;
   private _paramSignature = '';
   private _buttons: { [name: string]: HTMLButtonElement };
