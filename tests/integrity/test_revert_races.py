@@ -45,6 +45,10 @@ async def revert_trial(mcp_client: Any, contents_api: Any, root: Path, path: str
                     problems.append(f"update_cell {n} failed: {result.content[0].text[:200]}")
                     return
                 states.append((n, started, time.monotonic()))
+                if n % 5 == 0:
+                    # An agent pauses between bursts of edits (to read, to think): a revert of its newest edit
+                    # can only go through in such a pause, since its next edit of the cell is a conflict.
+                    await asyncio.sleep(0.3)
 
         async def reverter() -> None:
             while race.going("reverter", problems):

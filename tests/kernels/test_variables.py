@@ -4,7 +4,6 @@ history; kernels of other languages are refused, naming them."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from typing import Any
 
@@ -15,7 +14,6 @@ from .conftest import run_code, start_kernel
 
 pytestmark = pytest.mark.kernel
 
-PANDAS = importlib.util.find_spec("pandas") is not None
 
 CODE = """
 import json
@@ -46,9 +44,7 @@ async def history(client: Any, kernel_id: str) -> tuple[int, int]:
 async def test_the_users_names_come_with_type_shape_and_a_short_repr_and_the_rest_is_hidden(mcp_client, mode):
     async with mcp_client(mode=mode) as client:
         kernel_id = await start_kernel(client)
-        code = CODE + (
-            'import pandas as pd\ndf = pd.DataFrame({"region": ["n", "s"], "sales": [1.5, 2.0]})\n' if PANDAS else ""
-        )
+        code = CODE + 'import pandas as pd\ndf = pd.DataFrame({"region": ["n", "s"], "sales": [1.5, 2.0]})\n'
         assert result_json(await run_code(client, kernel_id, code + "1 + 1"))["status"] == "ok"
         before = await history(client, kernel_id)
         listed = await variables(client, kernel_id)
@@ -56,7 +52,7 @@ async def test_the_users_names_come_with_type_shape_and_a_short_repr_and_the_res
         private = await variables(client, kernel_id, include_private=True)
 
     by_name = {v["name"]: v for v in listed["variables"]}
-    assert list(by_name) == ["arr", "config", *(["df"] if PANDAS else []), "rows", "title"]
+    assert list(by_name) == ["arr", "config", "df", "rows", "title"]
     assert by_name["arr"] == {
         "name": "arr",
         "type": "numpy.ndarray",
@@ -67,10 +63,9 @@ async def test_the_users_names_come_with_type_shape_and_a_short_repr_and_the_res
     assert by_name["config"] == {"name": "config", "type": "dict", "length": 2, "repr": "{'n': 3, 'region': 'north'}"}
     assert by_name["rows"]["type"] == "list" and by_name["rows"]["length"] == 3
     assert by_name["title"]["type"] == "str" and by_name["title"]["length"] == 200
-    if PANDAS:
-        df = by_name["df"]
-        assert df["type"] == "pandas.DataFrame" and df["shape"] == [2, 2]
-        assert df["repr"].startswith("columns: region (") and "sales (float64)" in df["repr"]
+    df = by_name["df"]
+    assert df["type"] == "pandas.DataFrame" and df["shape"] == [2, 2]
+    assert df["repr"].startswith("columns: region (") and "sales (float64)" in df["repr"]
     assert all(len(v["repr"]) <= 80 for v in listed["variables"])
     assert listed["count"] == len(by_name)
     assert listed["hidden"]["modules"] >= 2 and listed["hidden"]["functions"] == 1 and listed["hidden"]["classes"] == 1
