@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -29,6 +30,9 @@ from tornado.httputil import responses
 from tornado.iostream import StreamClosedError
 
 from .probes import DebugLog
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -428,6 +432,15 @@ class MCPHandler(ExplainedRefusalsHandler):
             if started or app is None or not app.mcp_stopping:
                 raise
             raise web.HTTPError(503, STOPPED_MESSAGE) from None
+        except BaseExceptionGroup as group:
+            # A stop signal raised while this request ran (SIGINT is a KeyboardInterrupt when the server has no
+            # terminal, as under JupyterHub's spawner) comes out of the SDK's task groups wrapped in a group,
+            # which asyncio logs and goes on from: the server kept running. Raised bare, it stops the event
+            # loop as Jupyter expects.
+            interrupt = stop_signal(group)
+            if interrupt is None:
+                raise
+            raise interrupt from None
         finally:
             disconnected.set()
             if pending is not None:
@@ -467,3 +480,11 @@ class MCPHandler(ExplainedRefusalsHandler):
         if event is not None:
             event.set()
         super().on_connection_close()
+
+
+def stop_signal(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The KeyboardInterrupt or SystemExit inside ``group`` (at any depth), or None."""
+    found: BaseException | None = group.subgroup(lambda e: isinstance(e, (KeyboardInterrupt, SystemExit)))
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found

@@ -7,6 +7,7 @@ stops without the extensions' cleanup, and the process must still exit.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 from pathlib import Path
@@ -39,3 +40,38 @@ async def test_the_server_exits_on_a_stop_signal_after_notebook_tools_ran(tmp_pa
     finally:
         lab.stop()
     assert code == 0, lab.log_text()[-3000:]
+
+
+async def test_the_server_exits_on_sigint_that_lands_while_it_serves_mcp_calls(tmp_path: Path) -> None:
+    # A signal that lands while a request is being served is raised inside the SDK's task groups: wrapped in an
+    # exception group, asyncio logged it and went on serving, and the server ran until it was killed.
+    lab = start_lab(tmp_path)
+    stop, busy = asyncio.Event(), asyncio.Event()
+    answered = 0
+
+    async def busy_client(mode: str) -> None:
+        nonlocal answered
+        try:
+            async with mcp_session(lab.mcp_url, lab.token, mode) as client:
+                while not stop.is_set():
+                    await client.call_tool("list_notebook_files", {})
+                    answered += 1
+                    if answered >= 30:
+                        busy.set()
+        except Exception:  # the server went away under the call, as it should
+            return
+
+    try:
+        clients = [asyncio.create_task(busy_client(mode)) for mode in MODES for _ in range(4)]
+        await asyncio.wait_for(busy.wait(), 60)
+        # The server's main thread is busy with the calls: the signal lands in a request's code.
+        lab.process.send_signal(signal.SIGINT)
+        try:
+            exited: int | None = await asyncio.to_thread(lab.process.wait, EXIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            exited = None
+        stop.set()
+        await asyncio.gather(*clients)
+    finally:
+        lab.stop()
+    assert exited is not None, f"the server was still running {EXIT_TIMEOUT:g} s after SIGINT while serving calls"
