@@ -55,7 +55,12 @@ async def test_a_job_writes_its_output_into_the_open_notebook_and_the_room_saves
     assert status["output_path"] == "watched_output.ipynb", "no one else changed it: nothing diverted"
 
     async def saved() -> bool:
-        nb = nbformat.read(str(jp_root_dir / "watched_output.ipynb"), as_version=4)
+        # Read from outside the server, as another program would: Jupyter's file manager writes a notebook in
+        # place (its backup copy beside it), so such a read during the room's save can see it half written.
+        try:
+            nb = nbformat.read(str(jp_root_dir / "watched_output.ipynb"), as_version=4)
+        except nbformat.reader.NotJSONError:
+            return False
         return "after" in stdout_of(nb.cells[-1])
 
     await poll(saved, 20, "the room to save the job's output")
