@@ -210,20 +210,7 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
             values = [m["phases"][key] * 1000 for m in runs if key in m.get("phases", {})]
             if not values:
                 continue
-            figures.append(
-                {
-                    "figure": f"{which}: tool call -> {label}",
-                    "value": statistics.median(values),
-                    "unit": "ms",
-                    "baseline": total * 1000,
-                    "baseline_name": "the job's total time",
-                    "ratio": statistics.median(values) / (total * 1000),
-                    "target": "reported",
-                    "pass": None,
-                    "n": len(values),
-                    "max": max(values),
-                }
-            )
+            figures.append(share_of_total(f"{which}: tool call -> {label}", values, total))
     for mark, label in (
         ("running", 'tool call -> status "running"'),
         ("runner", "tool call -> runner process took the job"),
@@ -231,21 +218,25 @@ def figures_from(data: dict[str, Any]) -> list[dict[str, Any]]:
         ("first_cell", "tool call -> first cell running"),
     ):
         values = [m[mark] * 1000 for m in data["async"] if mark in m]
-        figures.append(
-            {
-                "figure": f"seen by manage_async_job: {label}",
-                "value": statistics.median(values),
-                "unit": "ms",
-                "baseline": total * 1000,
-                "baseline_name": "the job's total time",
-                "ratio": statistics.median(values) / (total * 1000),
-                "target": "reported",
-                "pass": None,
-                "n": len(values),
-                "max": max(values),
-            }
-        )
+        figures.append(share_of_total(f"seen by manage_async_job: {label}", values, total))
     return figures
+
+
+def share_of_total(figure: str, values_ms: list[float], total: float) -> dict[str, Any]:
+    """A reported figure: the median of ``values_ms`` (ms) against the job's median total time (``total``, s)."""
+    median = statistics.median(values_ms)
+    return {
+        "figure": figure,
+        "value": median,
+        "unit": "ms",
+        "baseline": total * 1000,
+        "baseline_name": "the job's total time",
+        "ratio": median / (total * 1000),
+        "target": "reported",
+        "pass": None,
+        "n": len(values_ms),
+        "max": max(values_ms),
+    }
 
 
 def main() -> int:
